@@ -1,0 +1,417 @@
+/**
+ * Raw-English tokenizer and sentence splitter that follow the conventions of the GMB corpus
+ * (`data/ner_dataset.csv.gz`), keeping character offsets into the original string.
+ *
+ * Conventions learned from the corpus:
+ * - Punctuation is split off: `,` `.` `"` `(` `)` `[` `]` `?` `!` `:` `;` `%` and curly quotes.
+ *   `...`, `…` and `--` stay whole tokens; a lone `-` between spaces is a token of its own.
+ * - Clitics are separate tokens: `'s`, `'ll`, `'m`, `'re`, `'ve`, `'d` (also with `’`) and `n't`
+ *   (`don't` -> `do` `n't`, `can't` -> `ca` `n't`, as in the corpus). A plural possessive
+ *   apostrophe is split too: `rebels'` -> `rebels` `'`.
+ * - A currency sign is split from its number: `$1` -> `$` `1`; `30%` -> `30` `%`.
+ * - Numbers stay whole: `10,000`, `2,00,000`, `3.5`, `3:34`.
+ * - Hyphenated words stay whole: `al-Qaida`, `two-day`, `U.S.-led`; apostrophes inside a word
+ *   stay: `Shi'ite`, `O'Connor`, `d'Ivoire`.
+ * - Abbreviations keep their period: `U.S.`, `U.N.`, `a.m.`, `Mr.`, `Jan.`, `Corp.`, `W.`
+ *   (initials). As in the corpus, a sentence-final `U.S.` absorbs the full stop: `... in the U.S.`
+ *   yields `U.S.` with no extra `.` token.
+ * - Any Unicode whitespace (spaces, tabs, newlines, NBSP) separates tokens.
+ *
+ * @module
+ */
+
+/** A token with its character offsets into the original text (`end` exclusive). */
+export interface Token {
+  /** The token text; always equal to `input.slice(start, end)`. */
+  text: string;
+  /** Offset of the first character in the input. */
+  start: number;
+  /** Offset one past the last character in the input. */
+  end: number;
+}
+
+/** A sentence span in the original text (`end` exclusive). */
+export interface SentenceSpan {
+  /** Offset of the first character of the sentence's first token. */
+  start: number;
+  /** Offset one past the last character of the sentence's last token. */
+  end: number;
+}
+
+/** Titles and other abbreviations that keep their period (matched case-sensitively). */
+const KNOWN_ABBREVIATIONS: ReadonlySet<string> = new Set([
+  // Titles and ranks (never end a sentence).
+  "Mr",
+  "Mrs",
+  "Ms",
+  "Dr",
+  "St",
+  "Jr",
+  "Sr",
+  "Gen",
+  "Lt",
+  "Col",
+  "Capt",
+  "Sgt",
+  "Brig",
+  "Maj",
+  "Adm",
+  "Cmdr",
+  "Rep",
+  "Sen",
+  "Gov",
+  "Pres",
+  "Prof",
+  "Rev",
+  "Hon",
+  "Ft",
+  "Mt",
+  "No",
+  // Months.
+  "Jan",
+  "Feb",
+  "Mar",
+  "Apr",
+  "Aug",
+  "Sep",
+  "Sept",
+  "Oct",
+  "Nov",
+  "Dec",
+  // Companies.
+  "Corp",
+  "Inc",
+  "Co",
+  "Ltd",
+  "Bros",
+  // US states as abbreviated in news text.
+  "Ala",
+  "Ariz",
+  "Ark",
+  "Calif",
+  "Colo",
+  "Conn",
+  "Del",
+  "Fla",
+  "Ga",
+  "Ill",
+  "Kan",
+  "Ky",
+  "La",
+  "Mass",
+  "Md",
+  "Mich",
+  "Minn",
+  "Miss",
+  "Mo",
+  "Neb",
+  "Nev",
+  "Okla",
+  "Ore",
+  "Pa",
+  "Tenn",
+  "Va",
+  "Vt",
+  "Wash",
+  "Wis",
+  "Wyo",
+  // Misc.
+  "Cong",
+  "vs",
+  "etc",
+  "ca",
+  "approx",
+]);
+
+/** Abbreviations that precede a name or number and therefore never end a sentence. */
+const NON_FINAL_ABBREVIATIONS: ReadonlySet<string> = new Set([
+  "Mr.",
+  "Mrs.",
+  "Ms.",
+  "Dr.",
+  "St.",
+  "Gen.",
+  "Lt.",
+  "Col.",
+  "Capt.",
+  "Sgt.",
+  "Brig.",
+  "Maj.",
+  "Adm.",
+  "Cmdr.",
+  "Rep.",
+  "Sen.",
+  "Gov.",
+  "Pres.",
+  "Prof.",
+  "Rev.",
+  "Hon.",
+  "Ft.",
+  "Mt.",
+  "No.",
+  "vs.",
+  "ca.",
+]);
+
+/** Capitalized words that commonly open a sentence; after `U.S.` they signal a boundary. */
+const SENTENCE_STARTERS: ReadonlySet<string> = new Set([
+  "The",
+  "A",
+  "An",
+  "He",
+  "She",
+  "It",
+  "They",
+  "We",
+  "I",
+  "You",
+  "This",
+  "That",
+  "These",
+  "Those",
+  "There",
+  "In",
+  "On",
+  "At",
+  "But",
+  "And",
+  "However",
+  "Meanwhile",
+  "Officials",
+  "His",
+  "Her",
+  "Its",
+  "Their",
+  "Our",
+  "Some",
+  "Many",
+  "Most",
+  "After",
+  "Before",
+  "When",
+  "While",
+  "If",
+  "Last",
+  "Earlier",
+  "Later",
+  "Separately",
+]);
+
+/** Characters that are always a token of their own, wherever they occur. */
+const ALWAYS_SPLIT = new Set([
+  '"',
+  "“",
+  "”",
+  "„",
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  ";",
+  "!",
+  "?",
+  "…",
+]);
+/** Leading characters split off a word: opening quotes and currency signs. */
+const LEADING_SPLIT = new Set(["'", "‘", "’", "$", "£", "€", "¥"]);
+/** Trailing characters split off a word. */
+const TRAILING_SPLIT = new Set(["'", "‘", "’", "%"]);
+/** Clitic suffixes split off a word (lower-cased comparison). */
+const CLITIC_PATTERN = /^(.+?)(n['’]t|['’](?:s|ll|m|re|ve|d))$/i;
+/** A clitic standing alone, as in already-tokenized text (`'s`, `n't`). */
+const BARE_CLITIC = /^(?:n['’]t|['’](?:s|ll|m|re|ve|d))$/i;
+
+const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= "0" && ch <= "9";
+
+/**
+ * True when `word` (which ends with ".") is an abbreviation whose period belongs to it.
+ * Handles initialisms (`U.S.`, `a.m.`, `S.p.A.`, `W.`), known abbreviations (`Mr.`, `Jan.`),
+ * and hyphenated compounds ending in one (`anti-U.S.`, `Lt.-Gen.`).
+ */
+export function isAbbreviation(word: string): boolean {
+  if (!word.endsWith(".") || word.length < 2) return false;
+  const lastPart = word.slice(word.lastIndexOf("-") + 1);
+  if (lastPart.length < 2) return false;
+  if (/^\p{L}\.$/u.test(lastPart)) return true;
+  if (/^\p{L}{1,2}(?:\.\p{L}{1,2})+\.$/u.test(lastPart)) return true;
+  return KNOWN_ABBREVIATIONS.has(lastPart.slice(0, -1));
+}
+
+/** Splits a chunk without whitespace into pieces at always-split punctuation, commas, colons. */
+function splitPunctuation(chunk: string, offset: number, out: Token[]): void {
+  let pieceStart = 0;
+  const flush = (end: number) => {
+    if (end > pieceStart) splitWord(chunk.slice(pieceStart, end), offset + pieceStart, out);
+  };
+  for (let i = 0; i < chunk.length; i++) {
+    const ch = chunk[i];
+    let single = ALWAYS_SPLIT.has(ch);
+    if (ch === "," || ch === ":") {
+      // Keep 10,000 and 3:34 whole, and the colon of a URL scheme (https://).
+      const numeric = isDigit(chunk[i - 1]) && isDigit(chunk[i + 1]);
+      const urlScheme = ch === ":" && chunk.startsWith("//", i + 1);
+      single = !numeric && !urlScheme;
+    }
+    if (single) {
+      flush(i);
+      out.push({ text: ch, start: offset + i, end: offset + i + 1 });
+      pieceStart = i + 1;
+    }
+  }
+  flush(chunk.length);
+}
+
+/** Splits one word-like piece (no whitespace, no always-split punctuation) into tokens. */
+function splitWord(word: string, offset: number, out: Token[]): void {
+  let lo = 0;
+  let hi = word.length;
+  const leading: Token[] = [];
+  const trailing: Token[] = [];
+  const tok = (s: number, e: number): Token => ({
+    text: word.slice(s, e),
+    start: offset + s,
+    end: offset + e,
+  });
+
+  for (let changed = true; changed && lo < hi;) {
+    changed = false;
+    const rest = word.slice(lo, hi);
+    if (rest.startsWith("--") && hi - lo > 2) {
+      leading.push(tok(lo, lo + 2));
+      lo += 2;
+      changed = true;
+    } else if (rest.startsWith("...") && hi - lo > 3) {
+      leading.push(tok(lo, lo + 3));
+      lo += 3;
+      changed = true;
+    } else if (LEADING_SPLIT.has(rest[0]) && hi - lo > 1 && !BARE_CLITIC.test(rest)) {
+      // Keep '80s whole; otherwise a leading apostrophe is an opening quote.
+      if (/^['’]\d0s$/.test(rest)) break;
+      leading.push(tok(lo, lo + 1));
+      lo += 1;
+      changed = true;
+    }
+  }
+
+  for (let changed = true; changed && lo < hi;) {
+    changed = false;
+    const rest = word.slice(lo, hi);
+    if (rest.length > 3 && rest.endsWith("...")) {
+      trailing.push(tok(hi - 3, hi));
+      hi -= 3;
+      changed = true;
+    } else if (rest.length > 2 && rest.endsWith("--")) {
+      trailing.push(tok(hi - 2, hi));
+      hi -= 2;
+      changed = true;
+    } else if (rest.length > 1 && TRAILING_SPLIT.has(rest[rest.length - 1])) {
+      trailing.push(tok(hi - 1, hi));
+      hi -= 1;
+      changed = true;
+    } else if (rest.length > 1 && rest.endsWith(".") && !rest.endsWith("..")) {
+      if (isAbbreviation(rest)) break;
+      trailing.push(tok(hi - 1, hi));
+      hi -= 1;
+      changed = true;
+    } else if (rest.length > 1 && rest.endsWith(",")) {
+      trailing.push(tok(hi - 1, hi));
+      hi -= 1;
+      changed = true;
+    }
+  }
+
+  out.push(...leading);
+  if (hi > lo) {
+    const core = word.slice(lo, hi);
+    const clitic = CLITIC_PATTERN.exec(core);
+    if (clitic && /[\p{L}\p{N}.]$/u.test(clitic[1])) {
+      const split = lo + clitic[1].length;
+      out.push(tok(lo, split), tok(split, hi));
+    } else {
+      out.push(tok(lo, hi));
+    }
+  }
+  out.push(...trailing.reverse());
+}
+
+/**
+ * Tokenizes raw English text following GMB corpus conventions (see the module doc).
+ * Offsets index the original string: `token.text === text.slice(token.start, token.end)`.
+ * Empty or whitespace-only input gives `[]`.
+ *
+ * @example
+ * tokenize("Apple is looking at buying U.K. startup for $1 billion").map((t) => t.text);
+ * // ["Apple", "is", "looking", "at", "buying", "U.K.", "startup", "for", "$", "1", "billion"]
+ */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  for (const match of text.matchAll(/\S+/gu)) {
+    splitPunctuation(match[0], match.index, tokens);
+  }
+  return tokens;
+}
+
+const SENTENCE_END = new Set([".", "?", "!", "...", "…"]);
+const CLOSERS = new Set(["”", "’", "'", ")", "]"]);
+
+/** True when the token starts with a lowercase letter (then no sentence break before it). */
+const startsLowercase = (token: Token): boolean => /^\p{Ll}/u.test(token.text);
+
+/**
+ * Splits tokenized text into sentences. A sentence ends after `.`, `?`, `!`, `...` or `…`
+ * (plus any closing quotes/brackets right after it) unless the next token starts lowercase; after
+ * an abbreviation such as `U.S.` when the next token is a common sentence opener (`The`, `He`,
+ * ...); and at a blank line. Titles (`Mr.`, `Dr.`, `Gen.`) and single initials (`W.`) never end
+ * a sentence except at a blank line.
+ */
+export function tokenizeSentences(text: string): Token[][] {
+  const tokens = tokenize(text);
+  const sentences: Token[][] = [];
+  let current: Token[] = [];
+  let openDoubleQuotes = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    current.push(token);
+    if (token.text === '"') openDoubleQuotes ^= 1;
+    const next = tokens[i + 1];
+    if (next === undefined) break;
+    let boundary = false;
+    if (SENTENCE_END.has(token.text)) {
+      // Absorb closing quotes and brackets.
+      while (i + 1 < tokens.length) {
+        const t = tokens[i + 1];
+        const closesQuote = t.text === '"' && openDoubleQuotes === 1;
+        if (!CLOSERS.has(t.text) && !closesQuote) break;
+        if (t.text === '"') openDoubleQuotes = 0;
+        current.push(t);
+        i++;
+      }
+      const after = tokens[i + 1];
+      boundary = after !== undefined && !startsLowercase(after);
+    } else if (
+      token.text.endsWith(".") && isAbbreviation(token.text) &&
+      !NON_FINAL_ABBREVIATIONS.has(token.text) && !/^\p{L}\.$/u.test(token.text)
+    ) {
+      boundary = SENTENCE_STARTERS.has(next.text);
+    }
+    const gap = text.slice(tokens[i].end, tokens[i + 1]?.start ?? text.length);
+    if (/\n[^\S\n]*\n/.test(gap)) boundary = true;
+    if (boundary) {
+      sentences.push(current);
+      current = [];
+      openDoubleQuotes = 0;
+    }
+  }
+  if (current.length > 0) sentences.push(current);
+  return sentences;
+}
+
+/**
+ * Sentence spans of raw text, from the first token's start to the last token's end
+ * (see {@link tokenizeSentences} for the rules). Whitespace-only text gives `[]`.
+ */
+export function splitSentences(text: string): SentenceSpan[] {
+  return tokenizeSentences(text).map((s) => ({ start: s[0].start, end: s[s.length - 1].end }));
+}
