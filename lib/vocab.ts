@@ -24,6 +24,11 @@ export interface VocabOptions {
   minFrequency?: number;
   /** Lowercase words before lookup. Default false (the tutorial is case-sensitive). */
   lowercase?: boolean;
+  /**
+   * The tag inventory, in id order after the padding label; default: the tags
+   * of `sentences`, most frequent first. Pass it when `sentences` may lack rare tags.
+   */
+  tags?: readonly string[];
 }
 
 /** Word and tag maps with distinct padding and unknown ids. */
@@ -43,7 +48,7 @@ export interface Vocab {
   /** Id of the padding label (0). */
   padTagId: number;
   /** The options the maps were built with. */
-  options: Required<VocabOptions>;
+  options: Required<Omit<VocabOptions, "tags">>;
 }
 
 /** The JSON form of a {@linkcode Vocab}, as saved next to a model. */
@@ -52,7 +57,7 @@ export interface VocabJSON {
   version: 1;
   words: string[];
   tags: string[];
-  options: Required<VocabOptions>;
+  options: Required<Omit<VocabOptions, "tags">>;
 }
 
 /**
@@ -84,7 +89,7 @@ export function buildVocab(sentences: readonly Sentence[], options: VocabOptions
   }
   const words = byFrequency(wordCounts)
     .filter((word) => wordCounts.get(word)! >= resolved.minFrequency && !isReserved(word));
-  const tags = byFrequency(tagCounts).filter((tag) => tag !== PAD_TAG);
+  const tags = (options.tags ?? byFrequency(tagCounts)).filter((tag) => tag !== PAD_TAG);
   return makeVocab([PAD_WORD, UNKNOWN_WORD, ...words], [PAD_TAG, ...tags], resolved);
 }
 
@@ -205,7 +210,11 @@ export async function loadVocab(path: string): Promise<Vocab> {
   return vocabFromJSON(json, path);
 }
 
-function makeVocab(words: string[], tags: string[], options: Required<VocabOptions>): Vocab {
+function makeVocab(
+  words: string[],
+  tags: string[],
+  options: Required<Omit<VocabOptions, "tags">>,
+): Vocab {
   return {
     words,
     tags,

@@ -85,3 +85,9 @@ Deno.test("saves and loads maps as JSON, atomically, and rejects foreign JSON", 
   }
   assert.throws(() => vocabFromJSON({ ...vocabToJSON(vocab), tags: ["O"] }), /not a bilstm-ner/);
 });
+
+Deno.test("a given tag inventory keeps tags the sentences lack, in the given order", () => {
+  const vocab = buildVocab(sentences, { tags: ["O", "B-per", "B-geo", "B-nat"] });
+  assert.deepEqual(vocab.tags, [PAD_TAG, "O", "B-per", "B-geo", "B-nat"]);
+  assert.equal(tagId(vocab, "B-nat"), 4);
+});

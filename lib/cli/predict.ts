@@ -1,0 +1,197 @@
+/**
+ * `deno run -A lib/cli/predict.ts [--model DIR] [--json] [--backend wasm|cpu] [TEXT...]`:
+ * tags raw text with a model folder and lists the entities it finds.
+ *
+ * Input: the positional arguments joined by spaces form one text; without them, stdin is read
+ * (UTF-8, invalid bytes are an error) and every line is one document.
+ *
+ * Output: a Word | Tag | p table and an entity table per document. With `--json`, stdout holds
+ * one JSON object: `{"tokens": [...], "entities": [...]}` for a text given as arguments, or
+ * `{"documents": [{"line", "text", "tokens", "entities"}, ...]}` for stdin (always, even for a
+ * single line, so the shape depends only on where the text came from). Tokens are
+ * `{text, start, end, tag, probability}`, entities `{text, type, start, end, score}`, offsets
+ * being UTF-16 code unit indices into the document (JavaScript string indices).
+ *
+ * Exit codes: 0 ok, 1 runtime error (missing model, bad input), 2 usage error.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+// Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
+import "../bilstm.ts";
+import { type BackendInfo, type BackendName, describeBackend, initBackend } from "../backend.ts";
+import { type LoadedModel, loadModelFolder } from "../model_folder.ts";
+import { predictTexts, type TextPrediction } from "../predict.ts";
+import { formatTable } from "../table.ts";
+
+/** The shipped reference model folder, used when `--model` is not given. */
+export const DEFAULT_MODEL_DIR: string = decodeURIComponent(
+  new URL("../../data/model", import.meta.url).pathname,
+);
+
+const USAGE = "usage: deno run -A lib/cli/predict.ts [--model DIR] [--json] " +
+  "[--backend wasm|cpu] [--threads N] [TEXT...]   (no TEXT: one document per stdin line)";
+
+/** A usage error: printed with the usage line, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * Checks a `--backend` value.
+ *
+ * @param value the flag's value
+ * @returns the backend name
+ * @throws {UsageError} for anything but `wasm` or `cpu`
+ */
+export function parseBackend(value: string): BackendName {
+  if (value !== "wasm" && value !== "cpu") {
+    throw new UsageError(`--backend must be wasm or cpu, got "${value}"`);
+  }
+  return value;
+}
+
+/**
+ * Checks a `--threads` value.
+ *
+ * @param value the flag's value
+ * @returns a positive thread count or `"auto"`
+ * @throws {UsageError} otherwise
+ */
+export function parseThreads(value: string): number | "auto" {
+  if (value === "auto") return value;
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new UsageError(`--threads must be a positive integer or auto, got "${value}"`);
+  }
+  return threads;
+}
+
+/**
+ * Initialises the backend and loads a model folder, with the messages a CLI user needs: when
+ * `--model` was not given and the shipped model is missing, says how to get one.
+ *
+ * @param model the `--model` value, or undefined for {@linkcode DEFAULT_MODEL_DIR}
+ * @param backend the backend options
+ * @returns the loaded model and the backend that runs it
+ * @throws {Error} with a message fit for the user
+ */
+export async function loadModelForCli(
+  model: string | undefined,
+  backend: { backend: BackendName; threads: number | "auto" },
+): Promise<{ loaded: LoadedModel; backend: BackendInfo }> {
+  const directory = model ?? DEFAULT_MODEL_DIR;
+  if (model === undefined) {
+    try {
+      await Deno.stat(directory);
+    } catch {
+      throw new Error("no model at data/model: train one with deno task train or pass --model");
+    }
+  }
+  const info = await initBackend(backend);
+  return { loaded: await loadModelFolder(directory), backend: info };
+}
+
+/**
+ * Reads all of stdin as strict UTF-8.
+ *
+ * @returns the text
+ * @throws {Error} when the bytes are not valid UTF-8
+ */
+export async function readStdinUtf8(): Promise<string> {
+  const bytes = new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error("stdin is not valid UTF-8: convert the text to UTF-8 first (e.g. with iconv)");
+  }
+}
+
+/** Splits stdin text into one document per line (a final newline does not add a document). */
+export function documentsFromLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+/** Formats one document's prediction as a token table and an entity table. */
+export function formatPrediction(prediction: TextPrediction): string {
+  if (prediction.tokens.length === 0) return "(no tokens)";
+  const tokens = formatTable(
+    ["Word", "Tag", "p"],
+    prediction.tokens.map((token) => [token.text, token.tag, token.probability.toFixed(3)]),
+  );
+  const entities = prediction.entities.length === 0 ? "Entities: none" : "Entities:\n" +
+    formatTable(
+      ["entity", "type", "start", "end", "score"],
+      prediction.entities.map((e) => [e.text, e.type, e.start, e.end, e.score.toFixed(3)]),
+    );
+  return `${tokens}\n\n${entities}`;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code
+ */
+export async function main(args: string[]): Promise<number> {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        model: { type: "string" },
+        json: { type: "boolean", default: false },
+        backend: { type: "string", default: "wasm" },
+        threads: { type: "string", default: "1" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    parseBackend(values.backend);
+    parseThreads(values.threads);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const fromStdin = positionals.length === 0;
+    if (fromStdin && Deno.stdin.isTerminal()) {
+      console.error(`error: no text given and stdin is a terminal\n${USAGE}`);
+      return 2;
+    }
+    const texts = fromStdin ? documentsFromLines(await readStdinUtf8()) : [positionals.join(" ")];
+    const { loaded, backend } = await loadModelForCli(values.model, {
+      backend: parseBackend(values.backend),
+      threads: parseThreads(values.threads),
+    });
+    console.error(`model ${loaded.directory} · ${describeBackend(backend)}`);
+    const predictions = predictTexts(loaded, texts);
+    if (values.json) {
+      const output = fromStdin
+        ? {
+          documents: predictions.map((prediction, index) => ({
+            line: index + 1,
+            text: texts[index],
+            ...prediction,
+          })),
+        }
+        : predictions[0];
+      console.log(JSON.stringify(output));
+    } else {
+      predictions.forEach((prediction, index) => {
+        if (fromStdin) console.log(`${index > 0 ? "\n" : ""}Line ${index + 1}:`);
+        console.log(formatPrediction(prediction));
+      });
+    }
+    return 0;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,151 @@
+/**
+ * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
+ * [--batch-size N] [--seed N] [--layer fast|stock] [--out DIR] [--resume] [--json]`
+ *
+ * Trains the tagger on the tutorial's training split of the bundled corpus
+ * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
+ * Prints a table of the history, or with `--json` one JSON object (progress
+ * goes to stderr either way).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type BackendName, describeBackend, initBackend } from "../backend.ts";
+import { loadCorpus } from "../corpus.ts";
+import { formatTable } from "../table.ts";
+import { NonFiniteLossError, train, type TrainConfig, tutorialTrainSentences } from "../train.ts";
+
+const USAGE = `usage: deno task train [options]
+  --backend wasm|cpu   tfjs backend (default wasm)
+  --threads N|auto     WASM threads (default auto)
+  --epochs N           epochs (default 5)
+  --limit N            use only the first N training sentences
+  --batch-size N       sentences per step (default 32)
+  --seed N             seed of weights, shuffling and dropout (default 42)
+  --layer fast|stock   BiLSTM implementation (default fast)
+  --out DIR            run folder for checkpoints (default runs/<timestamp>)
+  --resume             continue the run in --out from its last complete epoch
+  --json               print one JSON object on stdout`;
+
+function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new Error(`--${name} must be a positive integer, got "${value}"`);
+  }
+  return parsed;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code
+ */
+export async function main(args: string[]): Promise<number> {
+  let values;
+  let config: TrainConfig;
+  let backend: BackendName;
+  let threads: number | "auto";
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        backend: { type: "string", default: "wasm" },
+        threads: { type: "string", default: "auto" },
+        epochs: { type: "string" },
+        limit: { type: "string" },
+        "batch-size": { type: "string" },
+        seed: { type: "string" },
+        layer: { type: "string", default: "fast" },
+        out: { type: "string" },
+        resume: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (values.backend !== "wasm" && values.backend !== "cpu") {
+      throw new Error(`--backend must be wasm or cpu, got "${values.backend}"`);
+    }
+    backend = values.backend;
+    if (values.layer !== "fast" && values.layer !== "stock") {
+      throw new Error(`--layer must be fast or stock, got "${values.layer}"`);
+    }
+    threads = values.threads === "auto" ? "auto" : positiveInteger("threads", values.threads)!;
+    if (values.resume && !values.out) throw new Error("--resume needs --out DIR");
+    const seed = values.seed === undefined ? undefined : Number(values.seed);
+    if (seed !== undefined && !Number.isInteger(seed)) {
+      throw new Error(`--seed must be an integer, got "${values.seed}"`);
+    }
+    config = {
+      epochs: positiveInteger("epochs", values.epochs),
+      limit: positiveInteger("limit", values.limit),
+      batchSize: positiveInteger("batch-size", values["batch-size"]),
+      seed,
+      model: { layer: values.layer },
+    };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+
+  const info = await initBackend({ backend, threads });
+  console.error(describeBackend(info));
+  const out = values.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const started = performance.now();
+  const corpus = await loadCorpus();
+  const trainSentences = await tutorialTrainSentences(corpus.sentences);
+  let result;
+  try {
+    result = await train({ trainSentences, config, out, resume: values.resume });
+  } catch (error) {
+    if (error instanceof NonFiniteLossError || (error as Error).message.includes(out)) {
+      console.error(`error: ${(error as Error).message}`);
+      return 1;
+    }
+    throw error;
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const summary = {
+    backend: info.backend,
+    simd: info.simd,
+    threads: info.threads,
+    epochs: result.config.epochs,
+    resumedFromEpoch: result.resumedFromEpoch,
+    steps: result.steps,
+    msPerStep: result.msPerStep,
+    wallSeconds,
+    out: result.out,
+    vocabularySize: result.vocab.words.length,
+    config: result.config,
+    history: result.history,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(summary));
+    return 0;
+  }
+  const history = result.history;
+  console.log(formatTable(
+    ["epoch", "loss", "accuracy", "val loss", "val accuracy", "seconds", "ms/step"],
+    history.epoch.map((epoch, index) => [
+      epoch,
+      history.loss[index].toFixed(4),
+      history.accuracy[index].toFixed(4),
+      history.valLoss[index].toFixed(4),
+      history.valAccuracy[index].toFixed(4),
+      history.seconds[index].toFixed(1),
+      history.msPerStep[index].toFixed(0),
+    ]),
+  ));
+  console.log(
+    `\n${describeBackend(info)} · ${wallSeconds.toFixed(1)} s wall · model in ${result.out}` +
+      "\n(accuracy counts real tokens only; padding is masked out)",
+  );
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

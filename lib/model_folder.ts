@@ -1,0 +1,162 @@
+/**
+ * Model folders: a trained model with everything needed to use it again.
+ *
+ * A model folder holds `model.json` + `weights.bin` (tfjs layers format, see
+ * `model_io.ts`), `vocab.json` (the word/tag maps) and `config.json` (how it was
+ * built and trained). A training run folder additionally holds `checkpoint.json`,
+ * pointing at its latest complete epoch under `checkpoints/`; loading a run
+ * folder loads that epoch. Loading checks that the maps fit the weights.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
+import { fileIOHandler, type FileIOOptions, readJSONFile, writeFileAtomic } from "./model_io.ts";
+import { loadVocab, saveVocab, type Vocab } from "./vocab.ts";
+
+/** What `config.json` of a model folder holds. */
+export interface ModelFolderConfig {
+  /** Always `"bilstm-ner-model"`. */
+  format: "bilstm-ner-model";
+  /** Format version. */
+  version: 1;
+  /** Padded sentence length the model was trained with. */
+  maxLen: number;
+  /** The model variant (e.g. `"bilstm"`). */
+  modelType: string;
+  /** The model builder's configuration. */
+  model: Record<string, unknown>;
+  /** The training configuration, when the model was trained by this project. */
+  training?: Record<string, unknown>;
+}
+
+/** A loaded model folder. */
+export interface LoadedModel {
+  /** The tfjs model. */
+  model: tf.LayersModel;
+  /** Its word/tag maps. */
+  vocab: Vocab;
+  /** Its configuration. */
+  config: ModelFolderConfig;
+  /** The folder the files were read from. */
+  directory: string;
+}
+
+/** The pointer file a training run folder keeps to its latest complete checkpoint. */
+export const CHECKPOINT_POINTER = "checkpoint.json";
+
+/**
+ * Saves a model, its maps and its config into a folder (each file atomically).
+ *
+ * @param directory the folder (created if missing)
+ * @param model the model
+ * @param vocab its word/tag maps
+ * @param config its configuration
+ * @param options storage options (e.g. float16 weights)
+ */
+export async function saveModelFolder(
+  directory: string,
+  model: tf.LayersModel,
+  vocab: Vocab,
+  config: ModelFolderConfig,
+  options: FileIOOptions = {},
+): Promise<void> {
+  await Deno.mkdir(directory, { recursive: true });
+  await model.save(fileIOHandler(directory, options));
+  await saveVocab(vocab, `${directory}/vocab.json`);
+  await writeFileAtomic(`${directory}/config.json`, JSON.stringify(config, null, 2));
+}
+
+/**
+ * Resolves a run folder to the folder of its latest checkpoint; a plain model
+ * folder resolves to itself.
+ *
+ * @param directory a model folder or a training run folder
+ * @returns the folder that holds `model.json`
+ */
+export async function resolveModelDirectory(directory: string): Promise<string> {
+  try {
+    await Deno.stat(directory);
+  } catch {
+    throw new Error(`${directory}: model folder not found`);
+  }
+  try {
+    const pointer = JSON.parse(await Deno.readTextFile(`${directory}/${CHECKPOINT_POINTER}`));
+    if (typeof pointer.latest === "string") return `${directory}/${pointer.latest}`;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new Error(
+        `${directory}/${CHECKPOINT_POINTER}: unreadable (${(error as Error).message})`,
+      );
+    }
+  }
+  return directory;
+}
+
+/**
+ * Loads a model folder (or the latest checkpoint of a run folder) and checks
+ * that its maps match its weights.
+ *
+ * @param directory the folder
+ * @returns the model, its maps and config
+ * @throws {Error} naming the folder when files are missing, corrupt or mismatched
+ */
+export async function loadModelFolder(directory: string): Promise<LoadedModel> {
+  const resolved = await resolveModelDirectory(directory);
+  const config = await readJSONFile<ModelFolderConfig>(`${resolved}/config.json`, "model config");
+  if (config.format !== "bilstm-ner-model") {
+    throw new Error(`${resolved}/config.json: not a bilstm-ner model config`);
+  }
+  const vocab = await loadVocab(`${resolved}/vocab.json`);
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(fileIOHandler(resolved));
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new Error(message.startsWith(resolved) ? message : `${resolved}: ${message}`);
+  }
+  checkMapsMatchModel(model, vocab, config, resolved);
+  return { model, vocab, config, directory: resolved };
+}
+
+/**
+ * Checks that a model's input length, embedding rows and output labels agree
+ * with its maps and config.
+ *
+ * @param model the model
+ * @param vocab its maps
+ * @param config its config
+ * @param directory the folder, for the message
+ * @throws {Error} describing the first mismatch
+ */
+export function checkMapsMatchModel(
+  model: tf.LayersModel,
+  vocab: Vocab,
+  config: ModelFolderConfig,
+  directory: string,
+): void {
+  const outputShape = model.outputs[0].shape;
+  const labels = outputShape[outputShape.length - 1];
+  if (labels !== vocab.tags.length) {
+    throw new Error(
+      `${directory}: the model predicts ${labels} labels but vocab.json has ` +
+        `${vocab.tags.length} tags: maps and weights do not match`,
+    );
+  }
+  const inputLength = model.inputs[0].shape[1];
+  if (inputLength !== null && inputLength !== config.maxLen) {
+    throw new Error(
+      `${directory}: the model takes ${inputLength} tokens but config.json says maxLen ` +
+        `${config.maxLen}`,
+    );
+  }
+  for (const layer of model.layers) {
+    const inputDim = (layer.getConfig() as { inputDim?: number }).inputDim;
+    if (layer.getClassName() === "Embedding" && inputDim !== vocab.words.length) {
+      throw new Error(
+        `${directory}: the embedding has ${inputDim} rows but vocab.json has ` +
+          `${vocab.words.length} words: maps and weights do not match`,
+      );
+    }
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Saving and loading models with Deno's file system.
+ *
+ * tfjs's `file://` scheme needs tfjs-node, which this project does not use, so
+ * {@linkcode fileIOHandler} implements `tf.io.IOHandler` over `Deno.readFile` /
+ * `Deno.writeFile`: `model.save(fileIOHandler(dir))` writes `model.json` and
+ * `weights.bin`, and `tf.loadLayersModel(fileIOHandler(dir))` reads them back.
+ * Files are written atomically (temp file + rename). Weights can be stored as
+ * float16 (half the size; tfjs dequantizes on load).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** File names inside a model folder. */
+export const MODEL_FILES = { topology: "model.json", weights: "weights.bin" } as const;
+
+/** Options for {@linkcode fileIOHandler}. */
+export interface FileIOOptions {
+  /** Store float32 weights as float16 (tfjs dequantizes them on load). Default false. */
+  float16?: boolean;
+}
+
+/**
+ * Writes a file atomically: to a temporary name in the same folder, then renamed.
+ *
+ * @param path the destination
+ * @param data the contents
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(temporary, data);
+    else await Deno.writeFile(temporary, data);
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Reads and parses a JSON file, with errors that name the file.
+ *
+ * @param path the file
+ * @param what what the file holds, for the message (e.g. "model topology")
+ * @returns the parsed value
+ */
+export async function readJSONFile<T>(path: string, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound ? "not found" : (error as Error).message;
+    throw new Error(`${path}: cannot read ${what} (${reason})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${path}: ${what} is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * A `tf.io.IOHandler` that saves to and loads from a folder on disk.
+ *
+ * @param directory the model folder (created on save)
+ * @param options storage options
+ * @returns the handler, for `model.save(...)` and `tf.loadLayersModel(...)`
+ */
+export function fileIOHandler(directory: string, options: FileIOOptions = {}): tf.io.IOHandler {
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      if (artifacts.modelTopology instanceof ArrayBuffer) {
+        throw new Error("fileIOHandler: binary (graph) topologies are not supported");
+      }
+      await Deno.mkdir(directory, { recursive: true });
+      let specs = artifacts.weightSpecs ?? [];
+      let weightData = concatWeightData(artifacts.weightData);
+      if (options.float16) ({ specs, weightData } = toFloat16(specs, weightData));
+      const modelJSON = {
+        format: artifacts.format ?? "layers-model",
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        modelTopology: artifacts.modelTopology,
+        trainingConfig: artifacts.trainingConfig,
+        weightsManifest: [{ paths: [`./${MODEL_FILES.weights}`], weights: specs }],
+      };
+      await writeFileAtomic(`${directory}/${MODEL_FILES.weights}`, new Uint8Array(weightData));
+      await writeFileAtomic(`${directory}/${MODEL_FILES.topology}`, JSON.stringify(modelJSON));
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: "JSON",
+          weightDataBytes: weightData.byteLength,
+        },
+      };
+    },
+
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const topologyPath = `${directory}/${MODEL_FILES.topology}`;
+      const modelJSON = await readJSONFile<tf.io.ModelJSON>(topologyPath, "model topology");
+      if (!modelJSON.modelTopology || !Array.isArray(modelJSON.weightsManifest)) {
+        throw new Error(`${topologyPath}: not a tfjs layers model (modelTopology missing)`);
+      }
+      const specs: tf.io.WeightsManifestEntry[] = [];
+      const buffers: Uint8Array[] = [];
+      for (const group of modelJSON.weightsManifest) {
+        specs.push(...group.weights);
+        for (const path of group.paths) {
+          const weightsPath = `${directory}/${path.replace(/^\.\//, "")}`;
+          try {
+            buffers.push(await Deno.readFile(weightsPath));
+          } catch (error) {
+            throw new Error(`${weightsPath}: cannot read weights (${(error as Error).message})`);
+          }
+        }
+      }
+      const weightData = concatBytes(buffers);
+      const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+      if (expected !== weightData.byteLength) {
+        throw new Error(
+          `${directory}: weights are ${weightData.byteLength} bytes, the manifest in ` +
+            `${MODEL_FILES.topology} describes ${expected}: corrupt or mismatched files`,
+        );
+      }
+      return {
+        modelTopology: modelJSON.modelTopology,
+        format: modelJSON.format,
+        generatedBy: modelJSON.generatedBy,
+        convertedBy: modelJSON.convertedBy,
+        trainingConfig: modelJSON.trainingConfig,
+        weightSpecs: specs,
+        weightData: weightData.buffer as ArrayBuffer,
+      };
+    },
+  };
+}
+
+/** Bytes one weight occupies on disk, honouring quantization. */
+function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+  const size = spec.shape.reduce((product, dim) => product * dim, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const bytesPer: Record<string, number> = {
+    float32: 4,
+    int32: 4,
+    bool: 1,
+    float16: 2,
+    uint8: 1,
+    uint16: 2,
+  };
+  const per = bytesPer[dtype];
+  if (per === undefined) throw new Error(`unsupported weight dtype ${dtype} for ${spec.name}`);
+  return size * per;
+}
+
+function concatWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
+  if (data === undefined) return new ArrayBuffer(0);
+  if (Array.isArray(data)) return concatBytes(data.map((buffer) => new Uint8Array(buffer))).buffer;
+  return data as ArrayBuffer;
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const result = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    result.set(part, offset);
+    offset += part.byteLength;
+  }
+  return result;
+}
+
+/** Re-encodes float32 weights as float16 with tfjs's quantization metadata. */
+function toFloat16(
+  specs: tf.io.WeightsManifestEntry[],
+  weightData: ArrayBuffer,
+): { specs: tf.io.WeightsManifestEntry[]; weightData: ArrayBuffer } {
+  const parts: Uint8Array[] = [];
+  let offset = 0;
+  const converted = specs.map((spec) => {
+    const bytes = weightBytes(spec);
+    const slice = weightData.slice(offset, offset + bytes);
+    offset += bytes;
+    if (spec.dtype !== "float32" || spec.quantization) {
+      parts.push(new Uint8Array(slice));
+      return spec;
+    }
+    const values = new Float32Array(slice);
+    const halves = new Uint16Array(values.length);
+    for (let index = 0; index < values.length; index++) {
+      halves[index] = float32ToFloat16(values[index]);
+    }
+    parts.push(new Uint8Array(halves.buffer));
+    return {
+      ...spec,
+      quantization: { dtype: "float16" as const, original_dtype: "float32" as const },
+    };
+  });
+  return { specs: converted, weightData: concatBytes(parts).buffer };
+}
+
+const float32View = new Float32Array(1);
+const int32View = new Int32Array(float32View.buffer);
+
+/**
+ * Converts a float32 to IEEE 754 half precision bits, rounding to nearest even.
+ *
+ * @param value the number
+ * @returns the 16-bit pattern
+ */
+export function float32ToFloat16(value: number): number {
+  float32View[0] = value;
+  const bits = int32View[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0); // Inf / NaN
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00; // overflow → Inf
+  if (halfExponent <= 0) {
+    if (halfExponent < -10) return sign; // underflow → ±0
+    mantissa |= 0x800000;
+    const shift = 14 - halfExponent;
+    let half = mantissa >> shift;
+    const remainder = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (remainder > halfway || (remainder === halfway && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (halfExponent << 10) | (mantissa >> 13);
+  const remainder = mantissa & 0x1fff;
+  if (remainder > 0x1000 || (remainder === 0x1000 && (half & 1))) half++;
+  return sign | half;
+}

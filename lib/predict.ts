@@ -1,0 +1,320 @@
+/**
+ * Prediction with a loaded model folder: tags for tokenized sentences and entities with
+ * character offsets for raw text (the tutorial's step 7, done properly).
+ *
+ * The tutorial tagged `sentence.split()` tokens and silently truncated at 50 words. Here raw text
+ * goes through the corpus-style tokenizer and sentence splitter (`tokenize.ts`), unknown words map
+ * to `<unk>`, the padding label is never predicted for a real token, and sentences longer than
+ * the model's `maxLen` are tagged in overlapping windows (see {@linkcode planWindows}) so no
+ * token is dropped.
+ *
+ * The step "model output → tag ids" is one swappable function, a {@linkcode TagDecoder}
+ * ({@linkcode argmaxDecoder} by default), so a CRF variant can decode differently.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type EntityScheme, extractEntities } from "./metrics.ts";
+import type { LoadedModel } from "./model_folder.ts";
+import { tokenizeSentences } from "./tokenize.ts";
+import { wordId } from "./vocab.ts";
+
+/** The decoded tags of one sentence (or window): a tag id and its probability per token. */
+export interface DecodedTags {
+  /** Tag ids, one per token; never the padding label for a real token. */
+  tagIds: Int32Array;
+  /** The probability the model gave each chosen tag. */
+  probabilities: Float32Array;
+}
+
+/**
+ * Turns a model's output for one padded row into tag ids for its real tokens.
+ *
+ * @param scores the row's output, row-major `[maxLen, numTags]` (softmax probabilities)
+ * @param length the number of real tokens at the start of the row (post padding)
+ * @param numTags labels per position, id 0 being the padding label
+ * @returns tag ids and probabilities for the `length` real tokens
+ */
+export type TagDecoder = (scores: Float32Array, length: number, numTags: number) => DecodedTags;
+
+/**
+ * The default decoder: per token, the most probable label among the real tags (ids 1..), so
+ * the padding label (id 0) is never chosen for a real token, however probable. Ties go to
+ * the lower id.
+ */
+export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
+  const tagIds = new Int32Array(length);
+  const probabilities = new Float32Array(length);
+  for (let token = 0; token < length; token++) {
+    const base = token * numTags;
+    let best = 1;
+    for (let tag = 2; tag < numTags; tag++) {
+      if (scores[base + tag] > scores[base + best]) best = tag;
+    }
+    tagIds[token] = best;
+    probabilities[token] = scores[base + best];
+  }
+  return { tagIds, probabilities };
+};
+
+/** One window of a long sentence: the model sees `[start, start + length)`, we keep `[keepFrom, keepTo)`. */
+export interface Window {
+  /** First token the model sees. */
+  start: number;
+  /** Tokens the model sees (at most `maxLen`). */
+  length: number;
+  /** First token whose prediction is kept from this window (absolute index). */
+  keepFrom: number;
+  /** One past the last kept token (absolute index). */
+  keepTo: number;
+}
+
+/**
+ * Plans the windows that tag a sentence of any length with a model of row length `maxLen`.
+ *
+ * A sentence that fits is one window. A longer one is covered by windows of `maxLen` tokens
+ * starting every `ceil(maxLen / 2)` tokens, the last one ending at the sentence's end; each
+ * token's prediction is taken from exactly one window: consecutive windows split their overlap
+ * in the middle, so every kept token has context on both sides where the sentence allows it.
+ * The kept ranges partition `[0, length)` in order. Empty sentences give no windows.
+ *
+ * @param length tokens in the sentence
+ * @param maxLen the model's row length
+ * @returns the windows, in order
+ */
+export function planWindows(length: number, maxLen: number): Window[] {
+  if (!Number.isInteger(maxLen) || maxLen < 1) {
+    throw new RangeError(`maxLen must be a positive integer, got ${maxLen}`);
+  }
+  if (length <= 0) return [];
+  if (length <= maxLen) return [{ start: 0, length, keepFrom: 0, keepTo: length }];
+  const stride = Math.ceil(maxLen / 2);
+  const starts: number[] = [];
+  for (let start = 0; start + maxLen < length; start += stride) starts.push(start);
+  starts.push(length - maxLen);
+  return starts.map((start, index) => {
+    const previous = starts[index - 1];
+    const next = starts[index + 1];
+    // Split each overlap [next, start + maxLen) at its middle.
+    const keepFrom = previous === undefined ? 0 : Math.floor((start + previous + maxLen) / 2);
+    const keepTo = next === undefined ? length : Math.floor((next + start + maxLen) / 2);
+    return { start, length: maxLen, keepFrom, keepTo };
+  });
+}
+
+/** Options for the prediction functions. */
+export interface PredictOptions {
+  /** Rows (windows) per `model.predict` call. Default 256. */
+  batchSize?: number;
+  /** How model output becomes tag ids. Default {@linkcode argmaxDecoder}. */
+  decoder?: TagDecoder;
+  /** Called after each batch with rows done and rows in all (e.g. to report progress). */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+/** Predictions for one sentence given as word ids. */
+export interface SequencePrediction extends DecodedTags {
+  /**
+   * Tag ids of the first window alone (the first `min(length, maxLen)` tokens), i.e. what a
+   * model that truncates at `maxLen` (the tutorial) predicts for the tokens it sees.
+   */
+  firstWindowTagIds: Int32Array;
+}
+
+/**
+ * Tags sentences given as word ids, batching all windows of all sentences together.
+ *
+ * @param loaded the model folder
+ * @param sentences word ids per sentence (any length; see {@linkcode planWindows})
+ * @param options batch size, decoder, progress callback
+ * @returns per sentence: tag ids and probabilities for every token, and the first window's ids
+ */
+export function predictWordIds(
+  loaded: LoadedModel,
+  sentences: readonly ArrayLike<number>[],
+  options: PredictOptions = {},
+): SequencePrediction[] {
+  const batchSize = options.batchSize ?? 256;
+  const decoder = options.decoder ?? argmaxDecoder;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const { maxLen } = loaded.config;
+  const numTags = loaded.vocab.tags.length;
+  const results: SequencePrediction[] = sentences.map((ids) => ({
+    tagIds: new Int32Array(ids.length),
+    probabilities: new Float32Array(ids.length),
+    firstWindowTagIds: new Int32Array(Math.min(ids.length, maxLen)),
+  }));
+  const rows = sentences.flatMap((ids, sentence) =>
+    planWindows(ids.length, maxLen).map((window, index) => ({
+      sentence,
+      window,
+      first: index === 0,
+    }))
+  );
+  for (let from = 0; from < rows.length; from += batchSize) {
+    const batch = rows.slice(from, from + batchSize);
+    const input = new Int32Array(batch.length * maxLen).fill(loaded.vocab.padId);
+    batch.forEach(({ sentence, window }, row) => {
+      const ids = sentences[sentence];
+      for (let offset = 0; offset < window.length; offset++) {
+        input[row * maxLen + offset] = ids[window.start + offset];
+      }
+    });
+    const scores = tf.tidy(() => {
+      const output = loaded.model.predict(tf.tensor2d(input, [batch.length, maxLen], "int32"));
+      return (Array.isArray(output) ? output[0] : output).dataSync() as Float32Array;
+    });
+    batch.forEach(({ sentence, window, first }, row) => {
+      const rowScores = scores.subarray(row * maxLen * numTags, (row + 1) * maxLen * numTags);
+      const decoded = decoder(rowScores, window.length, numTags);
+      const result = results[sentence];
+      for (let token = window.keepFrom; token < window.keepTo; token++) {
+        result.tagIds[token] = decoded.tagIds[token - window.start];
+        result.probabilities[token] = decoded.probabilities[token - window.start];
+      }
+      if (first) result.firstWindowTagIds.set(decoded.tagIds);
+    });
+    options.onProgress?.(Math.min(from + batchSize, rows.length), rows.length);
+  }
+  return results;
+}
+
+/** A predicted tag for one token. */
+export interface TokenPrediction {
+  /** The tag, e.g. `B-geo` or `O` (never the padding label). */
+  tag: string;
+  /** The probability the model gave this tag. */
+  probability: number;
+}
+
+/**
+ * Tags tokenized sentences. Words the model does not know go through `<unk>`; long sentences
+ * are tagged in windows (see {@linkcode planWindows}); an empty sentence gives `[]`.
+ *
+ * @param loaded the model folder
+ * @param sentences the tokens of each sentence
+ * @param options batch size (default 256), decoder
+ * @returns per sentence, per token: the tag and its probability
+ */
+export function predictTokens(
+  loaded: LoadedModel,
+  sentences: readonly (readonly string[])[],
+  options: PredictOptions = {},
+): TokenPrediction[][] {
+  const { vocab } = loaded;
+  const ids = sentences.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
+  return predictWordIds(loaded, ids, options).map((prediction) =>
+    Array.from(prediction.tagIds, (id, token) => ({
+      tag: vocab.tags[id],
+      probability: prediction.probabilities[token],
+    }))
+  );
+}
+
+/** A token of raw text with its predicted tag. */
+export interface TaggedToken extends TokenPrediction {
+  /** The token, equal to `input.slice(start, end)`. */
+  text: string;
+  /** Offset of its first character in the input. */
+  start: number;
+  /** Offset one past its last character. */
+  end: number;
+}
+
+/** An entity found in raw text. */
+export interface TextEntity {
+  /** The entity's text, `input.slice(start, end)` (original spacing kept). */
+  text: string;
+  /** Its type without the `B-`/`I-` prefix, e.g. `geo`. */
+  type: string;
+  /** Offset of its first character in the input. */
+  start: number;
+  /** Offset one past its last character. */
+  end: number;
+  /** The mean probability of its tokens' tags. */
+  score: number;
+}
+
+/** Tokens and entities predicted for one text. */
+export interface TextPrediction {
+  /** Every token of the text, in order. */
+  tokens: TaggedToken[];
+  /** The entities, in order. */
+  entities: TextEntity[];
+}
+
+/** Options for {@linkcode predictText} and {@linkcode predictTexts}. */
+export interface PredictTextOptions extends PredictOptions {
+  /**
+   * How predicted tags group into entities (see `extractEntities`). Default `"conlleval"`
+   * (lenient): an `I-x` that does not continue an `x` entity starts one, so every non-`O` token
+   * belongs to an entity a user sees. `"strict"` drops such tokens, as strict evaluation does.
+   */
+  scheme?: EntityScheme;
+}
+
+/**
+ * Tags raw text: splits it into sentences and tokens (GMB conventions, offsets kept), tags every
+ * token and groups the tags into entities within each sentence. Any length works; empty or
+ * whitespace-only text gives no tokens and no entities.
+ *
+ * @param loaded the model folder
+ * @param text the text
+ * @param options entity scheme (default lenient `"conlleval"`), batch size, decoder
+ * @returns tokens with offsets, tags and probabilities; entities with offsets, types and scores
+ */
+export function predictText(
+  loaded: LoadedModel,
+  text: string,
+  options: PredictTextOptions = {},
+): TextPrediction {
+  return predictTexts(loaded, [text], options)[0];
+}
+
+/**
+ * Tags several raw texts, batching the sentences of all of them together
+ * (see {@linkcode predictText}).
+ *
+ * @param loaded the model folder
+ * @param texts the texts
+ * @param options entity scheme, batch size, decoder
+ * @returns one prediction per text, in order
+ */
+export function predictTexts(
+  loaded: LoadedModel,
+  texts: readonly string[],
+  options: PredictTextOptions = {},
+): TextPrediction[] {
+  const scheme = options.scheme ?? "conlleval";
+  const documents = texts.map((text) => tokenizeSentences(text));
+  const predictions = predictTokens(
+    loaded,
+    documents.flat().map((sentence) => sentence.map((token) => token.text)),
+    options,
+  );
+  let next = 0;
+  return documents.map((sentences, document) => {
+    const text = texts[document];
+    const result: TextPrediction = { tokens: [], entities: [] };
+    for (const sentence of sentences) {
+      const tags = predictions[next++];
+      const tagged = sentence.map((token, i) => ({ ...token, ...tags[i] }));
+      result.tokens.push(...tagged);
+      for (const entity of extractEntities(tagged.map((t) => t.tag), { scheme })) {
+        const span = tagged.slice(entity.start, entity.end);
+        const start = span[0].start;
+        const end = span[span.length - 1].end;
+        result.entities.push({
+          text: text.slice(start, end),
+          type: entity.type,
+          start,
+          end,
+          score: span.reduce((sum, t) => sum + t.probability, 0) / span.length,
+        });
+      }
+    }
+    return result;
+  });
+}

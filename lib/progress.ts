@@ -1,0 +1,122 @@
+/**
+ * Progress reporting for long work: a one-line bar redrawn in place on a
+ * terminal, or a line every few percent elsewhere (logs, notebook cells).
+ * Writes to stderr so that stdout can hold a command's JSON.
+ *
+ * @module
+ */
+
+/** Where progress goes: a function that writes one chunk of text. */
+export type ProgressSink = (text: string) => void;
+
+/** Options for {@linkcode createProgress}. */
+export interface ProgressOptions {
+  /** Label printed before the bar, e.g. `epoch 1/5`. */
+  label: string;
+  /** Total number of steps. */
+  total: number;
+  /** Where to write; default stderr. */
+  sink?: ProgressSink;
+  /** Redraw in place with `\r` (default: whether stderr is a terminal). */
+  inPlace?: boolean;
+  /** When not in place, print a line every this many percent. Default 10. */
+  everyPercent?: number;
+  /** Clock in ms, for tests. Default `performance.now`. */
+  now?: () => number;
+}
+
+/** A live progress display. */
+export interface Progress {
+  /**
+   * Records that `step` steps are done and redraws.
+   * @param step steps done so far (1-based count)
+   * @param metrics values to show, e.g. `{loss: 0.12, acc: 0.97}`
+   */
+  update(step: number, metrics?: Record<string, number>): void;
+  /**
+   * Finishes the bar with a final line.
+   * @param metrics values to show
+   */
+  done(metrics?: Record<string, number>): void;
+  /** Mean milliseconds per step so far. */
+  msPerStep(): number;
+}
+
+const encoder = new TextEncoder();
+
+/** Writes to stderr. */
+export const stderrSink: ProgressSink = (text) => {
+  Deno.stderr.writeSync(encoder.encode(text));
+};
+
+/**
+ * Formats seconds as `1h02m`, `3m07s` or `12s`.
+ *
+ * @param seconds a duration
+ * @returns a short human form
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const whole = Math.round(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = whole % 60;
+  if (hours > 0) return `${hours}h${String(minutes).padStart(2, "0")}m`;
+  if (minutes > 0) return `${minutes}m${String(rest).padStart(2, "0")}s`;
+  return `${rest}s`;
+}
+
+/**
+ * Creates a progress display.
+ *
+ * @param options label, total and output
+ * @returns the display
+ */
+export function createProgress(options: ProgressOptions): Progress {
+  const sink = options.sink ?? stderrSink;
+  const inPlace = options.inPlace ?? Deno.stderr.isTerminal();
+  const everyPercent = options.everyPercent ?? 10;
+  const now = options.now ?? (() => performance.now());
+  const started = now();
+  let lastStep = 0;
+  let lastPrintedPercent = -1;
+
+  const render = (step: number, metrics: Record<string, number>, final: boolean) => {
+    const elapsed = (now() - started) / 1000;
+    const fraction = options.total > 0 ? step / options.total : 1;
+    const width = 24;
+    const filled = Math.round(fraction * width);
+    const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? (final ? "=" : ">") : "") +
+      ".".repeat(width - filled);
+    const perStep = step > 0 ? (elapsed * 1000) / step : 0;
+    const eta = final
+      ? `${formatDuration(elapsed)} total`
+      : `ETA ${formatDuration(perStep * (options.total - step) / 1000)}`;
+    const values = Object.entries(metrics).map(([name, value]) => `${name} ${value.toFixed(4)}`);
+    return `${options.label} ${
+      String(step).padStart(String(options.total).length)
+    }/${options.total} ` +
+      `[${bar}] ${[...values, `${perStep.toFixed(0)} ms/step`, eta].join(" · ")}`;
+  };
+
+  return {
+    update(step, metrics = {}) {
+      lastStep = step;
+      if (inPlace) {
+        sink(`\r${render(step, metrics, false)}\x1b[K`);
+        return;
+      }
+      const percent = Math.floor((100 * step) / Math.max(1, options.total));
+      if (percent >= lastPrintedPercent + everyPercent && step < options.total) {
+        lastPrintedPercent = percent - (percent % everyPercent);
+        sink(`${render(step, metrics, false)}\n`);
+      }
+    },
+    done(metrics = {}) {
+      sink(`${inPlace ? "\r" : ""}${render(lastStep, metrics, true)}${inPlace ? "\x1b[K" : ""}\n`);
+    },
+    msPerStep() {
+      return lastStep > 0 ? (now() - started) / lastStep : 0;
+    },
+  };
+}

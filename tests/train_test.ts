@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend.ts";
+import type { Sentence } from "../lib/corpus.ts";
+import { loadModelFolder } from "../lib/model_folder.ts";
+import { seededRandom } from "../lib/random.ts";
+import { buildModel } from "../lib/model.ts";
+import {
+  dropSingletons,
+  NonFiniteLossError,
+  prepareData,
+  resolveTrainConfig,
+  train,
+  type TrainConfig,
+} from "../lib/train.ts";
+
+/** A tiny synthetic corpus: capitalised words after "in" are places. */
+function syntheticSentences(count: number): Sentence[] {
+  const random = seededRandom(3);
+  const places = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Baku"];
+  const fillers = ["we", "met", "people", "today", "and", "then", "left"];
+  return Array.from({ length: count }, (_, index) => {
+    const words: string[] = [];
+    const tags: string[] = [];
+    const length = 3 + Math.floor(random() * 6);
+    while (words.length < length) {
+      if (random() < 0.3) {
+        words.push("in", places[Math.floor(random() * places.length)]);
+        tags.push("O", "B-geo");
+      } else {
+        words.push(fillers[Math.floor(random() * fillers.length)]);
+        tags.push("O");
+      }
+    }
+    return { id: index + 1, words, pos: words.map(() => "NN"), tags, line: index + 2 };
+  });
+}
+
+const tinyConfig: TrainConfig = {
+  epochs: 3,
+  batchSize: 8,
+  maxLen: 10,
+  seed: 5,
+  learningRate: 0.01,
+  model: { embeddingDim: 8, units: 6 },
+};
+
+async function withTempDir(body: (directory: string) => Promise<void>): Promise<void> {
+  const directory = await Deno.makeTempDir();
+  try {
+    await body(directory);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+}
+
+Deno.test("training lowers the loss, keeps memory flat and leaves a loadable run folder", async () => {
+  await initBackend({ backend: "wasm" });
+  await withTempDir(async (out) => {
+    const result = await train({
+      trainSentences: syntheticSentences(80),
+      config: tinyConfig,
+      out,
+      progress: null,
+    });
+    const { history } = result;
+    assert.deepEqual(history.epoch, [1, 2, 3]);
+    assert.ok(history.loss[2] < history.loss[0], `loss fell: ${history.loss}`);
+    assert.equal(history.numTensors[2], history.numTensors[1], "no tensors leak across epochs");
+    assert.ok(history.valAccuracy.every((value) => value > 0 && value <= 1));
+    const loaded = await loadModelFolder(out);
+    assert.equal(loaded.config.maxLen, 10);
+    assert.deepEqual(loaded.vocab.words, result.vocab.words);
+    const expected = result.model.getWeights().map((w) => Array.from(w.dataSync()));
+    const actual = loaded.model.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(actual, expected);
+    const checkpoints = [...Deno.readDirSync(`${out}/checkpoints`)].map((entry) => entry.name);
+    assert.deepEqual(checkpoints, ["epoch-003"], "only the latest complete checkpoint is kept");
+  });
+});
+
+Deno.test("a run interrupted mid-epoch resumes from its last checkpoint to the same weights", async () => {
+  await initBackend({ backend: "wasm" });
+  const sentences = syntheticSentences(60);
+  await withTempDir(async (directory) => {
+    const straight = await train({
+      trainSentences: sentences,
+      config: tinyConfig,
+      out: `${directory}/straight`,
+      progress: null,
+    });
+    let lines = 0;
+    const interrupt = (text: string) => {
+      if (text.startsWith("epoch 2/3") && ++lines === 2) throw new Error("killed mid-epoch");
+    };
+    await assert.rejects(
+      train({
+        trainSentences: sentences,
+        config: tinyConfig,
+        out: `${directory}/broken`,
+        progress: interrupt,
+      }),
+      /killed mid-epoch/,
+    );
+    const pointer = JSON.parse(await Deno.readTextFile(`${directory}/broken/checkpoint.json`));
+    assert.equal(pointer.epoch, 1, "epoch 1 is the last complete checkpoint");
+    await assert.rejects(
+      train({ trainSentences: sentences, config: tinyConfig, out: `${directory}/broken` }),
+      /already holds a training run/,
+    );
+    const resumed = await train({
+      trainSentences: sentences,
+      config: tinyConfig,
+      out: `${directory}/broken`,
+      resume: true,
+      progress: null,
+    });
+    assert.equal(resumed.resumedFromEpoch, 1);
+    assert.deepEqual(resumed.history.epoch, [1, 2, 3]);
+    assert.deepEqual(resumed.history.loss, straight.history.loss);
+    const expected = straight.model.getWeights().map((w) => Array.from(w.dataSync()));
+    const actual = resumed.model.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(actual, expected, "resumed weights equal the uninterrupted run's");
+  });
+});
+
+Deno.test("a NaN loss stops training with a clear message", async () => {
+  await initBackend({ backend: "wasm" });
+  const sentences = syntheticSentences(40);
+  const config = { ...tinyConfig, epochs: 1 };
+  const vocab = prepareData(sentences, resolveTrainConfig(config)).vocab;
+  const model = buildModel({
+    ...config.model,
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen: config.maxLen,
+  });
+  const head = model.getLayer("tags");
+  head.setWeights(head.getWeights().map((weight) => tf.fill(weight.shape, NaN)));
+  await assert.rejects(
+    train({ trainSentences: sentences, config, model, vocab, progress: null }),
+    (error: unknown) => {
+      assert.ok(error instanceof NonFiniteLossError);
+      assert.match(error.message, /loss became NaN at epoch 1, step 1 /);
+      return true;
+    },
+  );
+});
+
+Deno.test("singleton dropout replaces only once-seen real words, reproducibly", () => {
+  const singletons = new Uint8Array([0, 0, 1, 0, 1]);
+  const run = () => {
+    const wordIds = new Int32Array([2, 3, 4, 2, 0, 4]);
+    const mask = new Float32Array([1, 1, 1, 1, 0, 0]);
+    dropSingletons(wordIds, mask, singletons, 1, { rate: 1, random: seededRandom(1) });
+    return Array.from(wordIds);
+  };
+  assert.deepEqual(run(), [1, 3, 1, 1, 0, 4]);
+  const unchanged = new Int32Array([2, 3]);
+  dropSingletons(unchanged, new Float32Array([1, 1]), singletons, 1, {
+    rate: 0,
+    random: Math.random,
+  });
+  assert.deepEqual(Array.from(unchanged), [2, 3]);
+});
+
+Deno.test("bad settings are named", async () => {
+  await assert.rejects(
+    train({ trainSentences: syntheticSentences(10), config: { epochs: 0 }, progress: null }),
+    /epochs must be a positive integer/,
+  );
+});
