@@ -13,7 +13,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import { tagScores } from "./inference.ts";
 import { type EntityScheme, extractEntities } from "./metrics.ts";
 import type { LoadedModel } from "./model_folder.ts";
 import { tokenizeSentences } from "./tokenize.ts";
@@ -30,7 +30,8 @@ export interface DecodedTags {
 /**
  * Turns a model's output for one padded row into tag ids for its real tokens.
  *
- * @param scores the row's output, row-major `[maxLen, numTags]` (softmax probabilities)
+ * @param scores the row's output, row-major `[time, numTags]` (softmax probabilities), where
+ *   `time ≥ length` (the batch's longest row, or `maxLen`)
  * @param length the number of real tokens at the start of the row (post padding)
  * @param numTags labels per position, id 0 being the padding label
  * @returns tag ids and probabilities for the `length` real tokens
@@ -104,7 +105,10 @@ export function planWindows(length: number, maxLen: number): Window[] {
 
 /** Options for the prediction functions. */
 export interface PredictOptions {
-  /** Rows (windows) per `model.predict` call. Default 256. */
+  /**
+   * Rows (windows) per forward pass. Default 256. Rows are sorted by length before batching
+   * (results come back in input order), and each pass computes up to its longest row.
+   */
   batchSize?: number;
   /** How model output becomes tag ids. Default {@linkcode argmaxDecoder}. */
   decoder?: TagDecoder;
@@ -153,21 +157,27 @@ export function predictWordIds(
       first: index === 0,
     }))
   );
-  for (let from = 0; from < rows.length; from += batchSize) {
-    const batch = rows.slice(from, from + batchSize);
-    const input = new Int32Array(batch.length * maxLen).fill(loaded.vocab.padId);
+  // Length bucketing: longest rows first (stable), so each batch holds rows of similar length
+  // and the fast path computes only up to its longest row. Results go back by sentence index.
+  const order = rows.map((_, i) => i).sort((a, b) =>
+    rows[b].window.length - rows[a].window.length || a - b
+  );
+  for (let from = 0; from < order.length; from += batchSize) {
+    const batch = order.slice(from, from + batchSize).map((i) => rows[i]);
+    const rowLength = batch[0].window.length;
+    const input = new Int32Array(batch.length * rowLength).fill(loaded.vocab.padId);
+    const lengths = new Int32Array(batch.length);
     batch.forEach(({ sentence, window }, row) => {
       const ids = sentences[sentence];
+      lengths[row] = window.length;
       for (let offset = 0; offset < window.length; offset++) {
-        input[row * maxLen + offset] = ids[window.start + offset];
+        input[row * rowLength + offset] = ids[window.start + offset];
       }
     });
-    const scores = tf.tidy(() => {
-      const output = loaded.model.predict(tf.tensor2d(input, [batch.length, maxLen], "int32"));
-      return (Array.isArray(output) ? output[0] : output).dataSync() as Float32Array;
-    });
+    const { scores, time } = tagScores(loaded.model, input, lengths, batch.length);
+    const rowSize = time * numTags;
     batch.forEach(({ sentence, window, first }, row) => {
-      const rowScores = scores.subarray(row * maxLen * numTags, (row + 1) * maxLen * numTags);
+      const rowScores = scores.subarray(row * rowSize, (row + 1) * rowSize);
       const decoded = decoder(rowScores, window.length, numTags);
       const result = results[sentence];
       for (let token = window.keepFrom; token < window.keepTo; token++) {

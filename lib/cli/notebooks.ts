@@ -1,0 +1,207 @@
+/**
+ * Executes the project's Deno Jupyter notebooks headlessly and stores their outputs.
+ *
+ * ```sh
+ * deno run -A lib/cli/notebooks.ts [--quick] [--timeout S] [--out DIR] [--json]
+ *   [--keep-going] [notebooks...]
+ * ```
+ *
+ * Without notebook arguments it runs every `notebooks/*.ipynb` in name order, in place.
+ * `--quick` sets `BILSTM_NER_QUICK=1` and writes executed copies into `--out` (default: a
+ * fresh temp dir) instead; kernels still run in each notebook's own folder, so relative
+ * imports like `../lib/x.ts` resolve. `--json` prints one JSON summary object on stdout.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { NotebookCellError, runNotebook } from "../notebook/runner.ts";
+
+/** Parsed command-line options. */
+export interface NotebooksCliOptions {
+  /** Set `BILSTM_NER_QUICK=1` and write copies instead of running in place. */
+  quick: boolean;
+  /** Per-cell timeout in seconds. */
+  timeoutSeconds: number;
+  /** Folder for executed copies (undefined: in place, or a temp dir with --quick). */
+  outDir: string | undefined;
+  /** Print one JSON object on stdout. */
+  json: boolean;
+  /** Run the remaining notebooks after a failure. */
+  keepGoing: boolean;
+  /** Notebook paths (empty: all of `notebooks/*.ipynb`). */
+  notebooks: string[];
+}
+
+/** Outcome of one notebook, as reported in the summary. */
+export interface NotebookSummary {
+  /** Notebook that was executed. */
+  notebook: string;
+  /** Where its executed copy was written (undefined when it failed). */
+  output: string | undefined;
+  /** Whether every cell ran without error. */
+  ok: boolean;
+  /** Code cells executed (up to and including a failing one). */
+  codeCells: number;
+  /** Outputs stored. */
+  outputs: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** The failure, when not ok. */
+  error?: { cellNumber?: number; firstLine?: string; message: string };
+}
+
+const USAGE = `Usage: deno run -A lib/cli/notebooks.ts [options] [notebooks...]
+  --quick        set BILSTM_NER_QUICK=1 and write executed copies to --out (default temp dir)
+  --timeout S    per-cell timeout in seconds (default 1800)
+  --out DIR      write executed notebooks into DIR instead of in place
+  --json         print one JSON summary object on stdout
+  --keep-going   run the remaining notebooks after a failure
+  -h, --help     show this help`;
+
+/** Parses command-line arguments. */
+export function parseNotebooksArgs(args: string[]): NotebooksCliOptions | "help" {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      timeout: { type: "string", default: "1800" },
+      out: { type: "string" },
+      json: { type: "boolean", default: false },
+      "keep-going": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return "help";
+  const timeoutSeconds = Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`);
+  }
+  return {
+    quick: values.quick,
+    timeoutSeconds,
+    outDir: values.out,
+    json: values.json,
+    keepGoing: values["keep-going"],
+    notebooks: positionals,
+  };
+}
+
+/** The project's `notebooks/` folder (two levels above this file). */
+export function defaultNotebooksDir(): string {
+  return new URL("../../notebooks", import.meta.url).pathname;
+}
+
+/** Lists `*.ipynb` files of a folder in name order. */
+export async function listNotebooks(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".ipynb")) names.push(entry.name);
+  }
+  return names.sort().map((name) => `${dir}/${name}`);
+}
+
+/** Formats the summary as a fixed-width table. */
+export function formatSummaryTable(rows: NotebookSummary[]): string {
+  const header = ["notebook", "status", "cells", "outputs", "seconds"];
+  const body = rows.map((r) => [
+    r.notebook.split("/").at(-1) ?? r.notebook,
+    r.ok ? "ok" : `FAILED${r.error?.cellNumber ? ` (cell ${r.error.cellNumber})` : ""}`,
+    String(r.codeCells),
+    String(r.outputs),
+    r.seconds.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+/** Runs the notebooks; returns the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  let options: NotebooksCliOptions | "help";
+  try {
+    options = parseNotebooksArgs(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  const notebooks = options.notebooks.length > 0
+    ? options.notebooks
+    : await listNotebooks(defaultNotebooksDir());
+  if (notebooks.length === 0) {
+    console.error("no notebooks to run");
+    return 2;
+  }
+  const outDir = options.outDir ??
+    (options.quick ? await Deno.makeTempDir({ prefix: "notebooks-quick-" }) : undefined);
+  if (outDir !== undefined) await Deno.mkdir(outDir, { recursive: true });
+  const env: Record<string, string> = options.quick ? { BILSTM_NER_QUICK: "1" } : {};
+
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, onSignal);
+
+  const summaries: NotebookSummary[] = [];
+  try {
+    for (const notebook of notebooks) {
+      const name = notebook.split("/").at(-1) ?? notebook;
+      const outputPath = outDir === undefined ? notebook : `${outDir}/${name}`;
+      const started = performance.now();
+      try {
+        const result = await runNotebook(notebook, {
+          outputPath,
+          env,
+          cellTimeoutMs: options.timeoutSeconds * 1000,
+          signal: abort.signal,
+        });
+        summaries.push({
+          notebook,
+          output: result.outputPath,
+          ok: true,
+          codeCells: result.codeCells,
+          outputs: result.outputs,
+          seconds: result.seconds,
+        });
+      } catch (error) {
+        const cellError = error instanceof NotebookCellError ? error : undefined;
+        console.error((error as Error).message);
+        summaries.push({
+          notebook,
+          output: undefined,
+          ok: false,
+          codeCells: cellError?.cellNumber ?? 0,
+          outputs: 0,
+          seconds: (performance.now() - started) / 1000,
+          error: {
+            cellNumber: cellError?.cellNumber,
+            firstLine: cellError?.firstLine,
+            message: cellError ? `${cellError.ename}: ${cellError.evalue}` : String(error),
+          },
+        });
+        if (!options.keepGoing || abort.signal.aborted) break;
+      }
+    }
+  } finally {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.removeSignalListener(signal, onSignal);
+    }
+  }
+
+  const ok = summaries.length === notebooks.length && summaries.every((s) => s.ok);
+  const table = formatSummaryTable(summaries);
+  if (options.json) {
+    console.error(table);
+    console.log(JSON.stringify({ ok, quick: options.quick, outDir, notebooks: summaries }));
+  } else {
+    console.log(table);
+    if (outDir !== undefined) console.log(`executed notebooks in ${outDir}`);
+  }
+  return ok ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,146 @@
+/**
+ * `FastBiLSTM` against tfjs-layers' own `bidirectional(lstm)`: same outputs and same gradients
+ * (inputs and all six weights), with and without a padding mask, and layout compatibility.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../lib/backend.ts";
+import { FastBiLSTM } from "../lib/bilstm.ts";
+import type { RecurrentActivation } from "../lib/bilstm.ts";
+
+const BATCH = 3;
+const TIME = 6;
+const FEATURES = 5;
+const UNITS = 4;
+const TOLERANCE = 1e-4;
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+function stockBiLstm(activation: RecurrentActivation): tf.layers.Layer {
+  return tf.layers.bidirectional({
+    layer: tf.layers.lstm({
+      units: UNITS,
+      returnSequences: true,
+      recurrentActivation: activation,
+    }) as tf.RNN,
+    mergeMode: "concat",
+  });
+}
+
+/** Post-padded mask: sequence lengths TIME, 3, 1. */
+function paddingMask(): tf.Tensor2D {
+  const lengths = [TIME, 3, 1];
+  const values = lengths.flatMap((n) => Array.from({ length: TIME }, (_, t) => (t < n ? 1 : 0)));
+  return tf.tensor2d(values, [BATCH, TIME], "bool");
+}
+
+/** Output and gradients of `sum(layer(x) * probe)` w.r.t. x and the layer's weights. */
+function outputAndGrads(
+  layer: tf.layers.Layer,
+  x: tf.Variable,
+  probe: tf.Tensor,
+  mask: tf.Tensor | null,
+): { y: tf.Tensor; grads: tf.Tensor[] } {
+  const y = tf.tidy(() => layer.apply(x, mask === null ? {} : { mask }) as tf.Tensor);
+  const vars = [x, ...layer.trainableWeights.map((w) => w.read() as tf.Variable)];
+  const { value, grads } = tf.variableGrads(() => {
+    const out = layer.apply(x, mask === null ? {} : { mask }) as tf.Tensor;
+    return tf.sum(tf.mul(out, probe)) as tf.Scalar;
+  }, vars);
+  value.dispose();
+  return { y, grads: vars.map((v) => grads[v.name]) };
+}
+
+for (const activation of ["hardSigmoid", "sigmoid"] as const) {
+  for (const masked of [false, true]) {
+    Deno.test(`FastBiLSTM matches stock bidirectional LSTM (${activation}, mask: ${masked})`, async () => {
+      await initBackend();
+      const stock = stockBiLstm(activation);
+      const fast = new FastBiLSTM({ units: UNITS, recurrentActivation: activation, seed: 7 });
+      const x = tf.variable(tf.randomNormal([BATCH, TIME, FEATURES], 0, 1, "float32", 1));
+      const probe = tf.randomNormal([BATCH, TIME, 2 * UNITS], 0, 1, "float32", 2);
+      const mask = masked ? paddingMask() : null;
+      tf.dispose([stock.apply(x), fast.apply(x)] as tf.Tensor[]);
+      // Biases are zero by default: give them values so their gradients are exercised.
+      const biases = stock.getWeights().map((w, i) =>
+        w.rank === 1 ? tf.randomNormal(w.shape, 0, 0.5, "float32", 10 + i) : w
+      );
+      stock.setWeights(biases);
+      tf.dispose(biases.filter((w) => w.rank === 1));
+      fast.setWeights(stock.getWeights());
+      const before = tf.memory().numTensors;
+      assert.equal(fast.countParams(), stock.countParams());
+
+      const a = outputAndGrads(stock, x, probe, mask);
+      const b = outputAndGrads(fast, x, probe, mask);
+      assert.ok(maxAbsDiff(a.y, b.y) < TOLERANCE, `outputs differ by ${maxAbsDiff(a.y, b.y)}`);
+      const names = [
+        "x",
+        "fwd kernel",
+        "fwd recurrent",
+        "fwd bias",
+        "bwd kernel",
+        "bwd recurrent",
+        "bwd bias",
+      ];
+      assert.equal(b.grads.length, 7);
+      b.grads.forEach((g, i) => {
+        const diff = maxAbsDiff(a.grads[i], g);
+        assert.ok(diff < TOLERANCE, `gradient of ${names[i]} differs by ${diff}`);
+        assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 0, `${names[i]} grad is zero`);
+      });
+      if (masked) {
+        // Backward direction over trailing padding outputs zeros; forward carries the last h.
+        const y = b.y.arraySync() as number[][][];
+        assert.deepEqual(y[2][5].slice(UNITS), new Array(UNITS).fill(0));
+        assert.deepEqual(y[2][5].slice(0, UNITS), y[2][0].slice(0, UNITS));
+      }
+      tf.dispose([a.y, b.y, ...a.grads, ...b.grads]);
+      assert.equal(tf.memory().numTensors, before, "tensors leaked");
+      tf.dispose([x, probe, ...(mask ? [mask] : [])]);
+    });
+  }
+}
+
+Deno.test("FastBiLSTM weights have the stock layout and parameter count", async () => {
+  await initBackend();
+  const fast = new FastBiLSTM({ units: 100, seed: 1 });
+  fast.build([null, 50, 100]);
+  assert.equal(fast.countParams(), 2 * (4 * 100 * (100 + 100 + 1)));
+  assert.deepEqual(fast.getWeights().map((w) => w.shape), [
+    [100, 400],
+    [100, 400],
+    [400],
+    [100, 400],
+    [100, 400],
+    [400],
+  ]);
+});
+
+Deno.test("FastBiLSTM recurrent dropout is seeded, training-only and one mask per sequence", async () => {
+  await initBackend();
+  const x = tf.randomNormal([BATCH, TIME, FEATURES], 0, 1, "float32", 3) as tf.Tensor3D;
+  const make = () => {
+    const layer = new FastBiLSTM({ units: UNITS, recurrentDropout: 0.5, seed: 11 });
+    tf.dispose(layer.apply(x) as tf.Tensor);
+    return layer;
+  };
+  const [l1, l2] = [make(), make()];
+  const y1 = l1.apply(x, { training: true }) as tf.Tensor;
+  const y2 = l2.apply(x, { training: true }) as tf.Tensor;
+  const yEval = l1.apply(x) as tf.Tensor;
+  const noDrop = new FastBiLSTM({ units: UNITS, seed: 11 });
+  const yRef = noDrop.apply(x) as tf.Tensor;
+  assert.equal(maxAbsDiff(y1, y2), 0, "same seed must give the same dropout");
+  assert.ok(maxAbsDiff(y1, yEval) > 1e-3, "training output should differ from inference");
+  assert.equal(maxAbsDiff(yEval, yRef), 0, "no dropout at inference");
+  // At t=0 the recurrent input is the zero state, so dropout cannot change forward outputs there.
+  const first = (y: tf.Tensor) => tf.slice(y, [0, 0, 0], [BATCH, 1, UNITS]);
+  assert.ok(maxAbsDiff(first(y1), first(yRef)) < 1e-6);
+  tf.dispose([x, y1, y2, yEval, yRef]);
+});
