@@ -58,6 +58,12 @@ export interface TrainConfig {
    * so the `<unk>` embedding is trained for unseen words at test time. Default 0.5.
    */
   unknownWordRate?: number;
+  /**
+   * Reproduce the tutorial's fault, for comparison: padding positions are trained
+   * on (labelled `<pad>`) and counted in loss and accuracy, and the model does not
+   * mask padding (`model.maskPadding` defaults to false then). Default false.
+   */
+  countPadding?: boolean;
   /** Model hyper-parameters beyond the sizes (see `ModelConfig`). */
   model?: Partial<Omit<ModelConfig, "vocabSize" | "numTags" | "maxLen">>;
 }
@@ -77,6 +83,7 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
   minFrequency: 1,
   lowercase: false,
   unknownWordRate: 0.5,
+  countPadding: false,
   model: {},
 };
 
@@ -91,7 +98,11 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   const resolved: ResolvedTrainConfig = {
     ...DEFAULT_TRAIN_CONFIG,
     ...Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)),
-    model: { ...DEFAULT_TRAIN_CONFIG.model, ...config.model },
+    model: {
+      ...DEFAULT_TRAIN_CONFIG.model,
+      ...(config.countPadding ? { maskPadding: false } : {}),
+      ...config.model,
+    },
   };
   for (const key of ["epochs", "batchSize", "maxLen", "minFrequency"] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 1) {
@@ -322,7 +333,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (!Number.isFinite(metrics.loss)) throw new NonFiniteLossError(epoch, step, metrics.loss);
       progress.update(step, metrics);
     });
-    const validation = evaluateRows(trainer, data.validation, config.batchSize);
+    const validation = evaluateRows(
+      trainer,
+      data.validation,
+      config.batchSize,
+      config.countPadding,
+    );
     progress.done({ ...fitMetrics, val_loss: validation.loss, val_acc: validation.accuracy });
     trainerState = trainer.getState();
     totalMs += progress.msPerStep() * steps;
@@ -368,7 +384,7 @@ function runEpoch(
   let tokenSum = 0;
   for (let start = 0, step = 1; start < order.length; start += config.batchSize, step++) {
     const rows = order.slice(start, start + config.batchSize);
-    const batch = gatherRows(data.fit, rows);
+    const batch = gatherRows(data.fit, rows, config.countPadding);
     dropSingletons(batch.wordIds, batch.mask, data.singletons, data.vocab.unknownId, {
       rate: config.unknownWordRate,
       random,
@@ -389,12 +405,14 @@ function runEpoch(
  * @param trainer the trainer of the model
  * @param rows encoded rows
  * @param batchSize rows per forward pass
+ * @param countPadding count padding positions too (the tutorial's way; default false)
  * @returns token-weighted mean loss and accuracy (0 for no rows)
  */
 export function evaluateRows(
   trainer: Trainer,
   rows: EncodedSentences,
   batchSize = 32,
+  countPadding = false,
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correctSum = 0;
@@ -404,7 +422,7 @@ export function evaluateRows(
       { length: Math.min(batchSize, rows.size - start) },
       (_, offset) => start + offset,
     );
-    const batch = gatherRows(rows, indices);
+    const batch = gatherRows(rows, indices, countPadding);
     const metrics = trainer.evaluateBatch(batch.wordIds, batch.tagIds, batch.mask, indices.length);
     lossSum += metrics.loss * batch.tokens;
     correctSum += metrics.accuracy * batch.tokens;
@@ -415,10 +433,14 @@ export function evaluateRows(
     : { loss: lossSum / tokenSum, accuracy: correctSum / tokenSum };
 }
 
-/** Copies the given rows into fresh batch arrays. */
+/**
+ * Copies the given rows into fresh batch arrays; with `countPadding` the mask is
+ * all ones, so padding positions (labelled `<pad>`) count like tokens.
+ */
 function gatherRows(
   data: EncodedSentences,
   rows: readonly number[],
+  countPadding = false,
 ): { wordIds: Int32Array; tagIds: Int32Array; mask: Float32Array; tokens: number } {
   const width = data.maxLen;
   const wordIds = new Int32Array(rows.length * width);
@@ -432,6 +454,7 @@ function gatherRows(
     mask.set(data.mask.subarray(from, from + width), index * width);
     tokens += Math.min(data.lengths[row], width);
   });
+  if (countPadding) return { wordIds, tagIds, mask: mask.fill(1), tokens: mask.length };
   return { wordIds, tagIds, mask, tokens };
 }
 

@@ -170,3 +170,23 @@ Deno.test("bad settings are named", async () => {
     /epochs must be a positive integer/,
   );
 });
+
+Deno.test("countPadding reproduces the tutorial's fault: padding counted, not masked", async () => {
+  await initBackend({ backend: "wasm" });
+  const sentences = syntheticSentences(60);
+  const config = { ...tinyConfig, epochs: 2 };
+  const honest = await train({ trainSentences: sentences, config, progress: null });
+  const faulty = await train({
+    trainSentences: sentences,
+    config: { ...config, countPadding: true },
+    progress: null,
+  });
+  const maskZero = (result: typeof honest) =>
+    result.model.getLayer("embedding").getConfig().maskZero;
+  assert.equal(maskZero(honest), true);
+  assert.equal(maskZero(faulty), false);
+  assert.ok(
+    faulty.history.valAccuracy[1] > honest.history.valAccuracy[1],
+    `padding inflates accuracy: ${faulty.history.valAccuracy} vs ${honest.history.valAccuracy}`,
+  );
+});

@@ -23,6 +23,7 @@ const USAGE = `usage: deno task train [options]
   --batch-size N       sentences per step (default 32)
   --seed N             seed of weights, shuffling and dropout (default 42)
   --layer fast|stock   BiLSTM implementation (default fast)
+  --count-padding      reproduce the tutorial's fault: train on and count padding
   --out DIR            run folder for checkpoints (default runs/<timestamp>)
   --resume             continue the run in --out from its last complete epoch
   --json               print one JSON object on stdout`;
@@ -60,6 +61,7 @@ export async function main(args: string[]): Promise<number> {
         layer: { type: "string", default: "fast" },
         out: { type: "string" },
         resume: { type: "boolean", default: false },
+        "count-padding": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -86,6 +88,7 @@ export async function main(args: string[]): Promise<number> {
       limit: positiveInteger("limit", values.limit),
       batchSize: positiveInteger("batch-size", values["batch-size"]),
       seed,
+      countPadding: values["count-padding"],
       model: { layer: values.layer },
     };
   } catch (error) {
