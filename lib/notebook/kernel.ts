@@ -72,13 +72,29 @@ async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: stri
 }
 
 /**
- * How long one `receive()` may wait (ms). Receive loops wake up this often to check whether
- * the kernel is shutting down, so that no receive is pending when a socket is closed.
+ * Sockets are used strictly non-blocking (`receiveTimeout` and `sendTimeout` 0) and polled
+ * from JavaScript, so zeromq never starts the libuv poll or timer handles of a socket.
+ *
+ * Why: a blocking `receive()` (the `for await (const frames of socket)` idiom) starts the
+ * socket's libuv poll handle (and with a `receiveTimeout`, a libuv timer). `close()` tears
+ * these handles down and frees them in their `uv_close` callbacks, but Deno's libuv
+ * emulation for N-API addons can still dispatch a poll/timer callback for such a handle
+ * afterwards, which then dereferences freed memory: SIGSEGV in
+ * `zmq::Poller<zmq::Socket::Poller>::Callback` (or the `PollReadable` timer lambda). A
+ * receive left pending instead crashes `deno test` when it tears its runtime down.
  */
-const RECEIVE_POLL_MS = 100;
+const DEALER_OPTIONS = { linger: 0, receiveTimeout: 0, sendTimeout: 0 };
+/** Options of the IOPub subscriber (it cannot send); see {@link DEALER_OPTIONS}. */
+const SUBSCRIBER_OPTIONS = { linger: 0, receiveTimeout: 0 };
 
-/** Whether a zeromq error is the `EAGAIN` of a receive that hit its `receiveTimeout`. */
-function isReceiveTimeout(error: unknown): boolean {
+/** Longest pause between two polls of an idle kernel's sockets (ms). */
+const MAX_POLL_INTERVAL_MS = 8;
+
+/** How long `send` retries while a socket cannot take a message (ms). */
+const SEND_TIMEOUT_MS = 10_000;
+
+/** Whether a zeromq error means "not now" (nothing to receive, or cannot send yet). */
+function isAgain(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "EAGAIN";
 }
 
@@ -99,10 +115,10 @@ export class DenoKernel {
   readonly #iopubListeners = new Set<IopubListener>();
   readonly #processTail: string[] = [];
   #exited = false;
-  /** Set on shutdown: the receive loops end at their next wake-up. */
-  #stopReceiving = false;
-  /** The running receive loops; sockets are closed only after all of them ended. */
-  readonly #receiveLoops: Promise<void>[];
+  /** Set on shutdown: the polling loop ends at its next turn. */
+  #stopPolling = false;
+  /** The loop polling the sockets; they are closed only after it has ended. */
+  readonly #polling: Promise<void>;
   #shutdownDone: Promise<void> | undefined;
   /** Resolves with the exit status once the kernel process has ended. */
   readonly exited: Promise<Deno.CommandStatus>;
@@ -117,14 +133,9 @@ export class DenoKernel {
     this.#connectionDir = connectionDir;
     this.#codec = new MessageCodec(connection.key);
     const endpoint = (port: number) => `tcp://${connection.ip}:${port}`;
-    // A receive timeout lets every receive loop end on its own before its socket is closed.
-    // Closing a zeromq socket while a receive is pending tears down its libuv poll handle
-    // with a readiness callback still queued; under Deno's libuv emulation that callback can
-    // then run on the freed handle and crash the process with SIGSEGV.
-    const options = { linger: 0, receiveTimeout: RECEIVE_POLL_MS };
-    this.#shell = new zmq.Dealer(options);
-    this.#control = new zmq.Dealer(options);
-    this.#iopub = new zmq.Subscriber(options);
+    this.#shell = new zmq.Dealer(DEALER_OPTIONS);
+    this.#control = new zmq.Dealer(DEALER_OPTIONS);
+    this.#iopub = new zmq.Subscriber(SUBSCRIBER_OPTIONS);
     this.#shell.connect(endpoint(connection.shell_port));
     this.#control.connect(endpoint(connection.control_port));
     this.#iopub.connect(endpoint(connection.iopub_port));
@@ -141,13 +152,7 @@ export class DenoKernel {
       this.#rejectPending(new Error(`Deno kernel exited with code ${status.code}`));
       return status;
     });
-    this.#receiveLoops = [
-      this.#receiveLoop(this.#shell, (message) => this.#resolveReply(message)),
-      this.#receiveLoop(this.#control, (message) => this.#resolveReply(message)),
-      this.#receiveLoop(this.#iopub, (message) => {
-        for (const listener of this.#iopubListeners) listener(message);
-      }),
-    ];
+    this.#polling = this.#poll();
   }
 
   /**
@@ -187,7 +192,16 @@ export class DenoKernel {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const kernel = new DenoKernel(process, connectionDir, connection, onProcessOutput);
+    let kernel: DenoKernel;
+    try {
+      kernel = new DenoKernel(process, connectionDir, connection, onProcessOutput);
+    } catch (error) {
+      // no client to shut it down with: do not leave the kernel process running
+      process.kill("SIGKILL");
+      await process.status;
+      await Deno.remove(connectionDir, { recursive: true }).catch(() => {});
+      throw error;
+    }
     try {
       await kernel.#waitUntilReady(startupTimeoutMs);
     } catch (error) {
@@ -230,7 +244,20 @@ export class DenoKernel {
     });
     reply.catch(() => {}); // callers may never await a reply (e.g. retried kernel_info)
     const socket = channel === "shell" ? this.#shell : this.#control;
-    await socket.send(this.#codec.encode(message));
+    const frames = this.#codec.encode(message);
+    const deadline = Date.now() + SEND_TIMEOUT_MS;
+    while (true) {
+      try {
+        await socket.send(frames);
+        break;
+      } catch (error) {
+        if (!isAgain(error) || Date.now() > deadline) {
+          this.#pending.delete(msgId);
+          throw error;
+        }
+        await sleep(5);
+      }
+    }
     return { msgId, reply };
   }
 
@@ -261,10 +288,10 @@ export class DenoKernel {
       }
     }
     await this.exited;
-    // Never close a socket with a pending receive (see the constructor): stop the receive
-    // loops, wait until each has returned from its last receive, and only then close.
-    this.#stopReceiving = true;
-    await Promise.all(this.#receiveLoops);
+    // No receive or send is ever pending on a socket (see DEALER_OPTIONS); stop polling and
+    // wait until the loop has let go of the sockets before closing them.
+    this.#stopPolling = true;
+    await this.#polling;
     this.#shell.close();
     this.#control.close();
     this.#iopub.close();
@@ -302,33 +329,53 @@ export class DenoKernel {
   }
 
   /**
-   * Receives and decodes messages until shutdown; each `receive()` gives up after
-   * {@link RECEIVE_POLL_MS} so the loop notices shutdown without its socket being closed.
-   * Messages that fail to decode (e.g. a bad signature) are skipped.
+   * Polls the sockets until shutdown: drains every message that is ready, then sleeps,
+   * backing off from 1 ms to {@link MAX_POLL_INTERVAL_MS} while nothing arrives.
    */
-  async #receiveLoop(
-    socket: zmq.Dealer | zmq.Subscriber,
-    onMessage: (message: JupyterMessage) => void,
-  ): Promise<void> {
-    while (!this.#stopReceiving) {
-      let frames: Uint8Array[];
-      try {
-        frames = await socket.receive();
-      } catch (error) {
-        if (isReceiveTimeout(error)) continue;
-        return; // the socket was closed or failed; nothing more will arrive
+  async #poll(): Promise<void> {
+    const channels: [zmq.Dealer | zmq.Subscriber, (message: JupyterMessage) => void][] = [
+      [this.#shell, (message) => this.#resolveReply(message)],
+      [this.#control, (message) => this.#resolveReply(message)],
+      [this.#iopub, (message) => {
+        for (const listener of this.#iopubListeners) listener(message);
+      }],
+    ];
+    let interval = 1;
+    while (!this.#stopPolling) {
+      let received = 0;
+      for (const [socket, onMessage] of channels) {
+        for (let frames; (frames = await this.#tryReceive(socket)) !== undefined;) {
+          received++;
+          this.#dispatch(frames, onMessage);
+        }
       }
-      let message: JupyterMessage;
-      try {
-        message = this.#codec.decode(frames);
-      } catch {
-        continue;
-      }
-      try {
-        onMessage(message);
-      } catch (error) {
-        console.error(`notebook kernel: message handler failed: ${error}`);
-      }
+      interval = received > 0 ? 1 : Math.min(interval * 2, MAX_POLL_INTERVAL_MS);
+      await sleep(interval);
+    }
+  }
+
+  /** One non-blocking receive; undefined when nothing is ready (or the socket failed). */
+  async #tryReceive(socket: zmq.Dealer | zmq.Subscriber): Promise<Uint8Array[] | undefined> {
+    try {
+      return await socket.receive();
+    } catch (error) {
+      if (!isAgain(error)) console.error(`notebook kernel: receive failed: ${error}`);
+      return undefined;
+    }
+  }
+
+  /** Decodes a message and hands it on; undecodable messages (bad signature) are skipped. */
+  #dispatch(frames: Uint8Array[], onMessage: (message: JupyterMessage) => void): void {
+    let message: JupyterMessage;
+    try {
+      message = this.#codec.decode(frames);
+    } catch {
+      return;
+    }
+    try {
+      onMessage(message);
+    } catch (error) {
+      console.error(`notebook kernel: message handler failed: ${error}`);
     }
   }
 
