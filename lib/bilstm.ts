@@ -8,6 +8,10 @@
  * - each time step is one recurrent matMul per direction (the 4 gates fused, `[B,U]·[U,4U]`)
  *   plus ONE custom kernel that advances both directions at once (gate activations, cell and
  *   hidden state, padding mask, recurrent dropout), written in plain JS on the backend's memory;
+ *   with sigmoid gates, the gate non-linearities of both directions are instead one wasm
+ *   `sigmoid` per step (SIMD) between two small JS kernels (the cell candidate's
+ *   `tanh(z) = 2·sigmoid(2z) − 1`), leaving only `tanh(c)` to JS;
+ * - {@link gatherRows}: embedding row lookup (and its scatter-add gradient) as JS row copies;
  * - the backward pass is hand-written (`tf.customGrad`): per step one matMul per direction and one
  *   custom kernel; the weight gradients are one matMul each over the stacked gate gradients.
  *
@@ -118,6 +122,8 @@ export function float32View(backend: unknown, info: tf.TensorInfo): Float32Array
 // ---------------------------------------------------------------------------------------------
 
 const FORWARD_STEP_KERNEL = "FastBiLstmForwardStep";
+const PREACTIVATION_KERNEL = "FastBiLstmPreactivation";
+const FORWARD_FROM_SIGMOID_KERNEL = "FastBiLstmForwardStepFromSigmoid";
 const BACKWARD_STEP_KERNEL = "FastBiLstmBackwardStep";
 
 /** Attributes shared by the step kernels. */
@@ -203,6 +209,135 @@ function forwardDirection(
     }
   }
 }
+
+/**
+ * One direction of one forward step from gate activations computed elsewhere: `s` holds
+ * `sigmoid` of the pre-activations (the cell-candidate block of 2× its pre-activation, so
+ * `tanh(z) = 2·sigmoid(2z) − 1`), rows `sRow0..sRow0+batch` of `s`.
+ */
+function forwardDirectionFromSigmoid(
+  a: StepAttrs,
+  t: number,
+  s: Float32Array,
+  sRow0: number,
+  hPrev: Float32Array,
+  cPrev: Float32Array,
+  mask: Float32Array | null,
+  drop: Float32Array | null,
+  outH: Float32Array,
+  outC: Float32Array,
+  outHd: Float32Array,
+  outG: Float32Array,
+): void {
+  const { batch, units } = a;
+  const g4 = 4 * units;
+  for (let b = 0; b < batch; b++) {
+    const live = mask === null || mask[t * batch + b] !== 0;
+    const rowG = b * g4;
+    const rowS = b * units;
+    if (!live) {
+      for (let u = 0; u < units; u++) {
+        const k = rowS + u;
+        outH[k] = hPrev[k];
+        outC[k] = cPrev[k];
+        outHd[k] = drop === null ? hPrev[k] : hPrev[k] * drop[k];
+      }
+      outG.fill(0, rowG, rowG + g4);
+      continue;
+    }
+    const sBase = (sRow0 + b) * g4;
+    for (let u = 0; u < units; u++) {
+      const k = rowG + u;
+      const sk = sBase + u;
+      const gi = s[sk];
+      const gf = s[sk + units];
+      const gc = 2 * s[sk + 2 * units] - 1;
+      const go = s[sk + 3 * units];
+      const j = rowS + u;
+      const c = gf * cPrev[j] + gi * gc;
+      const h = go * tanh(c);
+      outG[k] = gi;
+      outG[k + units] = gf;
+      outG[k + 2 * units] = gc;
+      outG[k + 3 * units] = go;
+      outC[j] = c;
+      outH[j] = h;
+      outHd[j] = drop === null ? h : h * drop[j];
+    }
+  }
+}
+
+/**
+ * Pre-activations of one step for both directions, `[2·batch, 4U]` (forward rows first):
+ * `zx[t] + r`, with the cell-candidate block doubled (see {@link forwardDirectionFromSigmoid}).
+ */
+const preactivationKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const a = attrs as unknown as StepAttrs;
+  const g4 = 4 * a.units;
+  const size = a.batch * g4;
+  const out = allocFloat32(backend, [2 * a.batch, g4]);
+  const o = float32View(backend, out);
+  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
+  const parts = [[v("zxF"), v("rF"), a.tF, 0], [v("zxB"), v("rB"), a.tB, size]] as const;
+  const lo = 2 * a.units;
+  const hi = 3 * a.units;
+  for (const [zx, r, t, offset] of parts) {
+    const base = t * size;
+    for (let b = 0; b < a.batch; b++) {
+      const row = b * g4;
+      const zr = base + row;
+      const or = offset + row;
+      for (let k = 0; k < lo; k++) o[or + k] = zx[zr + k] + r[row + k];
+      for (let k = lo; k < hi; k++) o[or + k] = 2 * (zx[zr + k] + r[row + k]);
+      for (let k = hi; k < g4; k++) o[or + k] = zx[zr + k] + r[row + k];
+    }
+  }
+  return out;
+};
+
+/** The forward step after {@link preactivationKernel} and a sigmoid (input `s`). */
+const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const a = attrs as unknown as StepAttrs;
+  const shapeS = [a.batch, a.units];
+  const shapeG = [a.batch, 4 * a.units];
+  const outInfos = [shapeS, shapeS, shapeS, shapeG, shapeS, shapeS, shapeS, shapeG].map((s) =>
+    allocFloat32(backend, s)
+  );
+  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
+  const o = outInfos.map((info) => float32View(backend, info));
+  const mask = a.hasMask ? v("mask") : null;
+  const hasDrop = a.hasDropout === 1;
+  const s = v("s");
+  forwardDirectionFromSigmoid(
+    a,
+    a.tF,
+    s,
+    0,
+    v("hF"),
+    v("cF"),
+    mask,
+    hasDrop ? v("dropF") : null,
+    o[0],
+    o[1],
+    o[2],
+    o[3],
+  );
+  forwardDirectionFromSigmoid(
+    a,
+    a.tB,
+    s,
+    a.batch,
+    v("hB"),
+    v("cB"),
+    mask,
+    hasDrop ? v("dropB") : null,
+    o[4],
+    o[5],
+    o[6],
+    o[7],
+  );
+  return outInfos;
+};
 
 const forwardStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
@@ -389,15 +524,60 @@ const mergeOutputKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
+const GATHER_ROWS_KERNEL = "FastGatherRows";
+const SCATTER_ADD_ROWS_KERNEL = "FastScatterAddRows";
+
+/**
+ * `table[ids]` for a float32 `[rows, width]` table and int32 ids: row copies in JS on the
+ * backend's memory (the wasm backend's generic gather is several times slower).
+ */
+const gatherRowsKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const tableInfo = inputs.table as tf.TensorInfo;
+  const idsInfo = inputs.ids as tf.TensorInfo;
+  const width = tableInfo.shape[1];
+  const count = idsInfo.shape.reduce((a, b) => a * b, 1);
+  const out = allocFloat32(backend, [count, width]);
+  const o = float32View(backend, out);
+  const table = float32View(backend, tableInfo);
+  const ids = memoryView(backend, idsInfo);
+  for (let i = 0; i < count; i++) {
+    const row = ids[i] * width;
+    o.set(table.subarray(row, row + width), i * width);
+  }
+  return out;
+};
+
+/** The gradient of {@link gatherRowsKernel}: `out[ids[i]] += dy[i]`, `out` `[attrs.rows, width]`. */
+const scatterAddRowsKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const { rows } = attrs as unknown as { rows: number };
+  const dyInfo = inputs.dy as tf.TensorInfo;
+  const width = dyInfo.shape[1];
+  const out = allocFloat32(backend, [rows, width]);
+  const o = float32View(backend, out);
+  o.fill(0);
+  const dy = float32View(backend, dyInfo);
+  const ids = memoryView(backend, inputs.ids as tf.TensorInfo);
+  for (let i = 0; i < ids.length; i++) {
+    const row = ids[i] * width;
+    const from = i * width;
+    for (let k = 0; k < width; k++) o[row + k] += dy[from + k];
+  }
+  return out;
+};
+
 /** Registers the step kernels for the wasm and cpu backends (idempotent). */
 export function registerFastBiLstmKernels(): void {
   for (const backendName of DIRECT_MEMORY_BACKENDS) {
     for (
       const [kernelName, kernelFunc] of [
         [FORWARD_STEP_KERNEL, forwardStepKernel],
+        [PREACTIVATION_KERNEL, preactivationKernel],
+        [FORWARD_FROM_SIGMOID_KERNEL, forwardStepFromSigmoidKernel],
         [BACKWARD_STEP_KERNEL, backwardStepKernel],
         [CONCAT_ROWS_KERNEL, concatRowsKernel],
         [MERGE_OUTPUT_KERNEL, mergeOutputKernel],
+        [GATHER_ROWS_KERNEL, gatherRowsKernel],
+        [SCATTER_ADD_ROWS_KERNEL, scatterAddRowsKernel],
       ] as const
     ) {
       if (tf.getKernel(kernelName, backendName) === undefined) {
@@ -478,6 +658,8 @@ export function fastBiLstm(
     ? null
     : tf.tidy(() => tf.transpose(tf.cast(tf.cast(options.mask!, "bool"), "float32")));
   const dropout = options.dropout;
+  const sigmoidGates = options.recurrentActivation === "sigmoid" &&
+    tf.getKernel("Sigmoid", tf.getBackend()) !== undefined;
 
   const f = tf.customGrad((...args: unknown[]) => {
     const [xIn, wF, uF, bF, wB, uB, bB] = args as tf.Tensor2D[];
@@ -503,30 +685,42 @@ export function fastBiLstm(
       const tB = time - 1 - k;
       const rF = k === 0 ? zeros4 : tf.matMul(hdF[tF - 1] as tf.Tensor2D, uF);
       const rB = k === 0 ? zeros4 : tf.matMul(hdB[tB + 1] as tf.Tensor2D, uB);
-      const inputs: tf.NamedTensorMap = {
-        zxF,
-        zxB,
-        rF,
-        rB,
+      const stepAttrs = { ...attrsBase, tF, tB };
+      // Sigmoid gates: the 4U gate non-linearities of both directions run as one wasm sigmoid
+      // (SIMD) and only tanh(c) is left to the JS kernel.
+      const s = sigmoidGates
+        ? tf.tidy(() =>
+          tf.sigmoid(
+            tf.engine().runKernel(
+              PREACTIVATION_KERNEL,
+              { zxF, zxB, rF, rB },
+              stepAttrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor,
+          )
+        )
+        : null;
+      const inputs: tf.NamedTensorMap = s !== null ? { s } : { zxF, zxB, rF, rB };
+      Object.assign(inputs, {
         hF: k === 0 ? zeros : hF[tF - 1],
         cF: k === 0 ? zeros : cF[tF - 1],
         hB: k === 0 ? zeros : hB[tB + 1],
         cB: k === 0 ? zeros : cB[tB + 1],
-      };
+      });
       if (maskTM !== null) inputs.mask = maskTM;
       if (dropout !== null) {
         inputs.dropF = dropout[0];
         inputs.dropB = dropout[1];
       }
       [hF[tF], cF[tF], hdF[tF], gF[tF], hB[tB], cB[tB], hdB[tB], gB[tB]] = runStep(
-        FORWARD_STEP_KERNEL,
+        s === null ? FORWARD_STEP_KERNEL : FORWARD_FROM_SIGMOID_KERNEL,
         inputs,
-        { ...attrsBase, tF, tB },
+        stepAttrs,
       );
       if (k > 0) {
         rF.dispose();
         rB.dispose();
       }
+      s?.dispose();
     }
     const y = mergeOutput(hF, hB, batch, units);
     const extras = [
@@ -619,6 +813,33 @@ export function fastBiLstm(
   } finally {
     maskTM?.dispose();
   }
+}
+
+/**
+ * Rows `ids` of a float32 `[rows, width]` table as `[ids.size, width]`, differentiable with
+ * respect to the table (the gradient scatter-adds into a dense `[rows, width]`). Ids must be
+ * int32 in `[0, rows)` (not checked). Custom JS kernels on wasm/cpu; `tf.gather` elsewhere.
+ *
+ * @param table the table
+ * @param ids int32 row ids, any shape (flattened)
+ */
+export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor2D {
+  if (!DIRECT_MEMORY_BACKENDS.includes(tf.getBackend())) {
+    return tf.gather(table, tf.reshape(ids, [-1])) as tf.Tensor2D;
+  }
+  const rows = table.shape[0];
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [t, i] = args as tf.Tensor[];
+    const value = tf.engine().runKernel(GATHER_ROWS_KERNEL, { table: t, ids: i }, {}) as tf.Tensor;
+    const gradFunc = (dy: tf.Tensor) => [
+      tf.engine().runKernel(SCATTER_ADD_ROWS_KERNEL, { dy, ids: i }, {
+        rows,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      tf.zerosLike(i),
+    ];
+    return { value, gradFunc };
+  });
+  return f(table, ids) as tf.Tensor2D;
 }
 
 function range(from: number, to: number): number[] {

@@ -13,7 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { FastBiLSTM, fastBiLstm } from "./bilstm.ts";
+import { FastBiLSTM, fastBiLstm, gatherRows } from "./bilstm.ts";
 import { taggerParts } from "./train_step.ts";
 
 /** Tag probabilities of a batch. */
@@ -110,22 +110,31 @@ export function tagScores(
     throw new RangeError(`tagScores: rows of ${rowLength} exceed the model's ${maxLen}`);
   }
   const time = parts === null ? maxLen : Math.max(1, longest);
+  const vocabSize = parts?.embedding.shape[0] ?? Infinity;
   const ids = new Int32Array(batchSize * time);
   for (let b = 0; b < batchSize; b++) {
     ids.set(wordIds.subarray(b * rowLength, b * rowLength + lengths[b]), b * time);
   }
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0 && ids[i] < vocabSize)) {
+      throw new RangeError(`tagScores: word id ${ids[i]} is outside the vocabulary`);
+    }
+  }
+  // Typed arrays are read outside tf.tidy: tidy walks its result element by element.
   if (parts === null) {
-    const scores = tf.tidy(() => {
-      const output = model.predict(tf.tensor2d(ids, [batchSize, time], "int32"));
-      return (Array.isArray(output) ? output[0] : output).dataSync() as Float32Array;
+    const output = tf.tidy(() => {
+      const out = model.predict(tf.tensor2d(ids, [batchSize, time], "int32"));
+      return Array.isArray(out) ? out[0] : out;
     });
+    const scores = output.dataSync() as Float32Array;
+    output.dispose();
     return { scores, time, numTags: scores.length / (batchSize * time), fast: false };
   }
   const { embeddingDim, numTags } = parts;
-  const scores = tf.tidy(() => {
+  const probabilities = tf.tidy(() => {
     const idsT = tf.tensor2d(ids, [batchSize, time], "int32");
     const x = tf.reshape(
-      tf.gather(parts.embedding, tf.reshape(idsT, [batchSize * time])),
+      gatherRows(parts.embedding as tf.Tensor2D, idsT),
       [batchSize, time, embeddingDim],
     ) as tf.Tensor3D;
     const sequence = fastBiLstm(x, parts.weights, {
@@ -140,7 +149,9 @@ export function tagScores(
       b: parts.kernel as tf.Tensor2D,
       bias: parts.bias,
     });
-    return tf.softmax(logits).dataSync() as Float32Array;
+    return tf.softmax(logits);
   });
+  const scores = probabilities.dataSync() as Float32Array;
+  probabilities.dispose();
   return { scores, time, numTags, fast: true };
 }

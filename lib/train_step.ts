@@ -24,7 +24,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { FastBiLSTM } from "./bilstm.ts";
+import { FastBiLSTM, gatherRows } from "./bilstm.ts";
 import { DenseAdam, SparseAdam } from "./sparse_adam.ts";
 import type { AdamState } from "./sparse_adam.ts";
 
@@ -189,6 +189,28 @@ function firstColumns<A extends Int32Array | Float32Array>(
   return out;
 }
 
+/**
+ * `x·kernel + bias` with a hand-written gradient that multiplies explicitly transposed operands
+ * (tfjs's own matMul gradient uses transposed matMuls, several times slower on wasm).
+ */
+function denseLayer(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [xIn, k, b] = args as tf.Tensor2D[];
+    (args[3] as tf.GradSaveFunc)([xIn, k]);
+    const value = tf.add(tf.matMul(xIn, k), b);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sk] = saved as tf.Tensor2D[];
+      return [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(sk)),
+        tf.matMul(tf.transpose(sx), dy as tf.Tensor2D),
+        tf.sum(dy, 0),
+      ];
+    };
+    return { value, gradFunc };
+  });
+  return f(x, kernel, bias) as tf.Tensor2D;
+}
+
 /** Distinct ids of `ids` (first-seen order) and each position's index into them. */
 function distinctIds(ids: Int32Array): { distinct: Int32Array; local: Int32Array } {
   const index = new Map<number, number>();
@@ -246,11 +268,11 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
     time: number,
     training: boolean,
   ): { loss: tf.Scalar; accuracy: tf.Scalar } {
-    const embedded = tf.reshape(tf.gather(rows, local), [batchSize, time, embeddingDim]);
+    const embedded = tf.reshape(gatherRows(rows, local), [batchSize, time, embeddingDim]);
     const lstmMask = parts.maskZero ? tf.notEqual(idsT, 0) : undefined;
     const sequence = parts.biLstm.apply(embedded, { mask: lstmMask, training }) as tf.Tensor;
     const features = tf.reshape(sequence, [batchSize * time, sequence.shape[2]!]) as tf.Tensor2D;
-    const logits = tf.add(tf.matMul(features, parts.denseKernel), parts.denseBias) as tf.Tensor2D;
+    const logits = denseLayer(features, parts.denseKernel, parts.denseBias);
     const logProbs = tf.logSoftmax(logits);
     const gold = tf.oneHot(tagsT, numTags);
     const nll = tf.neg(tf.sum(tf.mul(logProbs, gold), 1));
@@ -287,7 +309,7 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
       checkBatch(wordIds, tagIds, mask, batchSize);
       const input = inputs(wordIds, tagIds, mask, batchSize);
       const { metrics, grads } = tf.tidy(() => {
-        const rows = tf.gather(embeddingVar, input.distinctT) as tf.Tensor2D;
+        const rows = gatherRows(embeddingVar as tf.Tensor2D, input.distinctT);
         let accuracy: tf.Scalar | null = null;
         const { value, grads } = tf.engine().gradients(() => {
           const out = forward(
@@ -318,7 +340,7 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
       checkBatch(wordIds, tagIds, mask, batchSize);
       const input = inputs(wordIds, tagIds, mask, batchSize);
       const metrics = tf.tidy(() => {
-        const rows = tf.gather(embeddingVar, input.distinctT) as tf.Tensor2D;
+        const rows = gatherRows(embeddingVar as tf.Tensor2D, input.distinctT);
         const out = forward(
           rows,
           input.localT,

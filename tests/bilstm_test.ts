@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend.ts";
-import { FastBiLSTM } from "../lib/bilstm.ts";
+import { FastBiLSTM, gatherRows } from "../lib/bilstm.ts";
 import type { RecurrentActivation } from "../lib/bilstm.ts";
 
 const BATCH = 3;
@@ -143,4 +143,30 @@ Deno.test("FastBiLSTM recurrent dropout is seeded, training-only and one mask pe
   const first = (y: tf.Tensor) => tf.slice(y, [0, 0, 0], [BATCH, 1, UNITS]);
   assert.ok(maxAbsDiff(first(y1), first(yRef)) < 1e-6);
   tf.dispose([x, y1, y2, yEval, yRef]);
+});
+
+Deno.test("gatherRows equals tf.gather, and its gradient scatter-adds repeated rows", async () => {
+  await initBackend();
+  const table = tf.randomNormal([7, 3], 0, 1, "float32", 5) as tf.Tensor2D;
+  const ids = tf.tensor2d([[4, 0, 4], [6, 4, 1]], [2, 3], "int32");
+  const probe = tf.randomNormal([6, 3], 0, 1, "float32", 6);
+  const before = tf.memory().numTensors;
+  const loss = (gather: (t: tf.Tensor2D) => tf.Tensor) => (t: tf.Tensor) =>
+    tf.sum(tf.mul(gather(t as tf.Tensor2D), probe));
+  const ours = tf.valueAndGrad(loss((t) => gatherRows(t, ids)))(table);
+  const stock = tf.valueAndGrad(loss((t) => tf.gather(t, tf.reshape(ids, [-1]))))(table);
+  tf.tidy(() => {
+    const rows = gatherRows(table, ids);
+    assert.deepEqual(rows.shape, [6, 3]);
+    assert.equal(maxAbsDiff(rows, tf.gather(table, tf.reshape(ids, [-1]))), 0);
+    assert.ok(Math.abs(ours.value.dataSync()[0] - stock.value.dataSync()[0]) < 1e-6);
+    assert.ok(maxAbsDiff(ours.grad, stock.grad) < 1e-6);
+    // Row 4 appears three times: its gradient is the sum of three probe rows.
+    const row4 = tf.addN([0, 2, 4].map((i) => tf.slice(probe, [i, 0], [1, 3])));
+    assert.ok(maxAbsDiff(tf.slice(ours.grad, [4, 0], [1, 3]), row4) < 1e-6);
+    assert.equal(tf.sum(tf.abs(tf.slice(ours.grad, [2, 0], [2, 3]))).dataSync()[0], 0);
+  });
+  tf.dispose([ours.value, ours.grad, stock.value, stock.grad]);
+  assert.equal(tf.memory().numTensors, before, "gatherRows leaked tensors");
+  tf.dispose([table, ids, probe]);
 });

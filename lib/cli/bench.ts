@@ -1,11 +1,15 @@
 /**
  * Benchmark of one training step (batch 32) of the tutorial model on the WebAssembly backend:
- * stock tfjs-layers (`model.trainOnBatch`, stock Bidirectional LSTM, dense Adam) against our
- * `FastBiLSTM` + `createTrainer` (sparse embedding update), in the same process; plus forward-only
- * prediction speed in real tokens per second.
+ * stock tfjs-layers (`model.trainOnBatch`, stock Bidirectional LSTM, dense Adam, always all 50
+ * steps) against our `FastBiLSTM` + `createTrainer` (sparse embedding update, padding trimmed to
+ * each batch's longest sentence), in the same process and on the same batches of real corpus
+ * sentences (truncated at 50 tokens); plus prediction speed through `predictWordIds` (fast
+ * inference path, length bucketing) in real tokens per second, and the time `loadCorpus()` takes
+ * to load and group the bundled corpus.
  *
- * Usage: `deno run -A lib/cli/bench.ts [--steps 10] [--warmup 2] [--threads 1]
- *   [--predict-batch 128] [--json]`. A readable table by default; `--json` prints one JSON object
+ * Usage: `deno run -A lib/cli/bench.ts [--steps 10] [--warmup 2] [--threads N|auto]
+ *   [--predict-batch 128] [--json]` (threads default "auto": one per core; the JSON reports the
+ *   threads actually used). A readable table by default; `--json` prints one JSON object
  * on stdout. Progress goes to stderr.
  *
  * @module
@@ -17,6 +21,11 @@ import { initBackend } from "../backend.ts";
 import { buildModel } from "../model.ts";
 import type { ModelConfig } from "../model.ts";
 import { createTrainer } from "../train_step.ts";
+import { loadCorpus } from "../corpus.ts";
+import type { LoadedModel } from "../model_folder.ts";
+import { predictWordIds } from "../predict.ts";
+import { buildVocab, tagId, wordId } from "../vocab.ts";
+import type { Vocab } from "../vocab.ts";
 import { seededRandom } from "../random.ts";
 import type { Random } from "../random.ts";
 
@@ -26,53 +35,92 @@ export interface BenchOptions {
   steps: number;
   /** Untimed warm-up steps; default 2. */
   warmup: number;
-  /** WASM threads; default 1. */
-  threads: number;
+  /** WASM threads, or "auto" (one per core, the default). */
+  threads: number | "auto";
   /** Sentences per prediction batch; default 128. */
   predictBatch: number;
 }
 
 /** What the benchmark measured. */
 export interface BenchResult {
+  /** Loading and grouping the bundled corpus (`loadCorpus()`). */
+  load: { seconds: number; sentences: number };
   train: {
     batchSize: number;
     steps: number;
+    /** Mean real tokens per sentence of the training batches (corpus sample, cut at 50). */
+    meanSentenceLength: number;
     msPerStep: number;
     stockMsPerStep: number;
     speedup: number;
   };
-  predict: { batchSize: number; msPerBatch: number; tokensPerSecond: number };
+  predict: {
+    batchSize: number;
+    sentences: number;
+    msPerBatch: number;
+    tokensPerSecond: number;
+  };
   backend: string;
   simd: boolean;
   threads: number;
   cores: number;
 }
 
-/** The tutorial's shape: vocabulary 35,178 (+PAD/UNK in ours), 18 labels with PAD, maxLen 50. */
-const TUTORIAL: ModelConfig = { vocabSize: 35178, numTags: 18, maxLen: 50, seed: 1 };
+/** The tutorial's model shape; vocabulary and labels come from the corpus. */
+const MAX_LEN = 50;
+const MODEL_SEED = 1;
 const BATCH = 32;
+/** Distinct training batches cycled through by both implementations. */
+const TRAIN_BATCHES = 8;
+/** Sentences tagged per prediction repetition, in batches of `predictBatch`. */
+const PREDICT_BATCHES = 8;
 
-/** A post-padded batch with GMB-like lengths (~8–45 tokens) and Zipf-like word ids. */
-function randomBatch(random: Random, batchSize: number) {
-  const maxLen = TUTORIAL.maxLen!;
-  const n = batchSize * maxLen;
+/** The corpus-derived setup: real sentences, their word/tag ids, and the model config. */
+interface BenchData {
+  /** Word ids of each sentence (full length). */
+  words: Int32Array[];
+  /** Tag ids of each sentence. */
+  tags: Int32Array[];
+  config: ModelConfig;
+  vocab: Vocab;
+  loadSeconds: number;
+}
+
+async function loadBenchData(): Promise<BenchData> {
+  const start = performance.now();
+  const corpus = await loadCorpus();
+  const loadSeconds = (performance.now() - start) / 1000;
+  const vocab = buildVocab(corpus.sentences);
+  const words = corpus.sentences.map((s) => Int32Array.from(s.words, (w) => wordId(vocab, w)));
+  const tags = corpus.sentences.map((s) => Int32Array.from(s.tags, (t) => tagId(vocab, t)));
+  const config = {
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen: MAX_LEN,
+    seed: MODEL_SEED,
+  };
+  return { words, tags, config, vocab, loadSeconds };
+}
+
+/** A post-padded batch of randomly drawn corpus sentences (truncated at `maxLen`). */
+function sampleBatch(data: BenchData, random: Random, batchSize: number) {
+  const n = batchSize * MAX_LEN;
   const wordIds = new Int32Array(n);
   const tagIds = new Int32Array(n);
   const mask = new Float32Array(n);
   let realTokens = 0;
   for (let b = 0; b < batchSize; b++) {
-    const length = 8 + Math.floor(random() * 38);
-    for (let t = 0; t < length; t++) {
-      const i = b * maxLen + t;
-      // Zipf-like: frequent words dominate, as in real text.
-      wordIds[i] = 2 + Math.floor(Math.pow(random(), 3) * (TUTORIAL.vocabSize - 2));
-      tagIds[i] = random() < 0.85 ? 1 : 2 + Math.floor(random() * 16);
-      mask[i] = 1;
-    }
+    const k = Math.floor(random() * data.words.length);
+    const length = Math.min(data.words[k].length, MAX_LEN);
+    wordIds.set(data.words[k].subarray(0, length), b * MAX_LEN);
+    tagIds.set(data.tags[k].subarray(0, length), b * MAX_LEN);
+    mask.fill(1, b * MAX_LEN, b * MAX_LEN + length);
     realTokens += length;
   }
   return { wordIds, tagIds, mask, realTokens };
 }
+
+type Batch = ReturnType<typeof sampleBatch>;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -102,24 +150,28 @@ async function timeSteps(
   return median(times);
 }
 
-/** Median ms per training step of stock tfjs-layers (`trainOnBatch`). */
-async function benchStock(o: BenchOptions, random: Random): Promise<number> {
-  const model = buildModel({ ...TUTORIAL, layer: "stock" });
+/** Median ms per training step of stock tfjs-layers (`trainOnBatch`, always `maxLen` steps). */
+async function benchStock(o: BenchOptions, data: BenchData, batches: Batch[]): Promise<number> {
+  const model = buildModel({ ...data.config, layer: "stock" });
   model.compile({ optimizer: tf.train.adam(0.001), loss: "sparseCategoricalCrossentropy" });
-  const data = randomBatch(random, BATCH);
-  const x = tf.tensor2d(data.wordIds, [BATCH, TUTORIAL.maxLen!], "int32");
-  const y = tf.tensor3d(data.tagIds, [BATCH, TUTORIAL.maxLen!, 1], "int32").toFloat();
-  const ms = await timeSteps("stock", o.warmup, o.steps, () => model.trainOnBatch(x, y));
-  tf.dispose([x, y]);
+  const tensors = batches.map((b) => ({
+    x: tf.tensor2d(b.wordIds, [BATCH, MAX_LEN], "int32"),
+    y: tf.tensor3d(b.tagIds, [BATCH, MAX_LEN, 1], "float32"),
+  }));
+  let k = 0;
+  const ms = await timeSteps("stock", o.warmup, o.steps, () => {
+    const { x, y } = tensors[k++ % tensors.length];
+    return model.trainOnBatch(x, y);
+  });
+  tf.dispose(tensors.flatMap(({ x, y }) => [x, y]));
   model.dispose();
   return ms;
 }
 
-/** Median ms per training step of FastBiLSTM + createTrainer. */
-async function benchFast(o: BenchOptions, random: Random): Promise<number> {
-  const model = buildModel({ ...TUTORIAL, layer: "fast" });
+/** Median ms per training step of FastBiLSTM + createTrainer (padding trimmed per batch). */
+async function benchFast(o: BenchOptions, data: BenchData, batches: Batch[]): Promise<number> {
+  const model = buildModel({ ...data.config, layer: "fast" });
   const trainer = createTrainer(model, { seed: 1 });
-  const batches = Array.from({ length: 4 }, () => randomBatch(random, BATCH));
   let k = 0;
   const ms = await timeSteps("fast", o.warmup, o.steps, () => {
     const b = batches[k++ % batches.length];
@@ -129,22 +181,40 @@ async function benchFast(o: BenchOptions, random: Random): Promise<number> {
   return ms;
 }
 
-/** Forward-only prediction with the fast model: median ms per batch and real tokens/s. */
-async function benchPredict(o: BenchOptions, random: Random) {
-  const model = buildModel({ ...TUTORIAL, layer: "fast" });
-  const data = randomBatch(random, o.predictBatch);
-  const x = tf.tensor2d(data.wordIds, [o.predictBatch, TUTORIAL.maxLen!], "int32");
+/**
+ * Prediction with the fast model through `predictWordIds` (fast path, length bucketing) on
+ * `PREDICT_BATCHES × predictBatch` corpus sentences at full length: median ms per batch and real
+ * tokens per second.
+ */
+async function benchPredict(o: BenchOptions, data: BenchData, random: Random) {
+  const model = buildModel({ ...data.config, layer: "fast" });
+  const loaded: LoadedModel = {
+    model,
+    vocab: data.vocab,
+    config: {
+      format: "bilstm-ner-model",
+      version: 1,
+      maxLen: MAX_LEN,
+      modelType: "bilstm",
+      model: { ...data.config },
+    },
+    directory: "",
+  };
+  const count = PREDICT_BATCHES * o.predictBatch;
+  const sentences = Array.from(
+    { length: count },
+    () => data.words[Math.floor(random() * data.words.length)],
+  );
+  const realTokens = sentences.reduce((n, s) => n + s.length, 0);
   const ms = await timeSteps("predict", o.warmup, o.steps, () => {
-    const tags = tf.tidy(() => tf.argMax(model.predict(x) as tf.Tensor, -1));
-    tags.dataSync();
-    tags.dispose();
+    predictWordIds(loaded, sentences, { batchSize: o.predictBatch });
   });
-  x.dispose();
   model.dispose();
   return {
     batchSize: o.predictBatch,
-    msPerBatch: ms,
-    tokensPerSecond: data.realTokens / (ms / 1000),
+    sentences: count,
+    msPerBatch: ms / Math.ceil(count / o.predictBatch),
+    tokensPerSecond: realTokens / (ms / 1000),
   };
 }
 
@@ -152,14 +222,20 @@ async function benchPredict(o: BenchOptions, random: Random) {
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const info = await initBackend({ backend: "wasm", threads: o.threads });
   progress(`backend ${info.backend}, SIMD ${info.simd}, threads ${info.threads}`);
+  const data = await loadBenchData();
+  progress(`corpus loaded and grouped in ${data.loadSeconds.toFixed(2)} s`);
   const random = seededRandom(2024);
-  const msPerStep = await benchFast(o, random);
-  const stockMsPerStep = await benchStock(o, random);
-  const predict = await benchPredict(o, random);
+  const batches = Array.from({ length: TRAIN_BATCHES }, () => sampleBatch(data, random, BATCH));
+  const meanLength = batches.reduce((n, b) => n + b.realTokens, 0) / (TRAIN_BATCHES * BATCH);
+  const msPerStep = await benchFast(o, data, batches);
+  const stockMsPerStep = await benchStock(o, data, batches);
+  const predict = await benchPredict(o, data, random);
   return {
+    load: { seconds: data.loadSeconds, sentences: data.words.length },
     train: {
       batchSize: BATCH,
       steps: o.steps,
+      meanSentenceLength: meanLength,
       msPerStep,
       stockMsPerStep,
       speedup: stockMsPerStep / msPerStep,
@@ -187,6 +263,7 @@ function table(r: BenchResult): string {
       `${r.train.msPerStep.toFixed(1)} ms (batch ${r.train.batchSize})`,
     ],
     ["speed-up", `${r.train.speedup.toFixed(2)}×`],
+    ["corpus load", `${r.load.seconds.toFixed(2)} s (${r.load.sentences} sentences)`],
     [
       "prediction",
       `${Math.round(r.predict.tokensPerSecond)} real tokens/s (batch ${r.predict.batchSize}, ${
@@ -204,7 +281,7 @@ if (import.meta.main) {
     options: {
       steps: { type: "string", default: "10" },
       warmup: { type: "string", default: "2" },
-      threads: { type: "string", default: "1" },
+      threads: { type: "string", default: "auto" },
       "predict-batch": { type: "string", default: "128" },
       json: { type: "boolean", default: false },
     },
@@ -212,12 +289,15 @@ if (import.meta.main) {
   const options: BenchOptions = {
     steps: Number(values.steps),
     warmup: Number(values.warmup),
-    threads: Number(values.threads),
+    threads: values.threads === "auto" ? "auto" : Number(values.threads),
     predictBatch: Number(values["predict-batch"]),
   };
   for (const [k, v] of Object.entries(options)) {
+    if (k === "threads" && v === "auto") continue;
     if (!Number.isInteger(v) || v < (k === "warmup" ? 0 : 1)) {
-      console.error(`bench: --${k} must be a positive integer`);
+      console.error(
+        `bench: --${k} must be a positive integer${k === "threads" ? ' or "auto"' : ""}`,
+      );
       Deno.exit(2);
     }
   }
