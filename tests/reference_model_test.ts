@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+interface PredictJSON {
+  tokens: { text: string; tag: string }[];
+  entities: { text: string; type: string; start: number; end: number; score: number }[];
+}
+
+async function predictJSON(text: string): Promise<PredictJSON> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "lib/cli/predict.ts", "--json", text],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+Deno.test("the shipped reference model tags India as geo in the tutorial's demo sentence", async () => {
+  const text = "Narendra Modi is the Prime Minister of India";
+  const result = await predictJSON(text);
+  const india = result.entities.find((entity) => entity.text === "India");
+  assert.ok(india, `India is an entity: ${JSON.stringify(result.entities)}`);
+  assert.equal(india.type, "geo");
+  assert.equal(text.slice(india.start, india.end), "India");
+  assert.ok(!result.tokens.some((token) => token.tag.endsWith("-nat")), "nothing is tagged nat");
+});
+
+Deno.test("the shipped reference model keeps $1 billion out of nat", async () => {
+  const result = await predictJSON("Apple is looking at buying U.K. startup for $1 billion");
+  const money = result.tokens.filter((token) => ["$", "1", "billion"].includes(token.text));
+  assert.deepEqual(money.map((token) => token.text), ["$", "1", "billion"], "$ split from 1");
+  assert.ok(money.every((token) => !token.tag.endsWith("-nat")), JSON.stringify(money));
+  assert.ok(result.tokens.some((token) => token.text === "U.K."), "U.K. kept whole");
+});
+
+Deno.test("the shipped model scores entity F1 >= 0.80 on the test split, as its report says", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "lib/cli/evaluate.ts", "--json"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const measured = JSON.parse(new TextDecoder().decode(stdout));
+  const report = JSON.parse(await Deno.readTextFile(`${ROOT}data/model/evaluation.json`));
+  assert.equal(measured.sentences, 9592);
+  assert.ok(measured.entity.f1 >= 0.8, `entity F1 ${measured.entity.f1}`);
+  assert.ok(Math.abs(measured.entity.f1 - report.entity.f1) < 1e-6, "the report is reproducible");
+  assert.ok(measured.tokenAccuracy < measured.paddedAccuracy, "padding inflates accuracy");
+});
