@@ -44,9 +44,15 @@ export interface Progress {
 
 const encoder = new TextEncoder();
 
-/** Writes to stderr. */
+/**
+ * Writes to stderr. Whole lines go through `console.error`, so that inside Deno's
+ * Jupyter kernel (which forwards console output to the running cell, but not
+ * writes to the process's own stderr) progress shows in the notebook; a bar
+ * redrawn in place (`\r`) is written directly to the terminal.
+ */
 export const stderrSink: ProgressSink = (text) => {
-  Deno.stderr.writeSync(encoder.encode(text));
+  if (text.includes("\r")) Deno.stderr.writeSync(encoder.encode(text));
+  else console.error(text.replace(/\n$/, ""));
 };
 
 /**
@@ -79,7 +85,7 @@ export function createProgress(options: ProgressOptions): Progress {
   const now = options.now ?? (() => performance.now());
   const started = now();
   let lastStep = 0;
-  let lastPrintedPercent = -1;
+  let lastPrintedPercent = 0;
 
   const render = (step: number, metrics: Record<string, number>, final: boolean) => {
     const elapsed = (now() - started) / 1000;
