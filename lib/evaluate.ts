@@ -108,7 +108,7 @@ export function evaluateModel(
   const predicted = predictWordIds(
     loaded,
     sentences.map((sentence) => Int32Array.from(sentence.words, (word) => wordId(vocab, word))),
-    options,
+    { ...options, words: sentences.map((sentence) => sentence.words) },
   );
   const gold = sentences.map((sentence) => sentence.tags);
   const predictions = predicted.map((prediction) =>

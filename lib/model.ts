@@ -9,14 +9,31 @@
  * layout, and for a given seed both start from the same weights (the stock layer is given the
  * weights a seeded `FastBiLSTM` would have).
  *
+ * Variants beyond the tutorial (all off by default, so the default model is the tutorial's):
+ * - `charFeatures: true` adds two inputs, char ids `[batch, maxLen, maxChars]` ("char_ids") and
+ *   casing classes `[batch, maxLen]` ("casing_ids", lib/chars.ts `encodeCasing`), and feeds the
+ *   BiLSTM the concatenation of the word embedding, a {@linkcode CharCnn} over each word's
+ *   characters (Ma & Hovy 2016) and a small casing embedding ("casing_embedding"), optionally
+ *   followed by dropout (`dropout`, as Lample et al. / Ma & Hovy use 0.5). Inputs are ordered
+ *   `[word_ids, char_ids, casing_ids]`.
+ * - `modelType: "bilstm-crf"` replaces the softmax head by a linear one (emission scores) followed
+ *   by a {@linkcode CrfLayer} that holds the CRF transitions and passes the emissions through: the
+ *   model's output is then emissions, decoded with Viterbi (lib/crf.ts).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { FastBiLSTM } from "./bilstm.ts";
 import type { RecurrentActivation } from "./bilstm.ts";
+import { CharCnn } from "./char_cnn.ts";
+import { CASING_COUNT } from "./chars.ts";
+import { CrfLayer } from "./crf_layer.ts";
 
 /** Which BiLSTM implementation a model uses. */
 export type BiLstmKind = "fast" | "stock";
+
+/** The output head: softmax probabilities, or emissions + a CRF. */
+export type ModelType = "bilstm" | "bilstm-crf";
 
 /** Model hyper-parameters. `vocabSize` and `numTags` are required. */
 export interface ModelConfig {
@@ -45,6 +62,27 @@ export interface ModelConfig {
   recurrentActivation?: RecurrentActivation;
   /** Forget-gate bias starts at 1; default true (Keras's default; tfjs-layers' is false). */
   unitForgetBias?: boolean;
+  /** Output head: `"bilstm"` (softmax, default) or `"bilstm-crf"` (emissions + CRF layer). */
+  modelType?: ModelType;
+  /** Add a char CNN and a casing embedding to the word representation; default false. */
+  charFeatures?: boolean;
+  /** Rows of the char embedding (`charVocab.chars.length`); required with `charFeatures`. */
+  numChars?: number;
+  /** Characters per word in the char-id input; default 16 (lib/chars.ts's default). */
+  maxChars?: number;
+  /** Char embedding width; default 25. */
+  charDim?: number;
+  /** Char CNN filters = char features per word; default 50. */
+  charFilters?: number;
+  /** Char CNN window width (odd); default 3. */
+  charWidth?: number;
+  /** Casing embedding width (`CASING_COUNT` rows); 0 leaves casing out. Default 8. */
+  casingDim?: number;
+  /**
+   * Dropout rate on the word representation (before the BiLSTM), training only; 0 (default)
+   * adds no dropout layer.
+   */
+  dropout?: number;
 }
 
 /** Defaults for the optional {@link ModelConfig} fields. */
@@ -58,6 +96,15 @@ export const DEFAULT_MODEL_CONFIG: Required<Omit<ModelConfig, "vocabSize" | "num
   maskPadding: true,
   recurrentActivation: "sigmoid",
   unitForgetBias: true,
+  modelType: "bilstm",
+  charFeatures: false,
+  numChars: 0,
+  maxChars: 16,
+  charDim: 25,
+  charFilters: 50,
+  charWidth: 3,
+  casingDim: 8,
+  dropout: 0,
 };
 
 /** Fills in defaults. */
@@ -68,11 +115,34 @@ export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
       throw new Error(`ModelConfig.${key} must be a positive integer, got ${resolved[key]}`);
     }
   }
+  if (resolved.modelType !== "bilstm" && resolved.modelType !== "bilstm-crf") {
+    throw new Error(`ModelConfig.modelType must be "bilstm" or "bilstm-crf"`);
+  }
+  if (resolved.charFeatures) {
+    for (const key of ["numChars", "maxChars", "charDim", "charFilters", "charWidth"] as const) {
+      if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) {
+        throw new Error(`ModelConfig.${key} must be a positive integer, got ${resolved[key]}`);
+      }
+    }
+    if (!Number.isInteger(resolved.casingDim) || resolved.casingDim < 0) {
+      throw new Error(`ModelConfig.casingDim must be an integer >= 0`);
+    }
+  }
+  if (!(resolved.dropout >= 0 && resolved.dropout < 1)) {
+    throw new Error(`ModelConfig.dropout must be in [0, 1), got ${resolved.dropout}`);
+  }
   return resolved;
 }
 
 /** Offsets added to `seed` for each initialiser, so no two weights share a random stream. */
-const SEED_OFFSET = { embedding: 0, bilstm: 100, dense: 200 } as const;
+const SEED_OFFSET = {
+  embedding: 0,
+  bilstm: 100,
+  dense: 200,
+  chars: 300,
+  casing: 400,
+  crf: 500,
+} as const;
 
 /** The BiLSTM layer's constructor arguments for a resolved config. */
 function fastBiLstmArgs(c: Required<ModelConfig>) {
@@ -105,13 +175,15 @@ function stockBiLstm(c: Required<ModelConfig>): tf.layers.Layer {
  * Builds (but does not compile) the tagger.
  *
  * @param config hyper-parameters; see {@link ModelConfig}
- * @returns a model mapping int32 word ids `[batch, maxLen]` to tag probabilities
- *   `[batch, maxLen, numTags]`
+ * @returns a model mapping int32 word ids `[batch, maxLen]` (plus char ids and casing ids with
+ *   `charFeatures`) to tag probabilities `[batch, maxLen, numTags]` (emission scores for
+ *   `"bilstm-crf"`)
  */
 export function buildModel(config: ModelConfig): tf.LayersModel {
   const c = resolveModelConfig(config);
   const input = tf.input({ shape: [c.maxLen], dtype: "int32", name: "word_ids" });
-  const embedded = tf.layers.embedding({
+  const inputs = [input];
+  let embedded = tf.layers.embedding({
     name: "embedding",
     inputDim: c.vocabSize,
     outputDim: c.embeddingDim,
@@ -122,21 +194,82 @@ export function buildModel(config: ModelConfig): tf.LayersModel {
       seed: c.seed + SEED_OFFSET.embedding,
     }),
   }).apply(input) as tf.SymbolicTensor;
+  let inputDim = c.embeddingDim;
+  if (c.charFeatures) {
+    const charIds = tf.input({
+      shape: [c.maxLen, c.maxChars],
+      dtype: "int32",
+      name: "char_ids",
+    });
+    const casingIds = tf.input({ shape: [c.maxLen], dtype: "int32", name: "casing_ids" });
+    inputs.push(charIds, casingIds);
+    const parts = [
+      embedded,
+      new CharCnn({
+        name: "char_cnn",
+        numChars: c.numChars,
+        charDim: c.charDim,
+        filters: c.charFilters,
+        width: c.charWidth,
+        seed: c.seed + SEED_OFFSET.chars,
+      }).apply(charIds) as tf.SymbolicTensor,
+    ];
+    inputDim += c.charFilters;
+    if (c.casingDim > 0) {
+      parts.push(
+        tf.layers.embedding({
+          name: "casing_embedding",
+          inputDim: CASING_COUNT,
+          outputDim: c.casingDim,
+          embeddingsInitializer: tf.initializers.randomUniform({
+            minval: -0.05,
+            maxval: 0.05,
+            seed: c.seed + SEED_OFFSET.casing,
+          }),
+        }).apply(casingIds) as tf.SymbolicTensor,
+      );
+      inputDim += c.casingDim;
+    }
+    embedded = tf.layers.concatenate({ name: "word_repr", axis: -1 }).apply(
+      parts,
+    ) as tf.SymbolicTensor;
+  }
+  if (c.dropout > 0) {
+    embedded = tf.layers.dropout({ name: "word_dropout", rate: c.dropout }).apply(
+      embedded,
+    ) as tf.SymbolicTensor;
+  }
+  const crf = c.modelType === "bilstm-crf";
   const biLstm = c.layer === "fast" ? new FastBiLSTM(fastBiLstmArgs(c)) : stockBiLstm(c);
   const sequence = biLstm.apply(embedded) as tf.SymbolicTensor;
-  const output = tf.layers.timeDistributed({
+  let output = tf.layers.timeDistributed({
     name: "tags",
     layer: tf.layers.dense({
       units: c.numTags,
-      activation: "softmax",
+      activation: crf ? "linear" : "softmax",
       kernelInitializer: tf.initializers.glorotUniform({ seed: c.seed + SEED_OFFSET.dense }),
     }),
   }).apply(sequence) as tf.SymbolicTensor;
-  const model = tf.model({ inputs: input, outputs: output, name: `ner_bilstm_${c.layer}` });
+  if (crf) {
+    output = new CrfLayer({
+      name: "crf",
+      numTags: c.numTags,
+      paddingTagId: 0,
+      seed: c.seed + SEED_OFFSET.crf,
+    }).apply(output) as tf.SymbolicTensor;
+  }
+  const variant = c.modelType === "bilstm" && !c.charFeatures
+    ? "bilstm"
+    : `${c.modelType}${c.charFeatures ? "_chars" : ""}`;
+  const model = tf.model({
+    inputs: inputs.length === 1 ? input : inputs,
+    outputs: output,
+    name: `ner_${variant}_${c.layer}`,
+  });
   if (c.layer === "stock") {
     // Same seed → same initial weights as the fast model.
     const twin = new FastBiLSTM(fastBiLstmArgs(c));
-    twin.build([null, c.maxLen, c.embeddingDim]);
+    twin.build([null, c.maxLen, inputDim]);
     const weights = twin.getWeights();
     biLstm.setWeights(weights);
     tf.dispose(weights);

@@ -7,10 +7,16 @@
  * pointing at its latest complete epoch under `checkpoints/`; loading a run
  * folder loads that epoch. Loading checks that the maps fit the weights.
  *
+ * A model with char features (lib/model.ts `charFeatures`) also has `chars.json`, its character
+ * map (lib/chars.ts), exposed as {@linkcode LoadedModel.chars}.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
+import { CharCnn } from "./char_cnn.ts"; // registers the CharCnn layer class
+import "./crf_layer.ts"; // registers the CrfLayer class
+import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "./chars.ts";
 import { fileIOHandler, type FileIOOptions, readJSONFile, writeFileAtomic } from "./model_io.ts";
 import { loadVocab, saveVocab, type Vocab } from "./vocab.ts";
 
@@ -40,6 +46,14 @@ export interface LoadedModel {
   config: ModelFolderConfig;
   /** The folder the files were read from. */
   directory: string;
+  /** The character map of a char-feature model (`chars.json`); absent otherwise. */
+  chars?: CharVocab;
+}
+
+/** Options of {@linkcode saveModelFolder}: storage options plus the character map. */
+export interface SaveModelFolderOptions extends FileIOOptions {
+  /** The character map of a char-feature model, saved as `chars.json`. */
+  chars?: CharVocab;
 }
 
 /** The pointer file a training run folder keeps to its latest complete checkpoint. */
@@ -52,18 +66,25 @@ export const CHECKPOINT_POINTER = "checkpoint.json";
  * @param model the model
  * @param vocab its word/tag maps
  * @param config its configuration
- * @param options storage options (e.g. float16 weights)
+ * @param options storage options (e.g. float16 weights); `chars` for a char-feature model
  */
 export async function saveModelFolder(
   directory: string,
   model: tf.LayersModel,
   vocab: Vocab,
   config: ModelFolderConfig,
-  options: FileIOOptions = {},
+  options: SaveModelFolderOptions = {},
 ): Promise<void> {
+  const { chars, ...storage } = options;
+  if (model.layers.some((l) => l instanceof CharCnn) && !chars) {
+    throw new Error(`${directory}: a model with char features needs its character map (chars)`);
+  }
   await Deno.mkdir(directory, { recursive: true });
-  await model.save(fileIOHandler(directory, options));
+  await model.save(fileIOHandler(directory, storage));
   await saveVocab(vocab, `${directory}/vocab.json`);
+  if (chars) {
+    await writeFileAtomic(`${directory}/chars.json`, JSON.stringify(charVocabToJSON(chars)));
+  }
   await writeFileAtomic(`${directory}/config.json`, JSON.stringify(config, null, 2));
 }
 
@@ -116,7 +137,19 @@ export async function loadModelFolder(directory: string): Promise<LoadedModel> {
     throw new Error(message.startsWith(resolved) ? message : `${resolved}: ${message}`);
   }
   checkMapsMatchModel(model, vocab, config, resolved);
-  return { model, vocab, config, directory: resolved };
+  const charLayer = model.layers.find((l) => l instanceof CharCnn) as CharCnn | undefined;
+  if (!charLayer) return { model, vocab, config, directory: resolved };
+  const chars = charVocabFromJSON(
+    await readJSONFile<unknown>(`${resolved}/chars.json`, "character map"),
+    `${resolved}/chars.json`,
+  );
+  if (chars.chars.length !== charLayer.config.numChars) {
+    throw new Error(
+      `${resolved}: the char CNN has ${charLayer.config.numChars} characters but chars.json has ` +
+        `${chars.chars.length}: maps and weights do not match`,
+    );
+  }
+  return { model, vocab, config, directory: resolved, chars };
 }
 
 /**
@@ -152,7 +185,10 @@ export function checkMapsMatchModel(
   }
   for (const layer of model.layers) {
     const inputDim = (layer.getConfig() as { inputDim?: number }).inputDim;
-    if (layer.getClassName() === "Embedding" && inputDim !== vocab.words.length) {
+    if (
+      layer.getClassName() === "Embedding" && layer.name !== "casing_embedding" &&
+      inputDim !== vocab.words.length
+    ) {
       throw new Error(
         `${directory}: the embedding has ${inputDim} rows but vocab.json has ` +
           `${vocab.words.length} words: maps and weights do not match`,

@@ -9,11 +9,18 @@
  * token is dropped.
  *
  * The step "model output → tag ids" is one swappable function, a {@linkcode TagDecoder}
- * ({@linkcode argmaxDecoder} by default), so a CRF variant can decode differently.
+ * ({@linkcode argmaxDecoder} by default). A `"bilstm-crf"` model (lib/model.ts) is decoded by
+ * default with {@linkcode crfDecoder}: the Viterbi path (never the padding label), each tag's
+ * probability being its CRF marginal `P(y_t = tag | sentence)` (forward–backward). A model with
+ * char features needs the words themselves (`PredictOptions.words`; {@linkcode predictTokens},
+ * {@linkcode predictText} and `evaluateModel` pass them): their char ids and casing classes are
+ * encoded per window with the model folder's character map.
  *
  * @module
  */
-import { tagScores } from "./inference.ts";
+import { encodeWordChars, wordCasing } from "./chars.ts";
+import { type CrfHostParameters, crfMarginals, readCrfParameters, viterbiDecode } from "./crf.ts";
+import { modelInterface, tagScores } from "./inference.ts";
 import { type EntityScheme, extractEntities } from "./metrics.ts";
 import type { LoadedModel } from "./model_folder.ts";
 import { tokenizeSentences } from "./tokenize.ts";
@@ -57,6 +64,25 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
   }
   return { tagIds, probabilities };
 };
+
+/**
+ * A decoder for CRF emissions: the Viterbi path of the row (never `paddingTagId`), with each
+ * chosen tag's CRF marginal probability.
+ *
+ * @param params the CRF weights on the host (lib/crf.ts `readCrfParameters`)
+ * @param paddingTagId the label never decoded; default 0
+ * @returns a {@linkcode TagDecoder} taking emission scores
+ */
+export function crfDecoder(params: CrfHostParameters, paddingTagId: number | null = 0): TagDecoder {
+  return (scores, length, numTags) => {
+    const { tags } = viterbiDecode(scores, length, params, numTags, paddingTagId);
+    const marginals = crfMarginals(scores, length, params, numTags, paddingTagId);
+    const tagIds = Int32Array.from(tags);
+    const probabilities = new Float32Array(length);
+    for (let t = 0; t < length; t++) probabilities[t] = marginals[t * numTags + tags[t]];
+    return { tagIds, probabilities };
+  };
+}
 
 /** One window of a long sentence: the model sees `[start, start + length)`, we keep `[keepFrom, keepTo)`. */
 export interface Window {
@@ -110,8 +136,16 @@ export interface PredictOptions {
    * (results come back in input order), and each pass computes up to its longest row.
    */
   batchSize?: number;
-  /** How model output becomes tag ids. Default {@linkcode argmaxDecoder}. */
+  /**
+   * How model output becomes tag ids. Default {@linkcode argmaxDecoder}, or for a CRF model
+   * {@linkcode crfDecoder} with its weights (a custom decoder then gets emission scores).
+   */
   decoder?: TagDecoder;
+  /**
+   * The words of each sentence (same lengths as the word ids), for a model with char features
+   * (their char ids and casing classes); ignored by other models.
+   */
+  words?: readonly (readonly string[])[];
   /** Called after each batch with rows done and rows in all (e.g. to report progress). */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
 }
@@ -139,9 +173,29 @@ export function predictWordIds(
   options: PredictOptions = {},
 ): SequencePrediction[] {
   const batchSize = options.batchSize ?? 256;
-  const decoder = options.decoder ?? argmaxDecoder;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const io = modelInterface(loaded.model);
+  const decoder = options.decoder ??
+    (io.crf
+      ? crfDecoder(readCrfParameters(io.crf.parameters()), io.crf.paddingTagId)
+      : argmaxDecoder);
+  const { maxChars } = io;
+  const words = options.words;
+  const charVocab = loaded.chars;
+  if (maxChars > 0 || io.casing) {
+    if (!charVocab) throw new Error("predict: this model has char features but no character map");
+    if (!words || words.length !== sentences.length) {
+      throw new Error("predict: this model has char features: pass the words (options.words)");
+    }
+    words.forEach((w, i) => {
+      if (w.length !== sentences[i].length) {
+        throw new Error(
+          `predict: sentence ${i} has ${sentences[i].length} ids but ${w.length} words`,
+        );
+      }
+    });
   }
   const { maxLen } = loaded.config;
   const numTags = loaded.vocab.tags.length;
@@ -167,14 +221,25 @@ export function predictWordIds(
     const rowLength = batch[0].window.length;
     const input = new Int32Array(batch.length * rowLength).fill(loaded.vocab.padId);
     const lengths = new Int32Array(batch.length);
+    const charIds = maxChars > 0 ? new Int32Array(batch.length * rowLength * maxChars) : undefined;
+    const casingIds = io.casing ? new Int32Array(batch.length * rowLength) : undefined;
     batch.forEach(({ sentence, window }, row) => {
       const ids = sentences[sentence];
       lengths[row] = window.length;
       for (let offset = 0; offset < window.length; offset++) {
-        input[row * rowLength + offset] = ids[window.start + offset];
+        const cell = row * rowLength + offset;
+        input[cell] = ids[window.start + offset];
+        if (charIds) {
+          const word = words![sentence][window.start + offset];
+          encodeWordChars(word, charVocab!, { maxChars }, charIds, cell * maxChars);
+        }
+        if (casingIds) casingIds[cell] = wordCasing(words![sentence][window.start + offset]);
       }
     });
-    const { scores, time } = tagScores(loaded.model, input, lengths, batch.length);
+    const { scores, time } = tagScores(loaded.model, input, lengths, batch.length, {
+      charIds,
+      casingIds,
+    });
     const rowSize = time * numTags;
     batch.forEach(({ sentence, window, first }, row) => {
       const rowScores = scores.subarray(row * rowSize, (row + 1) * rowSize);
@@ -215,7 +280,7 @@ export function predictTokens(
 ): TokenPrediction[][] {
   const { vocab } = loaded;
   const ids = sentences.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
-  return predictWordIds(loaded, ids, options).map((prediction) =>
+  return predictWordIds(loaded, ids, { ...options, words: sentences }).map((prediction) =>
     Array.from(prediction.tagIds, (id, token) => ({
       tag: vocab.tags[id],
       probability: prediction.probabilities[token],

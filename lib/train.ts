@@ -8,9 +8,16 @@
  * (model, maps, config, history, optimizer state) into the run folder,
  * atomically, so an interrupted run resumes from its last complete epoch.
  *
+ * Model variants (`config.model.modelType: "bilstm-crf"`, `config.model.charFeatures`, see
+ * lib/model.ts) train through the same loop: with char features, {@linkcode prepareData} builds a
+ * character map from the fit rows and encodes char ids and casing classes aligned with the word
+ * ids; the map is saved with every checkpoint (`chars.json`) and reused on resume. For a CRF
+ * model the epoch accuracies are those of the Viterbi paths (lib/train_step.ts).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { buildCharVocab, type CharVocab, encodeCasing, encodeChars } from "./chars.ts";
 import type { Sentence } from "./corpus.ts";
 import {
   type EncodedSentences,
@@ -19,7 +26,7 @@ import {
   splitByIds,
   validationTail,
 } from "./encode.ts";
-import { buildModel, type ModelConfig } from "./model.ts";
+import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";
 import {
   CHECKPOINT_POINTER,
   loadModelFolder,
@@ -30,7 +37,12 @@ import { readJSONFile, writeFileAtomic } from "./model_io.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
 import { seededRandom, shuffled } from "./random.ts";
 import { loadState, saveState } from "./state_file.ts";
-import { createTrainer, type Trainer, type TrainerState } from "./train_step.ts";
+import {
+  type BatchFeatures,
+  createTrainer,
+  type Trainer,
+  type TrainerState,
+} from "./train_step.ts";
 import { buildVocab, type Vocab } from "./vocab.ts";
 
 /** Training settings. Every field has the tutorial's value (or ours, where it is wrong). */
@@ -121,6 +133,9 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   if (!(resolved.learningRate > 0)) {
     throw new RangeError(`learningRate must be positive, got ${resolved.learningRate}`);
   }
+  if (resolved.countPadding && resolved.model.modelType === "bilstm-crf") {
+    throw new RangeError("countPadding cannot be used with a bilstm-crf model");
+  }
   return resolved;
 }
 
@@ -134,6 +149,27 @@ export interface TrainingData {
   vocab: Vocab;
   /** Per word id: 1 when the word occurs once in the `fit` rows. */
   singletons: Uint8Array;
+  /** Character map built from the `fit` rows (char-feature models only). */
+  chars?: CharVocab;
+  /** Char ids and casing ids of the `fit` rows, aligned with `fit.wordIds` (char features). */
+  fitFeatures?: RowFeatures;
+  /** Char ids and casing ids of the `validation` rows (char features). */
+  validationFeatures?: RowFeatures;
+}
+
+/** Char ids `[size * maxLen * maxChars]` and casing ids `[size * maxLen]` of encoded rows. */
+export interface RowFeatures {
+  /** Char ids (lib/chars.ts `encodeChars`). */
+  charIds: Int32Array;
+  /** Casing class ids (lib/chars.ts `encodeCasing`). */
+  casingIds: Int32Array;
+  /** Characters per word. */
+  maxChars: number;
+}
+
+/** Characters per word of a config's model. */
+function configMaxChars(config: ResolvedTrainConfig): number {
+  return config.model.maxChars ?? DEFAULT_MODEL_CONFIG.maxChars;
 }
 
 /**
@@ -142,12 +178,14 @@ export interface TrainingData {
  * @param trainSentences the training split, in order (its tail becomes validation)
  * @param config resolved settings
  * @param vocab maps to reuse (when resuming); built from the fit rows otherwise
+ * @param chars character map to reuse (char-feature models); built from the fit rows otherwise
  * @returns the encoded data
  */
 export function prepareData(
   trainSentences: readonly Sentence[],
   config: ResolvedTrainConfig,
   vocab?: Vocab,
+  chars?: CharVocab,
 ): TrainingData {
   const limited = config.limit === null ? trainSentences : trainSentences.slice(0, config.limit);
   const { train, validation } = validationTail(limited, config.validationSplit);
@@ -160,11 +198,25 @@ export function prepareData(
     if (fit.mask[cell] === 1) counts[fit.wordIds[cell]]++;
   }
   const singletons = counts.map((count, id) => (count === 1 && id !== maps.unknownId ? 1 : 0));
-  return {
+  const data: TrainingData = {
     fit,
     validation: encodeSentences(validation, maps, { maxLen: config.maxLen }),
     vocab: maps,
     singletons: new Uint8Array(singletons),
+  };
+  if (!config.model.charFeatures) return data;
+  const charVocab = chars ?? buildCharVocab(train);
+  const maxChars = configMaxChars(config);
+  const features = (sentences: readonly Sentence[]): RowFeatures => ({
+    charIds: encodeChars(sentences, charVocab, { maxLen: config.maxLen, maxChars }),
+    casingIds: encodeCasing(sentences, { maxLen: config.maxLen }),
+    maxChars,
+  });
+  return {
+    ...data,
+    chars: charVocab,
+    fitFeatures: features(train),
+    validationFeatures: features(validation),
   };
 }
 
@@ -211,6 +263,8 @@ export interface TrainOptions {
   model?: tf.LayersModel;
   /** Word/tag maps to use; default: built from the training rows. */
   vocab?: Vocab;
+  /** Character map of a given char-feature `model`; default: built from the training rows. */
+  chars?: CharVocab;
   /** Run folder for checkpoints; none when omitted. */
   out?: string;
   /** Continue the run in `out` from its last complete epoch. */
@@ -227,6 +281,8 @@ export interface TrainResult {
   model: tf.LayersModel;
   /** Its maps. */
   vocab: Vocab;
+  /** Its character map (char-feature models). */
+  chars?: CharVocab;
   /** The settings used. */
   config: ResolvedTrainConfig;
   /** Per-epoch metrics. */
@@ -275,6 +331,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let history = emptyHistory();
   let model: tf.LayersModel | undefined = options.model;
   let vocab: Vocab | undefined = options.vocab;
+  let chars: CharVocab | undefined = options.chars;
   if (model && !vocab) throw new Error("train: a given model needs the vocab it was built for");
   let trainerState: TrainerState | undefined;
   let startEpoch = 0;
@@ -293,20 +350,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
     config = { ...saved, epochs: options.config?.epochs ?? saved.epochs };
     const loaded = await loadModelFolder(checkpoint);
-    ({ model, vocab } = loaded);
+    ({ model, vocab, chars } = loaded);
     history = await readJSONFile<History>(`${checkpoint}/history.json`, "history");
     trainerState = await loadState<TrainerState>(`${checkpoint}/optimizer`);
     startEpoch = existing.epoch;
     sink(`resuming ${out} after epoch ${startEpoch} of ${config.epochs}\n`);
   }
 
-  const data = prepareData(options.trainSentences, config, vocab);
+  const data = prepareData(options.trainSentences, config, vocab, chars);
   model ??= buildModel({
     ...config.model,
     vocabSize: data.vocab.words.length,
     numTags: data.vocab.tags.length,
     maxLen: config.maxLen,
     seed: config.model.seed ?? config.seed,
+    ...(data.chars ? { numChars: data.chars.chars.length } : {}),
   });
   const steps = Math.ceil(data.fit.size / config.batchSize);
   sink(
@@ -338,6 +396,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       data.validation,
       config.batchSize,
       config.countPadding,
+      data.validationFeatures,
     );
     progress.done({ ...fitMetrics, val_loss: validation.loss, val_acc: validation.accuracy });
     trainerState = trainer.getState();
@@ -354,12 +413,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       numTensors: tf.memory().numTensors,
     });
     sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
-    if (out) await writeCheckpoint(out, epoch, model, data.vocab, config, history, trainerState);
+    if (out) {
+      await writeCheckpoint(out, epoch, model, data, config, history, trainerState);
+    }
     await options.onEpoch?.(epoch, history);
   }
   return {
     model,
     vocab: data.vocab,
+    ...(data.chars ? { chars: data.chars } : {}),
     config,
     history,
     out,
@@ -389,7 +451,13 @@ function runEpoch(
       rate: config.unknownWordRate,
       random,
     });
-    const metrics = trainer.trainBatch(batch.wordIds, batch.tagIds, batch.mask, rows.length);
+    const metrics = trainer.trainBatch(
+      batch.wordIds,
+      batch.tagIds,
+      batch.mask,
+      rows.length,
+      gatherFeatures(data.fitFeatures, rows, data.fit.maxLen),
+    );
     const tokens = batch.tokens;
     lossSum += metrics.loss * tokens;
     correctSum += metrics.accuracy * tokens;
@@ -406,6 +474,7 @@ function runEpoch(
  * @param rows encoded rows
  * @param batchSize rows per forward pass
  * @param countPadding count padding positions too (the tutorial's way; default false)
+ * @param features char ids and casing ids of the rows (char-feature models)
  * @returns token-weighted mean loss and accuracy (0 for no rows)
  */
 export function evaluateRows(
@@ -413,6 +482,7 @@ export function evaluateRows(
   rows: EncodedSentences,
   batchSize = 32,
   countPadding = false,
+  features?: RowFeatures,
 ): { loss: number; accuracy: number } {
   let lossSum = 0;
   let correctSum = 0;
@@ -423,7 +493,13 @@ export function evaluateRows(
       (_, offset) => start + offset,
     );
     const batch = gatherRows(rows, indices, countPadding);
-    const metrics = trainer.evaluateBatch(batch.wordIds, batch.tagIds, batch.mask, indices.length);
+    const metrics = trainer.evaluateBatch(
+      batch.wordIds,
+      batch.tagIds,
+      batch.mask,
+      indices.length,
+      gatherFeatures(features, indices, rows.maxLen),
+    );
     lossSum += metrics.loss * batch.tokens;
     correctSum += metrics.accuracy * batch.tokens;
     tokenSum += batch.tokens;
@@ -456,6 +532,26 @@ function gatherRows(
   });
   if (countPadding) return { wordIds, tagIds, mask: mask.fill(1), tokens: mask.length };
   return { wordIds, tagIds, mask, tokens };
+}
+
+/** The char ids and casing ids of the given rows (undefined without features). */
+function gatherFeatures(
+  features: RowFeatures | undefined,
+  rows: readonly number[],
+  maxLen: number,
+): BatchFeatures | undefined {
+  if (!features) return undefined;
+  const charWidth = maxLen * features.maxChars;
+  const charIds = new Int32Array(rows.length * charWidth);
+  const casingIds = new Int32Array(rows.length * maxLen);
+  rows.forEach((row, index) => {
+    charIds.set(
+      features.charIds.subarray(row * charWidth, (row + 1) * charWidth),
+      index * charWidth,
+    );
+    casingIds.set(features.casingIds.subarray(row * maxLen, (row + 1) * maxLen), index * maxLen);
+  });
+  return { charIds, casingIds };
 }
 
 /**
@@ -528,7 +624,7 @@ async function writeCheckpoint(
   out: string,
   epoch: number,
   model: tf.LayersModel,
-  vocab: Vocab,
+  data: TrainingData,
   config: ResolvedTrainConfig,
   history: History,
   trainerState: TrainerState,
@@ -541,11 +637,16 @@ async function writeCheckpoint(
     format: "bilstm-ner-model",
     version: 1,
     maxLen: config.maxLen,
-    modelType: "bilstm",
-    model: { ...config.model, maxLen: config.maxLen, seed: config.model.seed ?? config.seed },
+    modelType: config.model.modelType ?? "bilstm",
+    model: {
+      ...config.model,
+      maxLen: config.maxLen,
+      seed: config.model.seed ?? config.seed,
+      ...(data.chars ? { numChars: data.chars.chars.length } : {}),
+    },
     training: { ...config, epochsDone: epoch },
   };
-  await saveModelFolder(staging, model, vocab, modelConfig);
+  await saveModelFolder(staging, model, data.vocab, modelConfig, { chars: data.chars });
   await writeFileAtomic(`${staging}/${RUN_CONFIG}`, JSON.stringify(config, null, 2));
   await writeFileAtomic(`${staging}/history.json`, JSON.stringify(history, null, 2));
   await saveState(`${staging}/optimizer`, trainerState);

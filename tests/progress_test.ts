@@ -17,7 +17,7 @@ Deno.test("line mode prints a line every 10% with metrics, ms/step and ETA, then
   }
   progress.done({ loss: 0.01, val_acc: 0.9 });
   assert.equal(lines.length, 10, "9 progress lines (10%..90%) and a final one");
-  assert.match(lines[0], /^epoch 1\/5  10\/100 \[.*\] loss 0\.1000 · 50 ms\/step · ETA 5s\n$/);
+  assert.match(lines[0], /^epoch 1\/5 {2}10\/100 \[.*\] loss 0\.1000 · 50 ms\/step · ETA 5s\n$/);
   assert.match(lines[9], /100\/100 \[=+\] loss 0\.0100 · val_acc 0\.9000 · 50 ms\/step · 5s total/);
   assert.equal(progress.msPerStep(), 50);
 });

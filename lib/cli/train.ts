@@ -1,6 +1,7 @@
 /**
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
- * [--batch-size N] [--seed N] [--layer fast|stock] [--out DIR] [--resume] [--json]`
+ * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
+ * [--char-features] [--dropout R] [--out DIR] [--resume] [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
@@ -23,6 +24,9 @@ const USAGE = `usage: deno task train [options]
   --batch-size N       sentences per step (default 32)
   --seed N             seed of weights, shuffling and dropout (default 42)
   --layer fast|stock   BiLSTM implementation (default fast)
+  --model-type T       bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)
+  --char-features      add a char CNN and casing features to the word representation
+  --dropout R          dropout on the word representation, in [0, 1) (default 0)
   --count-padding      reproduce the tutorial's fault: train on and count padding
   --out DIR            run folder for checkpoints (default runs/<timestamp>)
   --resume             continue the run in --out from its last complete epoch
@@ -59,6 +63,9 @@ export async function main(args: string[]): Promise<number> {
         "batch-size": { type: "string" },
         seed: { type: "string" },
         layer: { type: "string", default: "fast" },
+        "model-type": { type: "string", default: "bilstm" },
+        "char-features": { type: "boolean", default: false },
+        dropout: { type: "string" },
         out: { type: "string" },
         resume: { type: "boolean", default: false },
         "count-padding": { type: "boolean", default: false },
@@ -77,6 +84,17 @@ export async function main(args: string[]): Promise<number> {
     if (values.layer !== "fast" && values.layer !== "stock") {
       throw new Error(`--layer must be fast or stock, got "${values.layer}"`);
     }
+    const modelType = values["model-type"];
+    if (modelType !== "bilstm" && modelType !== "bilstm-crf") {
+      throw new Error(`--model-type must be bilstm or bilstm-crf, got "${modelType}"`);
+    }
+    const dropout = values.dropout === undefined ? undefined : Number(values.dropout);
+    if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) {
+      throw new Error(`--dropout must be in [0, 1), got "${values.dropout}"`);
+    }
+    if (modelType === "bilstm-crf" && values["count-padding"]) {
+      throw new Error("--count-padding cannot be used with --model-type bilstm-crf");
+    }
     threads = values.threads === "auto" ? "auto" : positiveInteger("threads", values.threads)!;
     if (values.resume && !values.out) throw new Error("--resume needs --out DIR");
     const seed = values.seed === undefined ? undefined : Number(values.seed);
@@ -89,7 +107,12 @@ export async function main(args: string[]): Promise<number> {
       batchSize: positiveInteger("batch-size", values["batch-size"]),
       seed,
       countPadding: values["count-padding"],
-      model: { layer: values.layer },
+      model: {
+        layer: values.layer,
+        ...(modelType === "bilstm" ? {} : { modelType }),
+        ...(values["char-features"] ? { charFeatures: true } : {}),
+        ...(dropout === undefined ? {} : { dropout }),
+      },
     };
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
