@@ -69,21 +69,25 @@ export function parseThreads(value: string): number | "auto" {
  * Initialises the backend and loads a model folder, with the messages a CLI user needs: when
  * `--model` was not given and the shipped model is missing, says how to get one.
  *
- * @param model the `--model` value, or undefined for {@linkcode DEFAULT_MODEL_DIR}
+ * @param model the `--model` value, or undefined for the default model
  * @param backend the backend options
+ * @param defaultDirectory the default model folder, {@linkcode DEFAULT_MODEL_DIR}
  * @returns the loaded model and the backend that runs it
  * @throws {Error} with a message fit for the user
  */
 export async function loadModelForCli(
   model: string | undefined,
   backend: { backend: BackendName; threads: number | "auto" },
+  defaultDirectory: string = DEFAULT_MODEL_DIR,
 ): Promise<{ loaded: LoadedModel; backend: BackendInfo }> {
-  const directory = model ?? DEFAULT_MODEL_DIR;
+  const directory = model ?? defaultDirectory;
   if (model === undefined) {
     try {
       await Deno.stat(directory);
     } catch {
-      throw new Error("no model at data/model: train one with deno task train or pass --model");
+      throw new Error(
+        `no model at ${directory}: train one with deno task train or pass --model`,
+      );
     }
   }
   const info = await initBackend(backend);
