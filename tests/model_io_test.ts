@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { fileIOHandler, float32ToFloat16, MODEL_FILES } from "../lib/model_io.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 function smallModel(): tf.LayersModel {
   const model = tf.sequential();
   model.add(tf.layers.embedding({ inputDim: 20, outputDim: 4, inputLength: 3, maskZero: true }));
   model.add(tf.layers.dense({ units: 5, activation: "softmax" }));
   return model;
-}
-
-async function withTempDir(body: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await Deno.makeTempDir();
-  try {
-    await body(directory);
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
 }
 
 Deno.test("a saved model loads back with identical weights and predictions", async () => {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend.ts";
-import type { Sentence } from "../lib/corpus.ts";
 import { loadModelFolder } from "../lib/model_folder.ts";
 import { seededRandom } from "../lib/random.ts";
 import { buildModel } from "../lib/model.ts";
@@ -13,28 +12,8 @@ import {
   train,
   type TrainConfig,
 } from "../lib/train.ts";
-
-/** A tiny synthetic corpus: capitalised words after "in" are places. */
-function syntheticSentences(count: number): Sentence[] {
-  const random = seededRandom(3);
-  const places = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Baku"];
-  const fillers = ["we", "met", "people", "today", "and", "then", "left"];
-  return Array.from({ length: count }, (_, index) => {
-    const words: string[] = [];
-    const tags: string[] = [];
-    const length = 3 + Math.floor(random() * 6);
-    while (words.length < length) {
-      if (random() < 0.3) {
-        words.push("in", places[Math.floor(random() * places.length)]);
-        tags.push("O", "B-geo");
-      } else {
-        words.push(fillers[Math.floor(random() * fillers.length)]);
-        tags.push("O");
-      }
-    }
-    return { id: index + 1, words, pos: words.map(() => "NN"), tags, line: index + 2 };
-  });
-}
+import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const tinyConfig: TrainConfig = {
   epochs: 3,
@@ -44,15 +23,6 @@ const tinyConfig: TrainConfig = {
   learningRate: 0.01,
   model: { embeddingDim: 8, units: 6 },
 };
-
-async function withTempDir(body: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await Deno.makeTempDir();
-  try {
-    await body(directory);
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
-}
 
 Deno.test("training lowers the loss, keeps memory flat and leaves a loadable run folder", async () => {
   await initBackend({ backend: "wasm" });
@@ -174,7 +144,7 @@ Deno.test("bad settings are named", async () => {
 Deno.test("countPadding reproduces the tutorial's fault: padding counted, not masked", async () => {
   await initBackend({ backend: "wasm" });
   const sentences = syntheticSentences(60);
-  const config = { ...tinyConfig, epochs: 2 };
+  const config = { ...tinyConfig, epochs: 6 };
   const honest = await train({ trainSentences: sentences, config, progress: null });
   const faulty = await train({
     trainSentences: sentences,
@@ -186,7 +156,7 @@ Deno.test("countPadding reproduces the tutorial's fault: padding counted, not ma
   assert.equal(maskZero(honest), true);
   assert.equal(maskZero(faulty), false);
   assert.ok(
-    faulty.history.valAccuracy[1] > honest.history.valAccuracy[1],
+    faulty.history.valAccuracy[5] > honest.history.valAccuracy[5],
     `padding inflates accuracy: ${faulty.history.valAccuracy} vs ${honest.history.valAccuracy}`,
   );
 });

@@ -9,41 +9,15 @@ import { hasFastPath, tagScores } from "../lib/inference.ts";
 import { buildModel, type ModelConfig } from "../lib/model.ts";
 import { type LoadedModel, loadModelFolder, saveModelFolder } from "../lib/model_folder.ts";
 import { crfDecoder, predictText, predictTokens } from "../lib/predict.ts";
-import { seededRandom } from "../lib/random.ts";
 import { train, type TrainConfig } from "../lib/train.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import { createTrainer, taggerParts } from "../lib/train_step.ts";
 import { buildVocab, wordId } from "../lib/vocab.ts";
 import { encodeSentences } from "../lib/encode.ts";
+import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+import { withTempDir } from "./fixtures/temp_dir.ts";
 
 await initBackend({ backend: "wasm" });
-
-/** A tiny synthetic corpus: capitalised words after "in" are places, "Mr" is followed by a person. */
-function syntheticSentences(count: number, seed = 3): Sentence[] {
-  const random = seededRandom(seed);
-  const places = ["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Baku"];
-  const people = ["Smith", "Jones", "Brown"];
-  const fillers = ["we", "met", "people", "today", "and", "then", "left", "in", "2009"];
-  return Array.from({ length: count }, (_, index) => {
-    const words: string[] = [];
-    const tags: string[] = [];
-    const length = 3 + Math.floor(random() * 7);
-    while (words.length < length) {
-      const r = random();
-      if (r < 0.25) {
-        words.push("in", places[Math.floor(random() * places.length)]);
-        tags.push("O", "B-geo");
-      } else if (r < 0.35) {
-        words.push("Mr", people[Math.floor(random() * people.length)]);
-        tags.push("B-per", "I-per");
-      } else {
-        words.push(fillers[Math.floor(random() * fillers.length)]);
-        tags.push("O");
-      }
-    }
-    return { id: index + 1, words, pos: words.map(() => "NN"), tags, line: index + 2 };
-  });
-}
 
 const VARIANTS: { name: string; model: Partial<ModelConfig> }[] = [
   { name: "bilstm", model: {} },
@@ -53,15 +27,6 @@ const VARIANTS: { name: string; model: Partial<ModelConfig> }[] = [
 ];
 
 const SMALL = { embeddingDim: 8, units: 6, charDim: 5, charFilters: 7, casingDim: 3, maxChars: 8 };
-
-async function withTempDir(body: (directory: string) => Promise<void>): Promise<void> {
-  const directory = await Deno.makeTempDir();
-  try {
-    await body(directory);
-  } finally {
-    await Deno.remove(directory, { recursive: true });
-  }
-}
 
 /** Encoded batch of sentences for the trainer, with char features. */
 function batchOf(sentences: Sentence[], maxLen: number, model: tf.LayersModel) {
