@@ -35,7 +35,7 @@ function parseEnvArgs(args: string[]): EnvArgs {
     options: {
       json: { type: "boolean", default: false },
       backend: { type: "string", default: "wasm" },
-      threads: { type: "string", default: "1" },
+      threads: { type: "string", default: "auto" },
     },
   });
   if (values.backend !== "wasm" && values.backend !== "cpu") {

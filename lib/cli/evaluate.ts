@@ -22,7 +22,7 @@ import type { EntityScheme } from "../metrics.ts";
 import { loadModelForCli, parseBackend, parseThreads, UsageError } from "./predict.ts";
 
 const USAGE = "usage: deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] [--json] " +
-  "[--backend wasm|cpu] [--threads N] [--batch-size N] [--scheme strict|conlleval]";
+  "[--backend wasm|cpu] [--threads N|auto] [--batch-size N] [--scheme strict|conlleval]";
 
 /** Parses a positive integer flag value. */
 function positiveInteger(flag: string, value: string): number {
@@ -50,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
         limit: { type: "string" },
         json: { type: "boolean", default: false },
         backend: { type: "string", default: "wasm" },
-        threads: { type: "string", default: "1" },
+        threads: { type: "string", default: "auto" },
         "batch-size": { type: "string", default: "256" },
         scheme: { type: "string", default: "strict" },
         help: { type: "boolean", short: "h", default: false },

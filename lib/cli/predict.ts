@@ -30,7 +30,7 @@ export const DEFAULT_MODEL_DIR: string = decodeURIComponent(
 );
 
 const USAGE = "usage: deno run -A lib/cli/predict.ts [--model DIR] [--json] " +
-  "[--backend wasm|cpu] [--threads N] [TEXT...]   (no TEXT: one document per stdin line)";
+  "[--backend wasm|cpu] [--threads N|auto] [TEXT...]   (no TEXT: one document per stdin line)";
 
 /** A usage error: printed with the usage line, exit code 2. */
 export class UsageError extends Error {}
@@ -147,7 +147,7 @@ export async function main(args: string[]): Promise<number> {
         model: { type: "string" },
         json: { type: "boolean", default: false },
         backend: { type: "string", default: "wasm" },
-        threads: { type: "string", default: "1" },
+        threads: { type: "string", default: "auto" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
