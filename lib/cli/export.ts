@@ -35,7 +35,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  await initBackend({ backend: "cpu" });
+  await initBackend({ backend: "wasm", threads: 1 });
   let loaded;
   try {
     loaded = await loadModelFolder(values.from);
@@ -45,6 +45,7 @@ export async function main(args: string[]): Promise<number> {
   }
   await saveModelFolder(values.to, loaded.model, loaded.vocab, loaded.config, {
     float16: values.float16,
+    chars: loaded.chars,
   });
   const history = await Deno.readTextFile(`${loaded.directory}/history.json`).catch(() => null);
   if (history !== null) await writeFileAtomic(`${values.to}/history.json`, history);
