@@ -17,7 +17,8 @@ import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models lo
 import { CharCnn } from "./char_cnn.ts"; // registers the CharCnn layer class
 import "./crf_layer.ts"; // registers the CrfLayer class
 import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "./chars.ts";
-import { fileIOHandler, type FileIOOptions, readJSONFile, writeFileAtomic } from "./model_io.ts";
+import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { loadVocab, saveVocab, type Vocab } from "./vocab.ts";
 
 /** What `config.json` of a model folder holds. */

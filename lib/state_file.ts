@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readJSONFile, writeFileAtomic } from "./model_io.ts";
+import { readJSONFile, writeFileAtomic } from "./files.ts";
 
 type Packed =
   | { $f32: [offset: number, length: number] }

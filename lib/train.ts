@@ -33,7 +33,7 @@ import {
   type ModelFolderConfig,
   saveModelFolder,
 } from "./model_folder.ts";
-import { readJSONFile, writeFileAtomic } from "./model_io.ts";
+import { readJSONFile, writeFileAtomic } from "./files.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
 import { seededRandom, shuffled } from "./random.ts";
 import { loadState, saveState } from "./state_file.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Sentence } from "./corpus.ts";
+import { writeFileAtomic } from "./files.ts";
 
 /** The padding token. */
 export const PAD_WORD = "<pad>";
@@ -182,9 +183,7 @@ export function vocabFromJSON(json: unknown, source = "vocab"): Vocab {
  * @param path the file to write
  */
 export async function saveVocab(vocab: Vocab, path: string): Promise<void> {
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, JSON.stringify(vocabToJSON(vocab)));
-  await Deno.rename(temporary, path);
+  await writeFileAtomic(path, JSON.stringify(vocabToJSON(vocab)));
 }
 
 /**

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
 import { loadModelFolder, saveModelFolder } from "../model_folder.ts";
-import { writeFileAtomic } from "../model_io.ts";
+import { writeFileAtomic } from "../files.ts";
 
 const USAGE = "usage: deno task export --from RUN_DIR --to MODEL_DIR [--float16]";
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../files.ts";
 
 /** A multi-line string as stored in a notebook: one string or a list of lines. */
 export type MultilineString = string | string[];
@@ -165,20 +166,6 @@ function sortKeys(value: unknown): unknown {
 /** Serialises a notebook as Jupyter does: split lines, sorted keys, indent 1, final newline. */
 export function serializeNotebook(notebook: Notebook): string {
   return JSON.stringify(sortKeys(withSplitLines(notebook)), null, 1) + "\n";
-}
-
-/** Writes text to `path` atomically: a temporary file in the same folder, then a rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash >= 0 ? path.slice(0, slash) || "/" : ".";
-  const tempPath = await Deno.makeTempFile({ dir, prefix: ".nb-", suffix: ".tmp" });
-  try {
-    await Deno.writeTextFile(tempPath, text);
-    await Deno.rename(tempPath, path);
-  } catch (error) {
-    await Deno.remove(tempPath).catch(() => {});
-    throw error;
-  }
 }
 
 /** Serialises and atomically writes a notebook. */

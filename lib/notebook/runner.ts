@@ -11,6 +11,7 @@
  * @module
  */
 
+import { writeFileAtomic } from "../files.ts";
 import { DenoKernel, sleep } from "./kernel.ts";
 import { type CodeCell, joinLines, type Notebook, readNotebook, writeNotebook } from "./ipynb.ts";
 import { CellOutputCollector, isOutputMessage } from "./outputs.ts";
@@ -291,20 +292,46 @@ function logToStderr(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-/** Runs `deno fmt` on a file (formats the code cells of a notebook). */
+/**
+ * Formats a notebook file in place the way `deno fmt` formats `.ipynb` (code cells as
+ * TypeScript, markdown cells as markdown), through `deno fmt --ext=ipynb -` on stdin: Deno
+ * 2.9.6's `deno fmt --check` misreports notebooks as unformatted, so the project excludes them
+ * from `deno fmt` and checks them with {@linkcode formatNotebookText} instead.
+ *
+ * @param path the notebook file
+ * @param configPath the deno.json whose fmt options apply
+ */
 export async function formatWithDeno(path: string, configPath?: string): Promise<void> {
-  const args = ["fmt", "--quiet"];
+  const text = await Deno.readTextFile(path);
+  const formatted = await formatNotebookText(text, configPath);
+  if (formatted !== text) await writeFileAtomic(path, formatted);
+}
+
+/**
+ * Formats notebook JSON text as `deno fmt` would.
+ *
+ * @param text the notebook's JSON text
+ * @param configPath the deno.json whose fmt options apply
+ * @returns the formatted text
+ * @throws {Error} when `deno fmt` fails (e.g. a code cell does not parse)
+ */
+export async function formatNotebookText(text: string, configPath?: string): Promise<string> {
+  const args = ["fmt", "--quiet", "--ext=ipynb"];
   if (configPath !== undefined) args.push("--config", configPath);
-  args.push(path);
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+  args.push("-");
+  const child = new Deno.Command(Deno.execPath(), {
     args,
-    stdout: "null",
+    stdin: "piped",
+    stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
-  if (code !== 0) {
-    throw new Error(`deno fmt ${path} failed: ${new TextDecoder().decode(stderr)}`);
-  }
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  if (code !== 0) throw new Error(`deno fmt failed: ${new TextDecoder().decode(stderr)}`);
+  return new TextDecoder().decode(stdout);
 }
 
 /** Finds the nearest deno.json / deno.jsonc at or above `dir`. */
