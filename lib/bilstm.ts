@@ -295,16 +295,38 @@ const preactivationKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   return out;
 };
 
+/**
+ * Allocates a step kernel's outputs (`"s"`: `[batch, units]`, `"g"`: `[batch, 4·units]`) and
+ * then takes views of them and of the inputs: all outputs are allocated before any view,
+ * because growing the wasm heap detaches earlier views.
+ */
+function stepBuffers(
+  backend: unknown,
+  inputs: tf.NamedTensorInfoMap,
+  a: StepAttrs,
+  kinds: ("s" | "g")[],
+): { outInfos: tf.TensorInfo[]; o: Float32Array[]; v: (name: string) => Float32Array } {
+  const outInfos = kinds.map((kind) =>
+    allocFloat32(backend, kind === "s" ? [a.batch, a.units] : [a.batch, 4 * a.units])
+  );
+  const o = outInfos.map((info) => float32View(backend, info));
+  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
+  return { outInfos, o, v };
+}
+
 /** The forward step after {@link preactivationKernel} and a sigmoid (input `s`). */
 const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
-  const shapeS = [a.batch, a.units];
-  const shapeG = [a.batch, 4 * a.units];
-  const outInfos = [shapeS, shapeS, shapeS, shapeG, shapeS, shapeS, shapeS, shapeG].map((s) =>
-    allocFloat32(backend, s)
-  );
-  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
-  const o = outInfos.map((info) => float32View(backend, info));
+  const { outInfos, o, v } = stepBuffers(backend, inputs, a, [
+    "s",
+    "s",
+    "s",
+    "g",
+    "s",
+    "s",
+    "s",
+    "g",
+  ]);
   const mask = a.hasMask ? v("mask") : null;
   const hasDrop = a.hasDropout === 1;
   const s = v("s");
@@ -341,14 +363,16 @@ const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend })
 
 const forwardStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
-  const shapeS = [a.batch, a.units];
-  const shapeG = [a.batch, 4 * a.units];
-  // Allocate all outputs before taking any view (wasm heap growth detaches views).
-  const outInfos = [shapeS, shapeS, shapeS, shapeG, shapeS, shapeS, shapeS, shapeG].map((s) =>
-    allocFloat32(backend, s)
-  );
-  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
-  const o = outInfos.map((info) => float32View(backend, info));
+  const { outInfos, o, v } = stepBuffers(backend, inputs, a, [
+    "s",
+    "s",
+    "s",
+    "g",
+    "s",
+    "s",
+    "s",
+    "g",
+  ]);
   const mask = a.hasMask ? v("mask") : null;
   const hasDrop = a.hasDropout === 1;
   forwardDirection(
@@ -439,13 +463,7 @@ function backwardDirection(
 
 const backwardStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
-  const shapeS = [a.batch, a.units];
-  const shapeG = [a.batch, 4 * a.units];
-  const outInfos = [shapeG, shapeS, shapeS, shapeG, shapeS, shapeS].map((s) =>
-    allocFloat32(backend, s)
-  );
-  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
-  const o = outInfos.map((info) => float32View(backend, info));
+  const { outInfos, o, v } = stepBuffers(backend, inputs, a, ["g", "s", "s", "g", "s", "s"]);
   const mask = a.hasMask ? v("mask") : null;
   const hasDrop = a.hasDropout === 1;
   const dy = v("dy");
