@@ -1,7 +1,7 @@
 /**
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
- * [--char-features] [--dropout R] [--out DIR] [--resume] [--json]`
+ * [--char-features] [--dropout R] [--units N] [--lowercase] [--out DIR] [--resume] [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
@@ -27,6 +27,8 @@ const USAGE = `usage: deno task train [options]
   --model-type T       bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)
   --char-features      add a char CNN and casing features to the word representation
   --dropout R          dropout on the word representation, in [0, 1) (default 0)
+  --units N            LSTM units per direction (default 100)
+  --lowercase          lowercase words before the vocabulary lookup
   --count-padding      reproduce the tutorial's fault: train on and count padding
   --out DIR            run folder for checkpoints (default runs/<timestamp>)
   --resume             continue the run in --out from its last complete epoch
@@ -66,6 +68,8 @@ export async function main(args: string[]): Promise<number> {
         "model-type": { type: "string", default: "bilstm" },
         "char-features": { type: "boolean", default: false },
         dropout: { type: "string" },
+        units: { type: "string" },
+        lowercase: { type: "boolean", default: false },
         out: { type: "string" },
         resume: { type: "boolean", default: false },
         "count-padding": { type: "boolean", default: false },
@@ -107,7 +111,9 @@ export async function main(args: string[]): Promise<number> {
       batchSize: positiveInteger("batch-size", values["batch-size"]),
       seed,
       countPadding: values["count-padding"],
+      lowercase: values.lowercase,
       model: {
+        ...(values.units === undefined ? {} : { units: positiveInteger("units", values.units) }),
         layer: values.layer,
         ...(modelType === "bilstm" ? {} : { modelType }),
         ...(values["char-features"] ? { charFeatures: true } : {}),
