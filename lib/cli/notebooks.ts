@@ -53,7 +53,7 @@ export interface NotebookSummary {
 
 const USAGE = `Usage: deno run -A lib/cli/notebooks.ts [options] [notebooks...]
   --quick        set BILSTM_NER_QUICK=1 and write executed copies to --out (default temp dir)
-  --timeout S    per-cell timeout in seconds (default 1800)
+  --timeout S    per-cell timeout in seconds (default 7200: full training is one cell)
   --out DIR      write executed notebooks into DIR instead of in place
   --json         print one JSON summary object on stdout
   --keep-going   run the remaining notebooks after a failure
@@ -66,7 +66,7 @@ export function parseNotebooksArgs(args: string[]): NotebooksCliOptions | "help"
     allowPositionals: true,
     options: {
       quick: { type: "boolean", default: false },
-      timeout: { type: "string", default: "1800" },
+      timeout: { type: "string", default: "7200" },
       out: { type: "string" },
       json: { type: "boolean", default: false },
       "keep-going": { type: "boolean", default: false },
