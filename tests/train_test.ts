@@ -13,6 +13,7 @@ import {
   type TrainConfig,
 } from "../lib/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const tinyConfig: TrainConfig = {
@@ -53,44 +54,24 @@ Deno.test("a run interrupted mid-epoch resumes from its last checkpoint to the s
   await initBackend({ backend: "wasm" });
   const sentences = syntheticSentences(60);
   await withTempDir(async (directory) => {
-    const straight = await train({
-      trainSentences: sentences,
-      config: tinyConfig,
-      out: `${directory}/straight`,
-      progress: null,
-    });
-    let lines = 0;
-    const interrupt = (text: string) => {
-      if (text.startsWith("epoch 2/3") && ++lines === 2) throw new Error("killed mid-epoch");
-    };
-    await assert.rejects(
-      train({
-        trainSentences: sentences,
-        config: tinyConfig,
-        out: `${directory}/broken`,
-        progress: interrupt,
-      }),
-      /killed mid-epoch/,
+    const { straight, resumed, epochAtInterrupt, resumedDirectory } = await straightAndResumed(
+      sentences,
+      tinyConfig,
+      directory,
     );
-    const pointer = JSON.parse(await Deno.readTextFile(`${directory}/broken/checkpoint.json`));
-    assert.equal(pointer.epoch, 1, "epoch 1 is the last complete checkpoint");
-    await assert.rejects(
-      train({ trainSentences: sentences, config: tinyConfig, out: `${directory}/broken` }),
-      /already holds a training run/,
-    );
-    const resumed = await train({
-      trainSentences: sentences,
-      config: tinyConfig,
-      out: `${directory}/broken`,
-      resume: true,
-      progress: null,
-    });
+    assert.equal(epochAtInterrupt, 1, "epoch 1 is the last complete checkpoint");
     assert.equal(resumed.resumedFromEpoch, 1);
     assert.deepEqual(resumed.history.epoch, [1, 2, 3]);
     assert.deepEqual(resumed.history.loss, straight.history.loss);
-    const expected = straight.model.getWeights().map((w) => Array.from(w.dataSync()));
-    const actual = resumed.model.getWeights().map((w) => Array.from(w.dataSync()));
-    assert.deepEqual(actual, expected, "resumed weights equal the uninterrupted run's");
+    assert.deepEqual(
+      weightsOf(resumed.model),
+      weightsOf(straight.model),
+      "resumed weights equal the uninterrupted run's",
+    );
+    await assert.rejects(
+      train({ trainSentences: sentences, config: tinyConfig, out: resumedDirectory }),
+      /already holds a training run/,
+    );
   });
 });
 

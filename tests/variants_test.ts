@@ -15,6 +15,7 @@ import { createTrainer, taggerParts } from "../lib/train_step.ts";
 import { buildVocab, wordId } from "../lib/vocab.ts";
 import { encodeSentences } from "../lib/encode.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 await initBackend({ backend: "wasm" });
@@ -227,34 +228,16 @@ Deno.test("a CRF + char run resumes from its checkpoint to the same weights", as
     model: { ...SMALL, modelType: "bilstm-crf", charFeatures: true, dropout: 0.3 },
   };
   await withTempDir(async (directory) => {
-    const straight = await train({
-      trainSentences: sentences,
-      config,
-      out: `${directory}/straight`,
-      progress: null,
-    });
-    let lines = 0;
-    const interrupt = (text: string) => {
-      if (text.startsWith("epoch 2/3") && ++lines === 2) throw new Error("killed mid-epoch");
-    };
-    await assert.rejects(
-      train({ trainSentences: sentences, config, out: `${directory}/broken`, progress: interrupt }),
-      /killed mid-epoch/,
-    );
-    const resumed = await train({
-      trainSentences: sentences,
-      config,
-      out: `${directory}/broken`,
-      resume: true,
-      progress: null,
-    });
+    const { straight, resumed } = await straightAndResumed(sentences, config, directory);
     assert.equal(resumed.resumedFromEpoch, 1);
     assert.deepEqual(resumed.chars?.chars, straight.chars?.chars);
     assert.deepEqual(resumed.history.loss, straight.history.loss);
     assert.deepEqual(resumed.history.valAccuracy, straight.history.valAccuracy);
-    const expected = straight.model.getWeights().map((w) => Array.from(w.dataSync()));
-    const actual = resumed.model.getWeights().map((w) => Array.from(w.dataSync()));
-    assert.deepEqual(actual, expected, "resumed weights equal the uninterrupted run's");
+    assert.deepEqual(
+      weightsOf(resumed.model),
+      weightsOf(straight.model),
+      "resumed weights equal the uninterrupted run's",
+    );
     const saved = JSON.parse(
       await Deno.readTextFile(`${directory}/broken/checkpoints/epoch-003/config.json`),
     );
