@@ -314,19 +314,13 @@ function stepBuffers(
   return { outInfos, o, v };
 }
 
+/** Output shapes of a forward step (h, c, dropped-out h, gates), forward direction then backward. */
+const FORWARD_STEP_OUTPUTS: ("s" | "g")[] = ["s", "s", "s", "g", "s", "s", "s", "g"];
+
 /** The forward step after {@link preactivationKernel} and a sigmoid (input `s`). */
 const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
-  const { outInfos, o, v } = stepBuffers(backend, inputs, a, [
-    "s",
-    "s",
-    "s",
-    "g",
-    "s",
-    "s",
-    "s",
-    "g",
-  ]);
+  const { outInfos, o, v } = stepBuffers(backend, inputs, a, FORWARD_STEP_OUTPUTS);
   const mask = a.hasMask ? v("mask") : null;
   const hasDrop = a.hasDropout === 1;
   const s = v("s");
@@ -363,16 +357,7 @@ const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend })
 
 const forwardStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as StepAttrs;
-  const { outInfos, o, v } = stepBuffers(backend, inputs, a, [
-    "s",
-    "s",
-    "s",
-    "g",
-    "s",
-    "s",
-    "s",
-    "g",
-  ]);
+  const { outInfos, o, v } = stepBuffers(backend, inputs, a, FORWARD_STEP_OUTPUTS);
   const mask = a.hasMask ? v("mask") : null;
   const hasDrop = a.hasDropout === 1;
   forwardDirection(

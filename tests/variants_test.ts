@@ -67,20 +67,28 @@ Deno.test("the default model is unchanged: 3,682,017 parameters and a softmax he
   model.dispose();
 });
 
+/** A SMALL-sized model of a variant, with maps built from `sentences`. */
+function smallModel(
+  sentences: Sentence[],
+  maxLen: number,
+  variant: Partial<ModelConfig>,
+): tf.LayersModel {
+  const vocab = buildVocab(sentences);
+  return buildModel({
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen,
+    numChars: buildCharVocab(sentences).chars.length,
+    ...SMALL,
+    ...variant,
+  });
+}
+
 Deno.test("a few training steps lower the loss of every variant; no tensor leaks", () => {
   const sentences = syntheticSentences(32);
   const maxLen = 12;
   for (const { name, model: variant } of VARIANTS) {
-    const vocab = buildVocab(sentences);
-    const chars = buildCharVocab(sentences);
-    const model = buildModel({
-      vocabSize: vocab.words.length,
-      numTags: vocab.tags.length,
-      maxLen,
-      numChars: chars.chars.length,
-      ...SMALL,
-      ...variant,
-    });
+    const model = smallModel(sentences, maxLen, variant);
     const { encoded, extras } = batchOf(sentences, maxLen, model);
     const trainer = createTrainer(model, { learningRate: 0.02, seed: 9 });
     const args = [encoded.wordIds, encoded.tagIds, encoded.mask, sentences.length] as const;
@@ -104,14 +112,7 @@ Deno.test("CRF training trims padding exactly: same losses and weights as untrim
   const sentences = syntheticSentences(8, 11);
   const maxLen = 16;
   const runs = [true, false].map((trimPadding) => {
-    const vocab = buildVocab(sentences);
-    const chars = buildCharVocab(sentences);
-    const model = buildModel({
-      vocabSize: vocab.words.length,
-      numTags: vocab.tags.length,
-      maxLen,
-      numChars: chars.chars.length,
-      ...SMALL,
+    const model = smallModel(sentences, maxLen, {
       modelType: "bilstm-crf",
       charFeatures: true,
       recurrentDropout: 0,
