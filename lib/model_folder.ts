@@ -10,12 +10,16 @@
  * A model with char features (lib/model.ts `charFeatures`) also has `chars.json`, its character
  * map (lib/chars.ts), exposed as {@linkcode LoadedModel.chars}.
  *
+ * An ensemble folder holds `ensemble.json` ({@linkcode EnsembleFolderConfig}) and one model
+ * folder per member; it loads as one {@linkcode LoadedModel} whose `members` are the loaded
+ * members (lib/ensemble.ts averages their outputs, lib/predict.ts decodes the average).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
 import { CharCnn } from "./char_cnn.ts"; // registers the CharCnn layer class
-import "./crf_layer.ts"; // registers the CrfLayer class
+import { CrfLayer } from "./crf_layer.ts"; // registers the CrfLayer class
 import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "./chars.ts";
 import { readJSONFile, writeFileAtomic } from "./files.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
@@ -49,6 +53,27 @@ export interface LoadedModel {
   directory: string;
   /** The character map of a char-feature model (`chars.json`); absent otherwise. */
   chars?: CharVocab;
+  /**
+   * The members of an ensemble folder, each a plain loaded model folder; absent for a single
+   * model. For an ensemble, `model`, `vocab`, `config` and `chars` are those of the first
+   * member, and predictions average every member's output (lib/ensemble.ts).
+   */
+  members?: readonly LoadedModel[];
+}
+
+/** The file whose presence makes a folder an ensemble. */
+export const ENSEMBLE_FILE = "ensemble.json";
+
+/** What `ensemble.json` of an ensemble folder holds. */
+export interface EnsembleFolderConfig {
+  /** Always `"bilstm-ner-ensemble"`. */
+  format: "bilstm-ner-ensemble";
+  /** Format version. */
+  version: 1;
+  /** The member model folders, relative to the ensemble folder (e.g. `"member-1"`). */
+  members: string[];
+  /** Free-form notes on how the members were made (e.g. their seeds). */
+  description?: string;
 }
 
 /** Options of {@linkcode saveModelFolder}: storage options plus the character map. */
@@ -125,6 +150,7 @@ export async function resolveModelDirectory(directory: string): Promise<string> 
  */
 export async function loadModelFolder(directory: string): Promise<LoadedModel> {
   const resolved = await resolveModelDirectory(directory);
+  if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) return await loadEnsembleFolder(resolved);
   const config = await readJSONFile<ModelFolderConfig>(`${resolved}/config.json`, "model config");
   if (config.format !== "bilstm-ner-model") {
     throw new Error(`${resolved}/config.json: not a bilstm-ner model config`);
@@ -151,6 +177,64 @@ export async function loadModelFolder(directory: string): Promise<LoadedModel> {
     );
   }
   return { model, vocab, config, directory: resolved, chars };
+}
+
+/** Whether a path exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Loads an ensemble folder: reads `ensemble.json`, loads every member (plain model folders,
+ * not ensembles) and checks that they can be averaged: the same tags in the same order, the
+ * same `maxLen`, and all CRF heads or all softmax heads. Members may differ otherwise (units,
+ * seeds, vocabularies, char maps).
+ *
+ * @param directory the ensemble folder
+ * @returns the first member's model, maps and config, with every member in `members`
+ * @throws {Error} naming the file or member folder that is wrong
+ */
+async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
+  const file = `${directory}/${ENSEMBLE_FILE}`;
+  const ensemble = await readJSONFile<EnsembleFolderConfig>(file, "ensemble config");
+  if (
+    ensemble?.format !== "bilstm-ner-ensemble" || !Array.isArray(ensemble.members) ||
+    ensemble.members.length === 0 ||
+    !ensemble.members.every((m) => typeof m === "string" && m !== "" && !m.includes(".."))
+  ) {
+    throw new Error(
+      `${file}: not a bilstm-ner ensemble config (need format "bilstm-ner-ensemble" and a ` +
+        `non-empty list of member folders inside the ensemble folder)`,
+    );
+  }
+  const members: LoadedModel[] = [];
+  for (const name of ensemble.members) {
+    const memberDirectory = `${directory}/${name}`;
+    if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
+      throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
+    }
+    members.push(await loadModelFolder(memberDirectory));
+  }
+  const [first] = members;
+  const isCrf = (m: LoadedModel) => m.model.layers.some((l) => l instanceof CrfLayer);
+  const headOf = (m: LoadedModel) => isCrf(m) ? "CRF" : "softmax";
+  for (const member of members.slice(1)) {
+    const problem = member.vocab.tags.join("\u0000") !== first.vocab.tags.join("\u0000")
+      ? `its tags [${member.vocab.tags.join(", ")}] differ from ${first.directory}'s`
+      : member.config.maxLen !== first.config.maxLen
+      ? `its maxLen ${member.config.maxLen} differs from ${first.directory}'s ${first.config.maxLen}`
+      : isCrf(member) !== isCrf(first)
+      ? `its ${headOf(member)} head differs from ${first.directory}'s ${headOf(first)} head`
+      : null;
+    if (problem) throw new Error(`${member.directory}: cannot join the ensemble: ${problem}`);
+  }
+  return { ...first, directory, members };
 }
 
 /**

@@ -16,10 +16,15 @@
  * {@linkcode predictText} and `evaluateModel` pass them): their char ids and casing classes are
  * encoded per window with the model folder's character map.
  *
+ * An ensemble folder (lib/ensemble.ts) predicts like one model: every member scores the same
+ * windows (with its own word and character maps), the scores are averaged, and the average is
+ * decoded (a CRF ensemble by Viterbi under its members' mean transition scores).
+ *
  * @module
  */
 import { encodeWordChars, wordCasing } from "./chars.ts";
 import { type CrfHostParameters, crfMarginals, readCrfParameters, viterbiDecode } from "./crf.ts";
+import { averageCrfParameters, averageScores } from "./ensemble.ts";
 import { modelInterface, tagScores } from "./inference.ts";
 import { type EntityScheme, extractEntities } from "./metrics.ts";
 import type { LoadedModel } from "./model_folder.ts";
@@ -159,6 +164,53 @@ export interface SequencePrediction extends DecodedTags {
   firstWindowTagIds: Int32Array;
 }
 
+/** Whether two word maps are the same (same object, or the same words and casing rule). */
+function sameWords(a: LoadedModel["vocab"], b: LoadedModel["vocab"]): boolean {
+  if (a === b) return true;
+  if (a.words.length !== b.words.length || a.options.lowercase !== b.options.lowercase) {
+    return false;
+  }
+  return a.words.every((word, id) => word === b.words[id]);
+}
+
+/** A batch of windows laid out as one model's input rows. */
+interface BatchInput {
+  wordIds: Int32Array;
+  lengths: Int32Array;
+  charIds?: Int32Array;
+  casingIds?: Int32Array;
+}
+
+/** Lays out a batch of windows (rows of the batch's first row length) for one model. */
+function batchInput(
+  batch: readonly { sentence: number; window: Window }[],
+  sentences: readonly ArrayLike<number>[],
+  words: readonly (readonly string[])[] | undefined,
+  member: LoadedModel,
+  io: ReturnType<typeof modelInterface>,
+): BatchInput {
+  const rowLength = batch[0].window.length;
+  const { maxChars } = io;
+  const wordIds = new Int32Array(batch.length * rowLength).fill(member.vocab.padId);
+  const lengths = new Int32Array(batch.length);
+  const charIds = maxChars > 0 ? new Int32Array(batch.length * rowLength * maxChars) : undefined;
+  const casingIds = io.casing ? new Int32Array(batch.length * rowLength) : undefined;
+  batch.forEach(({ sentence, window }, row) => {
+    const ids = sentences[sentence];
+    lengths[row] = window.length;
+    for (let offset = 0; offset < window.length; offset++) {
+      const cell = row * rowLength + offset;
+      wordIds[cell] = ids[window.start + offset];
+      if (charIds) {
+        const word = words![sentence][window.start + offset];
+        encodeWordChars(word, member.chars!, { maxChars }, charIds, cell * maxChars);
+      }
+      if (casingIds) casingIds[cell] = wordCasing(words![sentence][window.start + offset]);
+    }
+  });
+  return { wordIds, lengths, charIds, casingIds };
+}
+
 /**
  * Tags sentences given as word ids, batching all windows of all sentences together.
  *
@@ -176,18 +228,34 @@ export function predictWordIds(
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   }
-  const io = modelInterface(loaded.model);
+  const members = loaded.members ?? [loaded];
+  const interfaces = members.map((member) => modelInterface(member.model));
+  const crfLayers = interfaces.map((io) => io.crf);
   const decoder = options.decoder ??
-    (io.crf
-      ? crfDecoder(readCrfParameters(io.crf.parameters()), io.crf.paddingTagId)
+    (crfLayers[0]
+      ? crfDecoder(
+        averageCrfParameters(crfLayers.map((crf) => readCrfParameters(crf!.parameters()))),
+        crfLayers[0].paddingTagId,
+      )
       : argmaxDecoder);
-  const { maxChars } = io;
   const words = options.words;
-  const charVocab = loaded.chars;
-  if (maxChars > 0 || io.casing) {
-    if (!charVocab) throw new Error("predict: this model has char features but no character map");
+  const needsWords = interfaces.some((io) => io.maxChars > 0 || io.casing);
+  members.forEach((member, index) => {
+    if ((interfaces[index].maxChars > 0 || interfaces[index].casing) && !member.chars) {
+      throw new Error(`predict: ${member.directory} has char features but no character map`);
+    }
+  });
+  // Members with their own word map (an ensemble of differently built models) look the words up
+  // themselves; the others share the ids given.
+  const ownIds = members.map((member) =>
+    sameWords(member.vocab, loaded.vocab) ? null : member.directory
+  );
+  if (needsWords || ownIds.some((directory) => directory !== null)) {
     if (!words || words.length !== sentences.length) {
-      throw new Error("predict: this model has char features: pass the words (options.words)");
+      const why = needsWords
+        ? "this model has char features"
+        : `ensemble member ${ownIds.find((d) => d !== null)} has its own word map`;
+      throw new Error(`predict: ${why}: pass the words (options.words)`);
     }
     words.forEach((w, i) => {
       if (w.length !== sentences[i].length) {
@@ -197,6 +265,11 @@ export function predictWordIds(
       }
     });
   }
+  const memberIds = members.map((member, index) =>
+    ownIds[index] === null
+      ? sentences
+      : words!.map((sentence) => Int32Array.from(sentence, (word) => wordId(member.vocab, word)))
+  );
   const { maxLen } = loaded.config;
   const numTags = loaded.vocab.tags.length;
   const results: SequencePrediction[] = sentences.map((ids) => ({
@@ -218,28 +291,15 @@ export function predictWordIds(
   );
   for (let from = 0; from < order.length; from += batchSize) {
     const batch = order.slice(from, from + batchSize).map((i) => rows[i]);
-    const rowLength = batch[0].window.length;
-    const input = new Int32Array(batch.length * rowLength).fill(loaded.vocab.padId);
-    const lengths = new Int32Array(batch.length);
-    const charIds = maxChars > 0 ? new Int32Array(batch.length * rowLength * maxChars) : undefined;
-    const casingIds = io.casing ? new Int32Array(batch.length * rowLength) : undefined;
-    batch.forEach(({ sentence, window }, row) => {
-      const ids = sentences[sentence];
-      lengths[row] = window.length;
-      for (let offset = 0; offset < window.length; offset++) {
-        const cell = row * rowLength + offset;
-        input[cell] = ids[window.start + offset];
-        if (charIds) {
-          const word = words![sentence][window.start + offset];
-          encodeWordChars(word, charVocab!, { maxChars }, charIds, cell * maxChars);
-        }
-        if (casingIds) casingIds[cell] = wordCasing(words![sentence][window.start + offset]);
-      }
+    const outputs = members.map((member, index) => {
+      const input = batchInput(batch, memberIds[index], words, member, interfaces[index]);
+      const { scores, time } = tagScores(member.model, input.wordIds, input.lengths, batch.length, {
+        charIds: input.charIds,
+        casingIds: input.casingIds,
+      });
+      return { scores, time };
     });
-    const { scores, time } = tagScores(loaded.model, input, lengths, batch.length, {
-      charIds,
-      casingIds,
-    });
+    const { scores, time } = averageScores(outputs, batch.length, numTags);
     const rowSize = time * numTags;
     batch.forEach(({ sentence, window, first }, row) => {
       const rowScores = scores.subarray(row * rowSize, (row + 1) * rowSize);

@@ -238,9 +238,9 @@ export interface History {
   loss: number[];
   /** Training accuracy over real tokens. */
   accuracy: number[];
-  /** Validation loss per real token. */
+  /** Validation loss per real token (NaN, stored as null, when nothing is held out). */
   valLoss: number[];
-  /** Validation accuracy over real tokens (padding excluded). */
+  /** Validation accuracy over real tokens, padding excluded (NaN/null when nothing is held out). */
   valAccuracy: number[];
   /** Wall seconds of the epoch (training + validation). */
   seconds: number[];
@@ -398,7 +398,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       config.countPadding,
       data.validationFeatures,
     );
-    progress.done({ ...fitMetrics, val_loss: validation.loss, val_acc: validation.accuracy });
+    progress.done({
+      ...fitMetrics,
+      ...(data.validation.size === 0
+        ? {}
+        : { val_loss: validation.loss, val_acc: validation.accuracy }),
+    });
     trainerState = trainer.getState();
     totalMs += progress.msPerStep() * steps;
     totalSteps += steps;
@@ -475,7 +480,7 @@ function runEpoch(
  * @param batchSize rows per forward pass
  * @param countPadding count padding positions too (the tutorial's way; default false)
  * @param features char ids and casing ids of the rows (char-feature models)
- * @returns token-weighted mean loss and accuracy (0 for no rows)
+ * @returns token-weighted mean loss and accuracy (NaN for no rows)
  */
 export function evaluateRows(
   trainer: Trainer,
@@ -505,7 +510,7 @@ export function evaluateRows(
     tokenSum += batch.tokens;
   }
   return tokenSum === 0
-    ? { loss: 0, accuracy: 0 }
+    ? { loss: NaN, accuracy: NaN }
     : { loss: lossSum / tokenSum, accuracy: correctSum / tokenSum };
 }
 

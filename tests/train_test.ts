@@ -12,6 +12,7 @@ import {
   train,
   type TrainConfig,
 } from "../lib/train.ts";
+import { main as trainCli } from "../lib/cli/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
@@ -48,6 +49,48 @@ Deno.test("training lowers the loss, keeps memory flat and leaves a loadable run
     const checkpoints = [...Deno.readDirSync(`${out}/checkpoints`)].map((entry) => entry.name);
     assert.deepEqual(checkpoints, ["epoch-003"], "only the latest complete checkpoint is kept");
   });
+});
+
+Deno.test("validationSplit 0 trains on every sentence and records no validation scores", async () => {
+  await initBackend({ backend: "wasm" });
+  await withTempDir(async (out) => {
+    const sentences = syntheticSentences(60);
+    const lines: string[] = [];
+    const result = await train({
+      trainSentences: sentences,
+      config: { ...tinyConfig, epochs: 2, validationSplit: 0 },
+      out,
+      progress: (line) => lines.push(line),
+    });
+    assert.ok(lines.join("").includes("training on 60 sentences"), lines.join(""));
+    assert.ok(!lines.join("").includes("val_loss"), "no validation metrics are shown");
+    assert.ok(result.history.valLoss.every(Number.isNaN));
+    assert.ok(result.history.valAccuracy.every(Number.isNaN));
+    const saved = JSON.parse(await Deno.readTextFile(`${out}/history.json`));
+    assert.deepEqual(saved.valLoss, [null, null], "NaN is stored as null");
+    const split = await train({
+      trainSentences: sentences,
+      config: { ...tinyConfig, epochs: 1 },
+      progress: null,
+    });
+    assert.ok(Number.isFinite(split.history.valLoss[0]), "the default split still validates");
+    split.model.dispose();
+    result.model.dispose();
+  });
+});
+
+Deno.test("the train CLI names a bad --validation-split or --learning-rate", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (message: string) => errors.push(message);
+  try {
+    assert.equal(await trainCli(["--validation-split", "1"]), 2);
+    assert.equal(await trainCli(["--learning-rate=0"]), 2);
+  } finally {
+    console.error = error;
+  }
+  assert.match(errors[0], /--validation-split must be in \[0, 1\), got "1"/);
+  assert.match(errors[1], /--learning-rate must be a positive number, got "0"/);
 });
 
 Deno.test("a run interrupted mid-epoch resumes from its last checkpoint to the same weights", async () => {

@@ -5,9 +5,10 @@
  * Prints the seqeval classification report (per type, micro, macro, weighted), token accuracy
  * over real tokens of the full sentences and, beside it, the tutorial-style padded accuracy
  * (each with its definition), and a line of backend info. With `--json`, stdout holds one JSON
- * object (`model`, `backend`, `sentences`, `tokens`, `entity`, `perType`, `macro`, `weighted`,
- * `tokenAccuracy`, `paddedAccuracy`, `confusion`, `definitions`, `seconds`); progress goes to
- * stderr.
+ * object (`model`, `ensembleMembers` (member folders; null for one model), `backend`,
+ * `sentences`, `tokens`, `entity`, `perType`, `macro`, `weighted`, `tokenAccuracy`,
+ * `paddedAccuracy`, `confusion`, `definitions`, `seconds`); progress goes to stderr. An ensemble
+ * folder (lib/ensemble.ts) is evaluated as one model.
  *
  * Exit codes: 0 ok, 1 runtime error (missing model, bad data), 2 usage error.
  *
@@ -103,13 +104,16 @@ export async function main(args: string[]): Promise<number> {
     if (options.json) {
       console.log(JSON.stringify({
         model: loaded.directory,
+        ensembleMembers: loaded.members?.map((member) => member.directory) ?? null,
         backend,
         ...evaluationToJSON(result),
         seconds,
       }));
     } else {
       console.log(
-        `Model: ${loaded.directory} (${loaded.config.modelType}, maxLen ${result.maxLen})`,
+        `Model: ${loaded.directory} (${
+          loaded.members ? `an ensemble of ${loaded.members.length} × ` : ""
+        }${loaded.config.modelType}, maxLen ${result.maxLen})`,
       );
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);

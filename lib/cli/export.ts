@@ -1,17 +1,35 @@
 /**
- * `deno task export --from RUN_DIR --to MODEL_DIR [--float16]`: copies the
- * latest checkpoint of a training run into a plain model folder (model, maps,
- * config, history), optionally with float16 weights (half the size). This is how
- * the reference model in `data/model/` was made.
+ * `deno task export --from RUN_DIR [--from RUN_DIR ...] --to MODEL_DIR [--float16]
+ * [--description TEXT]`: copies the latest checkpoint of a training run into a plain model
+ * folder (model, maps, config, history), optionally with float16 weights (half the size). With
+ * several `--from`, writes an ensemble folder instead: one member folder per run and an
+ * `ensemble.json` (lib/ensemble.ts), which `evaluate` and `predict` load like one model. This is
+ * how the reference model in `data/model/` was made.
+ *
+ * Exit codes: 0 ok, 1 runtime error (a run that does not load, members that cannot be averaged),
+ * 2 usage error.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../backend.ts";
-import { loadModelFolder, saveModelFolder } from "../model_folder.ts";
+import { saveEnsembleFolder } from "../ensemble.ts";
+import { type LoadedModel, loadModelFolder, saveModelFolder } from "../model_folder.ts";
 import { writeFileAtomic } from "../files.ts";
 
-const USAGE = "usage: deno task export --from RUN_DIR --to MODEL_DIR [--float16]";
+const USAGE = "usage: deno task export --from RUN_DIR [--from RUN_DIR ...] --to MODEL_DIR " +
+  "[--float16] [--description TEXT]";
+
+/** Total size in bytes of the `weights.bin` files under a folder. */
+async function weightBytes(directory: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(directory)) {
+    const path = `${directory}/${entry.name}`;
+    if (entry.isDirectory) total += await weightBytes(path);
+    else if (entry.name === "weights.bin") total += (await Deno.stat(path)).size;
+  }
+  return total;
+}
 
 /**
  * Runs the command.
@@ -25,34 +43,49 @@ export async function main(args: string[]): Promise<number> {
     ({ values } = parseArgs({
       args,
       options: {
-        from: { type: "string" },
+        from: { type: "string", multiple: true },
         to: { type: "string" },
         float16: { type: "boolean", default: false },
+        description: { type: "string" },
       },
     }));
-    if (!values.from || !values.to) throw new Error("--from and --to are required");
+    if (!values.from?.length || !values.to) throw new Error("--from and --to are required");
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
   }
   await initBackend({ backend: "wasm", threads: 1 });
-  let loaded;
+  const to = values.to;
+  const loaded: LoadedModel[] = [];
   try {
-    loaded = await loadModelFolder(values.from);
+    for (const from of values.from) loaded.push(await loadModelFolder(from));
+    if (loaded.length > 1) {
+      await saveEnsembleFolder(to, loaded, {
+        float16: values.float16,
+        description: values.description,
+      });
+      // Loading it back checks that the members can be averaged (same tags, maxLen and head).
+      await loadModelFolder(to);
+    } else {
+      const [single] = loaded;
+      if (single.members) throw new Error(`${single.directory}: is an ensemble; export its runs`);
+      await saveModelFolder(to, single.model, single.vocab, single.config, {
+        float16: values.float16,
+        chars: single.chars,
+      });
+      const history = await Deno.readTextFile(`${single.directory}/history.json`)
+        .catch(() => null);
+      if (history !== null) await writeFileAtomic(`${to}/history.json`, history);
+    }
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
-  await saveModelFolder(values.to, loaded.model, loaded.vocab, loaded.config, {
-    float16: values.float16,
-    chars: loaded.chars,
-  });
-  const history = await Deno.readTextFile(`${loaded.directory}/history.json`).catch(() => null);
-  if (history !== null) await writeFileAtomic(`${values.to}/history.json`, history);
-  const size = (await Deno.stat(`${values.to}/weights.bin`)).size;
+  const size = await weightBytes(to);
   console.log(
-    `exported ${loaded.directory} → ${values.to} (weights ${(size / 1e6).toFixed(1)} MB` +
-      `${values.float16 ? ", float16" : ""})`,
+    `exported ${loaded.map((l) => l.directory).join(", ")} → ${to}` +
+      `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""} (weights ` +
+      `${(size / 1e6).toFixed(1)} MB${values.float16 ? ", float16" : ""})`,
   );
   return 0;
 }

@@ -1,7 +1,8 @@
 /**
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
- * [--char-features] [--dropout R] [--units N] [--lowercase] [--out DIR] [--resume] [--json]`
+ * [--char-features] [--dropout R] [--units N] [--lowercase] [--validation-split R]
+ * [--learning-rate R] [--out DIR] [--resume] [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
@@ -29,6 +30,9 @@ const USAGE = `usage: deno task train [options]
   --dropout R          dropout on the word representation, in [0, 1) (default 0)
   --units N            LSTM units per direction (default 100)
   --lowercase          lowercase words before the vocabulary lookup
+  --validation-split R share of the training split held out at its end for validation, in
+                       [0, 1) (default 0.1; 0 trains on all 38,367 sentences, no validation)
+  --learning-rate R    Adam learning rate (default 0.001)
   --count-padding      reproduce the tutorial's fault: train on and count padding
   --out DIR            run folder for checkpoints (default runs/<timestamp>)
   --resume             continue the run in --out from its last complete epoch
@@ -41,6 +45,11 @@ function positiveInteger(name: string, value: string | undefined): number | unde
     throw new Error(`--${name} must be a positive integer, got "${value}"`);
   }
   return parsed;
+}
+
+/** Four decimals, or "—" for a missing value (no validation set: NaN, or null from JSON). */
+function fixedOrDash(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? "—" : value.toFixed(4);
 }
 
 /**
@@ -70,6 +79,8 @@ export async function main(args: string[]): Promise<number> {
         dropout: { type: "string" },
         units: { type: "string" },
         lowercase: { type: "boolean", default: false },
+        "validation-split": { type: "string" },
+        "learning-rate": { type: "string" },
         out: { type: "string" },
         resume: { type: "boolean", default: false },
         "count-padding": { type: "boolean", default: false },
@@ -105,11 +116,29 @@ export async function main(args: string[]): Promise<number> {
     if (seed !== undefined && !Number.isInteger(seed)) {
       throw new Error(`--seed must be an integer, got "${values.seed}"`);
     }
+    const validationSplit = values["validation-split"] === undefined
+      ? undefined
+      : Number(values["validation-split"]);
+    if (validationSplit !== undefined && !(validationSplit >= 0 && validationSplit < 1)) {
+      throw new Error(
+        `--validation-split must be in [0, 1), got "${values["validation-split"]}"`,
+      );
+    }
+    const learningRate = values["learning-rate"] === undefined
+      ? undefined
+      : Number(values["learning-rate"]);
+    if (learningRate !== undefined && !(learningRate > 0 && Number.isFinite(learningRate))) {
+      throw new Error(
+        `--learning-rate must be a positive number, got "${values["learning-rate"]}"`,
+      );
+    }
     config = {
       epochs: positiveInteger("epochs", values.epochs),
       limit: positiveInteger("limit", values.limit),
       batchSize: positiveInteger("batch-size", values["batch-size"]),
       seed,
+      validationSplit,
+      learningRate,
       countPadding: values["count-padding"],
       lowercase: values.lowercase,
       model: {
@@ -167,8 +196,8 @@ export async function main(args: string[]): Promise<number> {
       epoch,
       history.loss[index].toFixed(4),
       history.accuracy[index].toFixed(4),
-      history.valLoss[index].toFixed(4),
-      history.valAccuracy[index].toFixed(4),
+      fixedOrDash(history.valLoss[index]),
+      fixedOrDash(history.valAccuracy[index]),
       history.seconds[index].toFixed(1),
       history.msPerStep[index].toFixed(0),
     ]),
