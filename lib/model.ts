@@ -16,6 +16,8 @@
  *   characters (Ma & Hovy 2016) and a small casing embedding ("casing_embedding"), optionally
  *   followed by dropout (`dropout`, as Lample et al. / Ma & Hovy use 0.5). Inputs are ordered
  *   `[word_ids, char_ids, casing_ids]`.
+ * - `dropout` (any variant) drops word-representation units before the BiLSTM ("word_dropout");
+ *   `outputDropout` drops BiLSTM output units before the head ("output_dropout").
  * - `modelType: "bilstm-crf"` replaces the softmax head by a linear one (emission scores) followed
  *   by a {@linkcode CrfLayer} that holds the CRF transitions and passes the emissions through: the
  *   model's output is then emissions, decoded with Viterbi (lib/crf.ts).
@@ -83,6 +85,11 @@ export interface ModelConfig {
    * adds no dropout layer.
    */
   dropout?: number;
+  /**
+   * Dropout rate on the BiLSTM's output (before the tag head), training only, as Ma & Hovy
+   * (2016) apply 0.5 on both sides of the BiLSTM; 0 (default) adds no layer.
+   */
+  outputDropout?: number;
 }
 
 /** Defaults for the optional {@link ModelConfig} fields. */
@@ -105,6 +112,7 @@ export const DEFAULT_MODEL_CONFIG: Required<Omit<ModelConfig, "vocabSize" | "num
   charWidth: 3,
   casingDim: 8,
   dropout: 0,
+  outputDropout: 0,
 };
 
 /** Fills in defaults. */
@@ -128,8 +136,10 @@ export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
       throw new Error(`ModelConfig.casingDim must be an integer >= 0`);
     }
   }
-  if (!(resolved.dropout >= 0 && resolved.dropout < 1)) {
-    throw new Error(`ModelConfig.dropout must be in [0, 1), got ${resolved.dropout}`);
+  for (const key of ["dropout", "outputDropout"] as const) {
+    if (!(resolved[key] >= 0 && resolved[key] < 1)) {
+      throw new Error(`ModelConfig.${key} must be in [0, 1), got ${resolved[key]}`);
+    }
   }
   return resolved;
 }
@@ -241,7 +251,12 @@ export function buildModel(config: ModelConfig): tf.LayersModel {
   }
   const crf = c.modelType === "bilstm-crf";
   const biLstm = c.layer === "fast" ? new FastBiLSTM(fastBiLstmArgs(c)) : stockBiLstm(c);
-  const sequence = biLstm.apply(embedded) as tf.SymbolicTensor;
+  let sequence = biLstm.apply(embedded) as tf.SymbolicTensor;
+  if (c.outputDropout > 0) {
+    sequence = tf.layers.dropout({ name: "output_dropout", rate: c.outputDropout }).apply(
+      sequence,
+    ) as tf.SymbolicTensor;
+  }
   let output = tf.layers.timeDistributed({
     name: "tags",
     layer: tf.layers.dense({

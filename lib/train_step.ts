@@ -149,6 +149,8 @@ export interface TaggerParts {
   casingEmbedding: tf.Variable | null;
   /** Dropout rate on the word representation (0 = none). */
   dropout: number;
+  /** Dropout rate on the BiLSTM output, before the head (0 = none). */
+  outputDropout: number;
   /** The CRF parameters (`"bilstm-crf"`), else null. */
   crf: CrfParameters | null;
   /** Characters per word of the char-id input (0 without char features). */
@@ -171,7 +173,9 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
   const fail = (why: string): never => {
     throw new Error(
       `createTrainer: expected Embedding, [CharCnn, Embedding, Concatenate,] [Dropout,] BiLSTM, ` +
-        `TimeDistributed[, CrfLayer]; got ${names}${why ? ` (${why})` : ""}`,
+        `[Dropout "output_dropout",] TimeDistributed[, CrfLayer]; got ${names}${
+          why ? ` (${why})` : ""
+        }`,
     );
   };
   const embeddings = layers.filter((l) => l.getClassName() === "Embedding");
@@ -181,13 +185,17 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
   const biLstms = layers.filter((l) => ["FastBiLSTM", "Bidirectional"].includes(l.getClassName()));
   const heads = layers.filter((l) => l.getClassName() === "TimeDistributed");
   const crfLayer = layers.find((l) => l instanceof CrfLayer) as CrfLayer | undefined;
-  const dropoutLayer = layers.find((l) => l.getClassName() === "Dropout");
+  const dropoutLayers = layers.filter((l) => l.getClassName() === "Dropout");
+  const outputDropoutLayer = dropoutLayers.find((l) => l.name === "output_dropout");
+  const dropoutLayer = dropoutLayers.find((l) => l !== outputDropoutLayer);
   const concat = layers.find((l) => l.getClassName() === "Concatenate");
   const known = new Set<tf.layers.Layer>([
     embedding,
     ...biLstms,
     ...heads,
-    ...[casingLayer, charLayer, crfLayer, dropoutLayer, concat].filter((l) => l != null),
+    ...[casingLayer, charLayer, crfLayer, dropoutLayer, outputDropoutLayer, concat].filter((l) =>
+      l != null
+    ),
   ] as tf.layers.Layer[]);
   if (
     biLstms.length !== 1 || heads.length !== 1 || known.size !== layers.length ||
@@ -223,6 +231,7 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
     charCnn,
     casingEmbedding,
     dropout: dropoutLayer ? dropoutLayer.getConfig().rate as number : 0,
+    outputDropout: outputDropoutLayer ? outputDropoutLayer.getConfig().rate as number : 0,
     crf: crfLayer ? crfLayer.parameters() : null,
     maxChars,
     reprDim: embeddingDim + (charCnn?.config.filters ?? 0) + (casingEmbedding?.shape[1] ?? 0),
@@ -448,7 +457,12 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
       embedded = tf.mul(embedded, tf.reshape(keep, embedded.shape));
     }
     const lstmMask = parts.maskZero ? tf.notEqual(idsT, 0) : undefined;
-    const sequence = parts.biLstm.apply(embedded, { mask: lstmMask, training }) as tf.Tensor;
+    let sequence = parts.biLstm.apply(embedded, { mask: lstmMask, training }) as tf.Tensor;
+    if (training && parts.outputDropout > 0) {
+      const width = sequence.shape[2]!;
+      const keep = drawDropoutMask(dropoutRandom, batchSize * time, width, parts.outputDropout);
+      sequence = tf.mul(sequence, tf.reshape(keep, sequence.shape));
+    }
     const features = tf.reshape(sequence, [batchSize * time, sequence.shape[2]!]) as tf.Tensor2D;
     const logits = denseLayer(features, parts.denseKernel, parts.denseBias);
     const realTokens = tf.maximum(tf.sum(maskT), 1);

@@ -25,6 +25,10 @@ const VARIANTS: { name: string; model: Partial<ModelConfig> }[] = [
   { name: "bilstm-crf", model: { modelType: "bilstm-crf" } },
   { name: "bilstm+chars", model: { charFeatures: true, dropout: 0.5 } },
   { name: "bilstm-crf+chars", model: { modelType: "bilstm-crf", charFeatures: true } },
+  {
+    name: "bilstm-crf+chars+both dropouts",
+    model: { modelType: "bilstm-crf", charFeatures: true, dropout: 0.5, outputDropout: 0.5 },
+  },
 ];
 
 const SMALL = { embeddingDim: 8, units: 6, charDim: 5, charFilters: 7, casingDim: 3, maxChars: 8 };
@@ -53,6 +57,8 @@ Deno.test("every variant builds with the expected layers, inputs and output", ()
     const parts = taggerParts(model);
     assert.equal(parts.reprDim, 8 + (variant.charFeatures ? 7 + 3 : 0), name);
     assert.equal(parts.dropout, variant.dropout ?? 0, name);
+    assert.equal(parts.outputDropout, variant.outputDropout ?? 0, name);
+    assert.equal(classes.includes("Dropout"), (variant.dropout ?? 0) > 0, name);
     assert.ok(hasFastPath(model), `${name} takes the fast inference path`);
     model.dispose();
   }
@@ -106,6 +112,27 @@ Deno.test("a few training steps lower the loss of every variant; no tensor leaks
     }
     model.dispose();
   }
+});
+
+Deno.test("output dropout acts in training steps only", () => {
+  const sentences = syntheticSentences(16, 13);
+  const maxLen = 12;
+  const [plain, dropped] = [0, 0.5].map((outputDropout) => {
+    const model = smallModel(sentences, maxLen, { modelType: "bilstm-crf", outputDropout });
+    const { encoded } = batchOf(sentences, maxLen, model);
+    const trainer = createTrainer(model, { learningRate: 0.01, seed: 4 });
+    const args = [encoded.wordIds, encoded.tagIds, encoded.mask, sentences.length] as const;
+    const evaluated = trainer.evaluateBatch(...args).loss;
+    const trained = trainer.trainBatch(...args).loss;
+    model.dispose();
+    return { evaluated, trained };
+  });
+  assert.equal(dropped.evaluated, plain.evaluated, "same weights, no dropout in evaluation");
+  assert.notEqual(dropped.trained, plain.trained, "the training step drops BiLSTM outputs");
+  assert.throws(
+    () => buildModel({ vocabSize: 9, numTags: 3, outputDropout: 1 }),
+    /outputDropout must be in \[0, 1\)/,
+  );
 });
 
 Deno.test("CRF training trims padding exactly: same losses and weights as untrimmed", () => {

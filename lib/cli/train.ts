@@ -1,8 +1,8 @@
 /**
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
- * [--char-features] [--dropout R] [--units N] [--lowercase] [--validation-split R]
- * [--learning-rate R] [--out DIR] [--resume] [--json]`
+ * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--lowercase]
+ * [--validation-split R] [--learning-rate R] [--out DIR] [--resume] [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
@@ -28,6 +28,7 @@ const USAGE = `usage: deno task train [options]
   --model-type T       bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)
   --char-features      add a char CNN and casing features to the word representation
   --dropout R          dropout on the word representation, in [0, 1) (default 0)
+  --output-dropout R   dropout on the BiLSTM output, before the head, in [0, 1) (default 0)
   --units N            LSTM units per direction (default 100)
   --lowercase          lowercase words before the vocabulary lookup
   --validation-split R share of the training split held out at its end for validation, in
@@ -77,6 +78,7 @@ export async function main(args: string[]): Promise<number> {
         "model-type": { type: "string", default: "bilstm" },
         "char-features": { type: "boolean", default: false },
         dropout: { type: "string" },
+        "output-dropout": { type: "string" },
         units: { type: "string" },
         lowercase: { type: "boolean", default: false },
         "validation-split": { type: "string" },
@@ -106,6 +108,12 @@ export async function main(args: string[]): Promise<number> {
     const dropout = values.dropout === undefined ? undefined : Number(values.dropout);
     if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) {
       throw new Error(`--dropout must be in [0, 1), got "${values.dropout}"`);
+    }
+    const outputDropout = values["output-dropout"] === undefined
+      ? undefined
+      : Number(values["output-dropout"]);
+    if (outputDropout !== undefined && !(outputDropout >= 0 && outputDropout < 1)) {
+      throw new Error(`--output-dropout must be in [0, 1), got "${values["output-dropout"]}"`);
     }
     if (modelType === "bilstm-crf" && values["count-padding"]) {
       throw new Error("--count-padding cannot be used with --model-type bilstm-crf");
@@ -147,6 +155,7 @@ export async function main(args: string[]): Promise<number> {
         ...(modelType === "bilstm" ? {} : { modelType }),
         ...(values["char-features"] ? { charFeatures: true } : {}),
         ...(dropout === undefined ? {} : { dropout }),
+        ...(outputDropout === undefined ? {} : { outputDropout }),
       },
     };
   } catch (error) {
