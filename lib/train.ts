@@ -59,6 +59,11 @@ export interface TrainConfig {
   seed?: number;
   /** Adam step size. Default 0.001. */
   learningRate?: number;
+  /**
+   * Factor applied to the learning rate after each epoch: epoch `e` (1-based) trains at
+   * `learningRate · learningRateDecay^(e−1)`. Default 1 (constant, the tutorial's).
+   */
+  learningRateDecay?: number;
   /** Padded length. Default 50. */
   maxLen?: number;
   /** Words seen fewer times in the training rows map to `<unk>`. Default 1. */
@@ -91,6 +96,7 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
   limit: null,
   seed: 42,
   learningRate: 0.001,
+  learningRateDecay: 1,
   maxLen: 50,
   minFrequency: 1,
   lowercase: false,
@@ -123,6 +129,11 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   }
   if (resolved.limit !== null && (!Number.isInteger(resolved.limit) || resolved.limit < 2)) {
     throw new RangeError(`limit must be an integer >= 2, got ${resolved.limit}`);
+  }
+  for (const key of ["learningRate", "learningRateDecay"] as const) {
+    if (!(resolved[key] > 0 && Number.isFinite(resolved[key]))) {
+      throw new RangeError(`${key} must be a positive number, got ${resolved[key]}`);
+    }
   }
   if (!(resolved.validationSplit >= 0 && resolved.validationSplit < 1)) {
     throw new RangeError(`validationSplit must be in [0, 1), got ${resolved.validationSplit}`);
@@ -297,6 +308,17 @@ export interface TrainResult {
   resumedFromEpoch: number;
 }
 
+/**
+ * The learning rate of an epoch under {@linkcode TrainConfig.learningRateDecay}.
+ *
+ * @param config resolved settings
+ * @param epoch 1-based epoch
+ * @returns `learningRate · learningRateDecay^(epoch−1)`
+ */
+export function epochLearningRate(config: ResolvedTrainConfig, epoch: number): number {
+  return config.learningRate * config.learningRateDecay ** (epoch - 1);
+}
+
 /** Raised when the loss stops being a finite number. */
 export class NonFiniteLossError extends Error {
   /**
@@ -378,7 +400,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (let epoch = startEpoch + 1; epoch <= config.epochs; epoch++) {
     const started = performance.now();
     const trainer = createTrainer(model, {
-      learningRate: config.learningRate,
+      learningRate: epochLearningRate(config, epoch),
       seed: config.seed * 1000 + epoch,
     });
     if (trainerState) trainer.setState(trainerState);

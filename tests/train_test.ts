@@ -6,6 +6,7 @@ import { seededRandom } from "../lib/random.ts";
 import { buildModel } from "../lib/model.ts";
 import {
   dropSingletons,
+  epochLearningRate,
   NonFiniteLossError,
   prepareData,
   resolveTrainConfig,
@@ -77,6 +78,30 @@ Deno.test("validationSplit 0 trains on every sentence and records no validation 
     split.model.dispose();
     result.model.dispose();
   });
+});
+
+Deno.test("learning-rate decay: a vanishing rate after epoch 1 leaves epoch 1's weights", async () => {
+  await initBackend({ backend: "wasm" });
+  assert.equal(epochLearningRate(resolveTrainConfig({ learningRateDecay: 0.5 }), 3), 0.00025);
+  assert.throws(() => resolveTrainConfig({ learningRateDecay: 0 }), /learningRateDecay/);
+  const sentences = syntheticSentences(40);
+  const run = async (epochs: number, learningRateDecay: number) => {
+    const result = await train({
+      trainSentences: sentences,
+      config: { ...tinyConfig, epochs, learningRateDecay },
+      progress: null,
+    });
+    const weights = weightsOf(result.model);
+    result.model.dispose();
+    return weights;
+  };
+  const one = await run(1, 1);
+  const frozen = await run(2, 1e-9);
+  const constant = await run(2, 1);
+  const maxDifference = (a: number[][], b: number[][]) =>
+    Math.max(...a.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - b[i][j])))));
+  assert.ok(maxDifference(one, frozen) < 1e-6, "epoch 2 at ~0 learning rate changes nothing");
+  assert.ok(maxDifference(one, constant) > 1e-3, "epoch 2 at the full rate does change weights");
 });
 
 Deno.test("the train CLI names a bad --validation-split or --learning-rate", async () => {

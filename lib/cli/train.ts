@@ -2,7 +2,8 @@
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
  * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--lowercase]
- * [--validation-split R] [--learning-rate R] [--out DIR] [--resume] [--json]`
+ * [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
+ * [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
@@ -34,6 +35,7 @@ const USAGE = `usage: deno task train [options]
   --validation-split R share of the training split held out at its end for validation, in
                        [0, 1) (default 0.1; 0 trains on all 38,367 sentences, no validation)
   --learning-rate R    Adam learning rate (default 0.001)
+  --learning-rate-decay R  factor on the learning rate after each epoch (default 1: constant)
   --count-padding      reproduce the tutorial's fault: train on and count padding
   --out DIR            run folder for checkpoints (default runs/<timestamp>)
   --resume             continue the run in --out from its last complete epoch
@@ -83,6 +85,7 @@ export async function main(args: string[]): Promise<number> {
         lowercase: { type: "boolean", default: false },
         "validation-split": { type: "string" },
         "learning-rate": { type: "string" },
+        "learning-rate-decay": { type: "string" },
         out: { type: "string" },
         resume: { type: "boolean", default: false },
         "count-padding": { type: "boolean", default: false },
@@ -140,6 +143,17 @@ export async function main(args: string[]): Promise<number> {
         `--learning-rate must be a positive number, got "${values["learning-rate"]}"`,
       );
     }
+    const learningRateDecay = values["learning-rate-decay"] === undefined
+      ? undefined
+      : Number(values["learning-rate-decay"]);
+    if (
+      learningRateDecay !== undefined &&
+      !(learningRateDecay > 0 && Number.isFinite(learningRateDecay))
+    ) {
+      throw new Error(
+        `--learning-rate-decay must be a positive number, got "${values["learning-rate-decay"]}"`,
+      );
+    }
     config = {
       epochs: positiveInteger("epochs", values.epochs),
       limit: positiveInteger("limit", values.limit),
@@ -147,6 +161,7 @@ export async function main(args: string[]): Promise<number> {
       seed,
       validationSplit,
       learningRate,
+      learningRateDecay,
       countPadding: values["count-padding"],
       lowercase: values.lowercase,
       model: {
