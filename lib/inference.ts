@@ -76,8 +76,8 @@ export function modelInterface(model: tf.LayersModel): ModelInterface {
 interface FastParts {
   parts: TaggerParts;
   embedding: tf.Variable;
-  biLstm: FastBiLSTM;
-  weights: tf.Variable[];
+  biLstms: FastBiLSTM[];
+  weights: tf.Variable[][];
 }
 
 const fastPartsCache = new WeakMap<tf.LayersModel, FastParts | null>();
@@ -88,12 +88,13 @@ function fastParts(model: tf.LayersModel): FastParts | null {
   let parts: FastParts | null = null;
   try {
     const p = taggerParts(model);
-    if (p.biLstm instanceof FastBiLSTM && p.maskZero) {
+    if (p.biLstms.every((layer) => layer instanceof FastBiLSTM) && p.maskZero) {
+      const biLstms = p.biLstms as FastBiLSTM[];
       parts = {
         parts: p,
         embedding: p.embedding.weights[0].read() as tf.Variable,
-        biLstm: p.biLstm,
-        weights: p.biLstm.weights.map((w) => w.read() as tf.Variable),
+        biLstms,
+        weights: biLstms.map((layer) => layer.weights.map((w) => w.read() as tf.Variable)),
       };
     }
   } catch {
@@ -220,13 +221,17 @@ export function tagScores(
         batchSize,
         time,
       );
-    const sequence = fastBiLstm(x, fast.weights, {
-      units: fast.biLstm.units,
-      recurrentActivation: fast.biLstm.recurrentActivation,
-      mask: tf.notEqual(idsT, 0),
-      dropout: null,
+    const mask = tf.notEqual(idsT, 0);
+    let sequence = x;
+    fast.biLstms.forEach((layer, index) => {
+      sequence = fastBiLstm(sequence, fast.weights[index], {
+        units: layer.units,
+        recurrentActivation: layer.recurrentActivation,
+        mask,
+        dropout: null,
+      });
     });
-    const features2d = tf.reshape(sequence, [batchSize * time, 2 * fast.biLstm.units]);
+    const features2d = tf.reshape(sequence, [batchSize * time, sequence.shape[2]]);
     const logits = tf.fused.matMul({
       a: features2d as tf.Tensor2D,
       b: parts.denseKernel as tf.Tensor2D,

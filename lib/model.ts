@@ -16,6 +16,8 @@
  *   characters (Ma & Hovy 2016) and a small casing embedding ("casing_embedding"), optionally
  *   followed by dropout (`dropout`, as Lample et al. / Ma & Hovy use 0.5). Inputs are ordered
  *   `[word_ids, char_ids, casing_ids]`.
+ * - `biLstmLayers: N` stacks N BiLSTM layers (each reads the `[forward; backward]` output of the
+ *   one below, with the same padding mask).
  * - `dropout` (any variant) drops word-representation units before the BiLSTM ("word_dropout");
  *   `outputDropout` drops BiLSTM output units before the head ("output_dropout").
  * - `modelType: "bilstm-crf"` replaces the softmax head by a linear one (emission scores) followed
@@ -49,6 +51,11 @@ export interface ModelConfig {
   embeddingDim?: number;
   /** LSTM units per direction; default 100. */
   units?: number;
+  /**
+   * Stacked BiLSTM layers, each reading the one below's `[forward; backward]` output; default 1
+   * (the tutorial's). Layers after the first are named `bilstm_2`, `bilstm_3`, …
+   */
+  biLstmLayers?: number;
   /** Recurrent dropout; default 0.1. */
   recurrentDropout?: number;
   /** BiLSTM implementation; default `"fast"`. */
@@ -97,6 +104,7 @@ export const DEFAULT_MODEL_CONFIG: Required<Omit<ModelConfig, "vocabSize" | "num
   maxLen: 50,
   embeddingDim: 100,
   units: 100,
+  biLstmLayers: 1,
   recurrentDropout: 0.1,
   layer: "fast",
   seed: 42,
@@ -118,7 +126,16 @@ export const DEFAULT_MODEL_CONFIG: Required<Omit<ModelConfig, "vocabSize" | "num
 /** Fills in defaults. */
 export function resolveModelConfig(config: ModelConfig): Required<ModelConfig> {
   const resolved = { ...DEFAULT_MODEL_CONFIG, ...config };
-  for (const key of ["vocabSize", "numTags", "maxLen", "embeddingDim", "units"] as const) {
+  for (
+    const key of [
+      "vocabSize",
+      "numTags",
+      "maxLen",
+      "embeddingDim",
+      "units",
+      "biLstmLayers",
+    ] as const
+  ) {
     if (!Number.isInteger(resolved[key]) || resolved[key] <= 0) {
       throw new Error(`ModelConfig.${key} must be a positive integer, got ${resolved[key]}`);
     }
@@ -154,22 +171,27 @@ const SEED_OFFSET = {
   crf: 500,
 } as const;
 
-/** The BiLSTM layer's constructor arguments for a resolved config. */
-function fastBiLstmArgs(c: Required<ModelConfig>) {
+/** The name of the BiLSTM layer at `index` (0-based) of the stack. */
+function biLstmName(index: number): string {
+  return index === 0 ? "bilstm" : `bilstm_${index + 1}`;
+}
+
+/** The constructor arguments of the stack's BiLSTM layer at `index` for a resolved config. */
+function fastBiLstmArgs(c: Required<ModelConfig>, index: number) {
   return {
-    name: "bilstm",
+    name: biLstmName(index),
     units: c.units,
     recurrentDropout: c.recurrentDropout,
     recurrentActivation: c.recurrentActivation,
     unitForgetBias: c.unitForgetBias,
-    seed: c.seed + SEED_OFFSET.bilstm,
+    seed: c.seed + SEED_OFFSET.bilstm + 1000 * index,
   };
 }
 
-/** Builds the stock tfjs-layers BiLSTM. */
-function stockBiLstm(c: Required<ModelConfig>): tf.layers.Layer {
+/** Builds the stock tfjs-layers BiLSTM at `index` of the stack. */
+function stockBiLstm(c: Required<ModelConfig>, index: number): tf.layers.Layer {
   return tf.layers.bidirectional({
-    name: "bilstm",
+    name: biLstmName(index),
     layer: tf.layers.lstm({
       units: c.units,
       returnSequences: true,
@@ -250,8 +272,13 @@ export function buildModel(config: ModelConfig): tf.LayersModel {
     ) as tf.SymbolicTensor;
   }
   const crf = c.modelType === "bilstm-crf";
-  const biLstm = c.layer === "fast" ? new FastBiLSTM(fastBiLstmArgs(c)) : stockBiLstm(c);
-  let sequence = biLstm.apply(embedded) as tf.SymbolicTensor;
+  const biLstms = Array.from(
+    { length: c.biLstmLayers },
+    (_, index) =>
+      c.layer === "fast" ? new FastBiLSTM(fastBiLstmArgs(c, index)) : stockBiLstm(c, index),
+  );
+  let sequence = embedded;
+  for (const biLstm of biLstms) sequence = biLstm.apply(sequence) as tf.SymbolicTensor;
   if (c.outputDropout > 0) {
     sequence = tf.layers.dropout({ name: "output_dropout", rate: c.outputDropout }).apply(
       sequence,
@@ -283,11 +310,13 @@ export function buildModel(config: ModelConfig): tf.LayersModel {
   });
   if (c.layer === "stock") {
     // Same seed → same initial weights as the fast model.
-    const twin = new FastBiLSTM(fastBiLstmArgs(c));
-    twin.build([null, c.maxLen, inputDim]);
-    const weights = twin.getWeights();
-    biLstm.setWeights(weights);
-    tf.dispose(weights);
+    biLstms.forEach((biLstm, index) => {
+      const twin = new FastBiLSTM(fastBiLstmArgs(c, index));
+      twin.build([null, c.maxLen, index === 0 ? inputDim : 2 * c.units]);
+      const weights = twin.getWeights();
+      biLstm.setWeights(weights);
+      tf.dispose(weights);
+    });
   }
   return model;
 }

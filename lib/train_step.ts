@@ -131,8 +131,8 @@ export interface TaggerParts {
   embedding: tf.layers.Layer;
   /** Whether the word embedding masks padding (id 0). */
   maskZero: boolean;
-  /** The BiLSTM layer (fast or stock). */
-  biLstm: tf.layers.Layer;
+  /** The BiLSTM layers (fast or stock), bottom first; one unless `biLstmLayers` > 1. */
+  biLstms: tf.layers.Layer[];
   /** Head kernel `[2U, numTags]`. */
   denseKernel: tf.Variable;
   /** Head bias `[numTags]`. */
@@ -172,7 +172,7 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
   const names = layers.map((l) => l.getClassName()).join(", ");
   const fail = (why: string): never => {
     throw new Error(
-      `createTrainer: expected Embedding, [CharCnn, Embedding, Concatenate,] [Dropout,] BiLSTM, ` +
+      `createTrainer: expected Embedding, [CharCnn, Embedding, Concatenate,] [Dropout,] BiLSTM…, ` +
         `[Dropout "output_dropout",] TimeDistributed[, CrfLayer]; got ${names}${
           why ? ` (${why})` : ""
         }`,
@@ -198,7 +198,7 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
     ),
   ] as tf.layers.Layer[]);
   if (
-    biLstms.length !== 1 || heads.length !== 1 || known.size !== layers.length ||
+    biLstms.length < 1 || heads.length !== 1 || known.size !== layers.length ||
     (charLayer === undefined) !== (concat === undefined) || embeddings.length > 2 ||
     (casingLayer !== null && charLayer === undefined) || model.outputs.length !== 1 ||
     model.inputs.length !== (charLayer ? 3 : 1)
@@ -206,7 +206,7 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
     fail("");
   }
   if (!charLayer && layers[0] !== embedding) fail("");
-  const [biLstm, head] = [biLstms[0], heads[0]];
+  const head = heads[0];
   const dense = (head as unknown as { layer: tf.layers.Layer }).layer;
   const denseConfig = dense.getConfig();
   const activation = crfLayer ? "linear" : "softmax";
@@ -222,7 +222,7 @@ export function taggerParts(model: tf.LayersModel): TaggerParts {
   return {
     embedding,
     maskZero: embConfig.maskZero === true,
-    biLstm,
+    biLstms,
     denseKernel,
     denseBias,
     maxLen: model.inputs[0].shape[1] as number,
@@ -384,7 +384,7 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
   const denseVars = [
     ...(parts.charCnn ? charCnnVariables(parts.charCnn) : []),
     ...(parts.casingEmbedding ? [parts.casingEmbedding] : []),
-    ...parts.biLstm.trainableWeights.map((w) => w.read() as tf.Variable),
+    ...parts.biLstms.flatMap((layer) => layer.trainableWeights.map((w) => w.read() as tf.Variable)),
     parts.denseKernel,
     parts.denseBias,
     ...(crf ? [crf.transitions, crf.startTransitions, crf.endTransitions] : []),
@@ -392,8 +392,11 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
   const adamConfig = { learningRate: o.learningRate };
   const sparseAdam = new SparseAdam(embeddingVar, adamConfig);
   const denseAdam = new DenseAdam(denseVars, adamConfig);
-  if (parts.biLstm instanceof FastBiLSTM) parts.biLstm.setDropoutSeed(o.seed);
-  else seedStockDropout(parts.biLstm, o.seed);
+  parts.biLstms.forEach((layer, index) => {
+    const seed = o.seed + 7919 * index; // the first layer keeps the single-layer stream
+    if (layer instanceof FastBiLSTM) layer.setDropoutSeed(seed);
+    else seedStockDropout(layer, seed);
+  });
   const dropoutRandom = seededRandom(o.seed * 31 + 17);
 
   function checkBatch(
@@ -457,7 +460,10 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
       embedded = tf.mul(embedded, tf.reshape(keep, embedded.shape));
     }
     const lstmMask = parts.maskZero ? tf.notEqual(idsT, 0) : undefined;
-    let sequence = parts.biLstm.apply(embedded, { mask: lstmMask, training }) as tf.Tensor;
+    let sequence: tf.Tensor = embedded;
+    for (const layer of parts.biLstms) {
+      sequence = layer.apply(sequence, { mask: lstmMask, training }) as tf.Tensor;
+    }
     if (training && parts.outputDropout > 0) {
       const width = sequence.shape[2]!;
       const keep = drawDropoutMask(dropoutRandom, batchSize * time, width, parts.outputDropout);

@@ -25,6 +25,7 @@ const VARIANTS: { name: string; model: Partial<ModelConfig> }[] = [
   { name: "bilstm-crf", model: { modelType: "bilstm-crf" } },
   { name: "bilstm+chars", model: { charFeatures: true, dropout: 0.5 } },
   { name: "bilstm-crf+chars", model: { modelType: "bilstm-crf", charFeatures: true } },
+  { name: "2 × bilstm-crf", model: { modelType: "bilstm-crf", biLstmLayers: 2 } },
   {
     name: "bilstm-crf+chars+both dropouts",
     model: { modelType: "bilstm-crf", charFeatures: true, dropout: 0.5, outputDropout: 0.5 },
@@ -58,7 +59,17 @@ Deno.test("every variant builds with the expected layers, inputs and output", ()
     assert.equal(parts.reprDim, 8 + (variant.charFeatures ? 7 + 3 : 0), name);
     assert.equal(parts.dropout, variant.dropout ?? 0, name);
     assert.equal(parts.outputDropout, variant.outputDropout ?? 0, name);
-    assert.equal(classes.includes("Dropout"), (variant.dropout ?? 0) > 0, name);
+    assert.equal(
+      classes.filter((c) => c === "Dropout").length,
+      Number((variant.dropout ?? 0) > 0) + Number((variant.outputDropout ?? 0) > 0),
+      name,
+    );
+    assert.equal(parts.biLstms.length, variant.biLstmLayers ?? 1, name);
+    assert.deepEqual(
+      parts.biLstms.map((layer) => layer.name),
+      ["bilstm", "bilstm_2"].slice(0, variant.biLstmLayers ?? 1),
+      name,
+    );
     assert.ok(hasFastPath(model), `${name} takes the fast inference path`);
     model.dispose();
   }

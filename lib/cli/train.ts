@@ -1,8 +1,8 @@
 /**
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
- * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--lowercase]
- * [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
+ * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--bilstm-layers N]
+ * [--lowercase] [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
  * [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
@@ -31,6 +31,7 @@ const USAGE = `usage: deno task train [options]
   --dropout R          dropout on the word representation, in [0, 1) (default 0)
   --output-dropout R   dropout on the BiLSTM output, before the head, in [0, 1) (default 0)
   --units N            LSTM units per direction (default 100)
+  --bilstm-layers N    stacked BiLSTM layers (default 1)
   --lowercase          lowercase words before the vocabulary lookup
   --validation-split R share of the training split held out at its end for validation, in
                        [0, 1) (default 0.1; 0 trains on all 38,367 sentences, no validation)
@@ -82,6 +83,7 @@ export async function main(args: string[]): Promise<number> {
         dropout: { type: "string" },
         "output-dropout": { type: "string" },
         units: { type: "string" },
+        "bilstm-layers": { type: "string" },
         lowercase: { type: "boolean", default: false },
         "validation-split": { type: "string" },
         "learning-rate": { type: "string" },
@@ -166,6 +168,9 @@ export async function main(args: string[]): Promise<number> {
       lowercase: values.lowercase,
       model: {
         ...(values.units === undefined ? {} : { units: positiveInteger("units", values.units) }),
+        ...(values["bilstm-layers"] === undefined
+          ? {}
+          : { biLstmLayers: positiveInteger("bilstm-layers", values["bilstm-layers"]) }),
         layer: values.layer,
         ...(modelType === "bilstm" ? {} : { modelType }),
         ...(values["char-features"] ? { charFeatures: true } : {}),
