@@ -2,8 +2,8 @@
  * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
  * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
  * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--bilstm-layers N]
- * [--lowercase] [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
- * [--json]`
+ * [--lowercase] [--validation-split R] [--learning-rate R] [--learning-rate-decay R]
+ * [--out DIR] [--resume] [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus
  * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
