@@ -214,7 +214,7 @@ function batchInput(
 /**
  * Tags sentences given as word ids, batching all windows of all sentences together.
  *
- * @param loaded the model folder
+ * @param loaded the model folder (an ensemble folder: its members, scores averaged)
  * @param sentences word ids per sentence (any length; see {@linkcode planWindows})
  * @param options batch size, decoder, progress callback
  * @returns per sentence: tag ids and probabilities for every token, and the first window's ids
