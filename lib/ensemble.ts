@@ -123,6 +123,7 @@ export async function saveEnsembleFolder(
 ): Promise<string[]> {
   if (members.length === 0) throw new RangeError(`${directory}: an ensemble needs members`);
   const { description, ...storage } = options;
+  directory = directory.replace(/(?<=.)\/+$/, ""); // "out/" stages beside "out", not inside it
   const staging = `${directory}.staging-${Deno.pid}`;
   const previous = `${directory}.previous-${Deno.pid}`;
   await Deno.remove(staging, { recursive: true }).catch(() => {});

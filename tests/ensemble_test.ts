@@ -270,7 +270,7 @@ Deno.test("export with several --from writes an ensemble that replaces the old f
     console.log = () => {};
     try {
       assert.equal(
-        await exportCli(["--from", `${root}/a`, "--from", `${root}/b`, "--to", `${root}/out`]),
+        await exportCli(["--from", `${root}/a`, "--from", `${root}/b`, "--to", `${root}/out/`]),
         0,
       );
       assert.equal(await exportCli(["--to", `${root}/out`]), 2);
