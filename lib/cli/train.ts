@@ -51,6 +51,26 @@ function positiveInteger(name: string, value: string | undefined): number | unde
   return parsed;
 }
 
+/** Parses an optional flag value in [0, 1) (a rate), naming the flag when it is not. */
+function rate(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === "" || !(parsed >= 0 && parsed < 1)) {
+    throw new Error(`--${name} must be in [0, 1), got "${value}"`);
+  }
+  return parsed;
+}
+
+/** Parses an optional positive finite number flag value, naming the flag when it is not. */
+function positiveNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!(parsed > 0 && Number.isFinite(parsed))) {
+    throw new Error(`--${name} must be a positive number, got "${value}"`);
+  }
+  return parsed;
+}
+
 /** Four decimals, or "—" for a missing value (no validation set: NaN, or null from JSON). */
 function fixedOrDash(value: number | null): string {
   return value === null || !Number.isFinite(value) ? "—" : value.toFixed(4);
@@ -110,16 +130,8 @@ export async function main(args: string[]): Promise<number> {
     if (modelType !== "bilstm" && modelType !== "bilstm-crf") {
       throw new Error(`--model-type must be bilstm or bilstm-crf, got "${modelType}"`);
     }
-    const dropout = values.dropout === undefined ? undefined : Number(values.dropout);
-    if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) {
-      throw new Error(`--dropout must be in [0, 1), got "${values.dropout}"`);
-    }
-    const outputDropout = values["output-dropout"] === undefined
-      ? undefined
-      : Number(values["output-dropout"]);
-    if (outputDropout !== undefined && !(outputDropout >= 0 && outputDropout < 1)) {
-      throw new Error(`--output-dropout must be in [0, 1), got "${values["output-dropout"]}"`);
-    }
+    const dropout = rate("dropout", values.dropout);
+    const outputDropout = rate("output-dropout", values["output-dropout"]);
     if (modelType === "bilstm-crf" && values["count-padding"]) {
       throw new Error("--count-padding cannot be used with --model-type bilstm-crf");
     }
@@ -129,33 +141,9 @@ export async function main(args: string[]): Promise<number> {
     if (seed !== undefined && !Number.isInteger(seed)) {
       throw new Error(`--seed must be an integer, got "${values.seed}"`);
     }
-    const validationSplit = values["validation-split"] === undefined
-      ? undefined
-      : Number(values["validation-split"]);
-    if (validationSplit !== undefined && !(validationSplit >= 0 && validationSplit < 1)) {
-      throw new Error(
-        `--validation-split must be in [0, 1), got "${values["validation-split"]}"`,
-      );
-    }
-    const learningRate = values["learning-rate"] === undefined
-      ? undefined
-      : Number(values["learning-rate"]);
-    if (learningRate !== undefined && !(learningRate > 0 && Number.isFinite(learningRate))) {
-      throw new Error(
-        `--learning-rate must be a positive number, got "${values["learning-rate"]}"`,
-      );
-    }
-    const learningRateDecay = values["learning-rate-decay"] === undefined
-      ? undefined
-      : Number(values["learning-rate-decay"]);
-    if (
-      learningRateDecay !== undefined &&
-      !(learningRateDecay > 0 && Number.isFinite(learningRateDecay))
-    ) {
-      throw new Error(
-        `--learning-rate-decay must be a positive number, got "${values["learning-rate-decay"]}"`,
-      );
-    }
+    const validationSplit = rate("validation-split", values["validation-split"]);
+    const learningRate = positiveNumber("learning-rate", values["learning-rate"]);
+    const learningRateDecay = positiveNumber("learning-rate-decay", values["learning-rate-decay"]);
     config = {
       epochs: positiveInteger("epochs", values.epochs),
       limit: positiveInteger("limit", values.limit),
