@@ -214,13 +214,24 @@ async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
     );
   }
   const members: LoadedModel[] = [];
-  for (const name of ensemble.members) {
-    const memberDirectory = `${directory}/${name}`;
-    if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
-      throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
+  try {
+    for (const name of ensemble.members) {
+      const memberDirectory = `${directory}/${name}`;
+      if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
+        throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
+      }
+      members.push(await loadModelFolder(memberDirectory));
     }
-    members.push(await loadModelFolder(memberDirectory));
+    checkEnsembleMembers(members);
+  } catch (error) {
+    for (const member of members) member.model.dispose(); // nothing half-loaded stays in memory
+    throw error;
   }
+  return { ...members[0], directory, members };
+}
+
+/** Throws, naming the member folder, unless the loaded members can be averaged. */
+function checkEnsembleMembers(members: readonly LoadedModel[]): void {
   const [first] = members;
   const isCrf = (m: LoadedModel) => m.model.layers.some((l) => l instanceof CrfLayer);
   const headOf = (m: LoadedModel) => isCrf(m) ? "CRF" : "softmax";
@@ -234,7 +245,6 @@ async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
       : null;
     if (problem) throw new Error(`${member.directory}: cannot join the ensemble: ${problem}`);
   }
-  return { ...first, directory, members };
 }
 
 /**

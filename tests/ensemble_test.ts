@@ -236,6 +236,7 @@ Deno.test("members that cannot be averaged are refused, naming the member folder
       { modelType: "bilstm-crf" },
     );
     await saveEnsembleFolder(`${root}/heads`, [crf, softmax]);
+    const tensors = tf.memory().numTensors;
     await assert.rejects(
       loadModelFolder(`${root}/heads`),
       /heads\/member-2: cannot join.*softmax head/,
