@@ -943,9 +943,12 @@ export class FastBiLSTM extends tf.layers.Layer {
       );
       const bias = this.addWeight(`${direction}/bias`, [4 * u], "float32", tf.initializers.zeros());
       if (this.unitForgetBias) {
-        bias.write(
-          tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])]) as tf.Tensor1D,
+        // write() copies into the variable: the temporaries are freed here, not leaked per layer.
+        const forgetBias = tf.tidy(() =>
+          tf.concat([tf.zeros([u]), tf.ones([u]), tf.zeros([2 * u])])
         );
+        bias.write(forgetBias as tf.Tensor1D);
+        forgetBias.dispose();
       }
       this.weightList.push(bias);
     }

@@ -241,6 +241,7 @@ Deno.test("members that cannot be averaged are refused, naming the member folder
       loadModelFolder(`${root}/heads`),
       /heads\/member-2: cannot join.*softmax head/,
     );
+    assert.equal(tf.memory().numTensors, tensors, "members loaded before the error are disposed");
     await saveEnsembleFolder(`${root}/tags`, [crf, fewerTags]);
     await assert.rejects(loadModelFolder(`${root}/tags`), /tags\/member-2: cannot join.*tags/);
     await Deno.writeTextFile(

@@ -76,6 +76,17 @@ Deno.test("every variant builds with the expected layers, inputs and output", ()
   assert.throws(() => buildModel({ vocabSize: 9, numTags: 3, charFeatures: true }), /numChars/);
 });
 
+Deno.test("building and disposing any variant frees every tensor it made", () => {
+  const config = { vocabSize: 30, numTags: 5, maxLen: 7, numChars: 20, ...SMALL };
+  for (const { name, model: variant } of VARIANTS) {
+    const before = tf.memory().numTensors;
+    const model = buildModel({ ...config, ...variant });
+    assert.equal(tf.memory().numTensors - before, model.weights.length, `${name}: weights only`);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, before, name);
+  }
+});
+
 Deno.test("the default model is unchanged: 3,682,017 parameters and a softmax head", () => {
   const model = buildModel({ vocabSize: 35178, numTags: 17 });
   assert.equal(model.countParams(), 3682017);
