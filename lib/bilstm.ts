@@ -156,6 +156,31 @@ function gateDerivative(a: number, sigmoid: boolean): number {
   return a > 0 && a < 1 ? 0.2 : 0;
 }
 
+/**
+ * A padded (masked) row of a forward step: the state passes through unchanged (dropped-out h
+ * recomputed with this step's mask), and its gates are zero.
+ */
+function carryPaddedRow(
+  rowS: number,
+  rowG: number,
+  units: number,
+  hPrev: Float32Array,
+  cPrev: Float32Array,
+  drop: Float32Array | null,
+  outH: Float32Array,
+  outC: Float32Array,
+  outHd: Float32Array,
+  outG: Float32Array,
+): void {
+  for (let u = 0; u < units; u++) {
+    const s = rowS + u;
+    outH[s] = hPrev[s];
+    outC[s] = cPrev[s];
+    outHd[s] = drop === null ? hPrev[s] : hPrev[s] * drop[s];
+  }
+  outG.fill(0, rowG, rowG + 4 * units);
+}
+
 /** One direction of one forward step, on raw arrays. */
 function forwardDirection(
   a: StepAttrs,
@@ -180,13 +205,7 @@ function forwardDirection(
     const rowG = b * g4;
     const rowS = b * units;
     if (!live) {
-      for (let u = 0; u < units; u++) {
-        const s = rowS + u;
-        outH[s] = hPrev[s];
-        outC[s] = cPrev[s];
-        outHd[s] = drop === null ? hPrev[s] : hPrev[s] * drop[s];
-      }
-      outG.fill(0, rowG, rowG + g4);
+      carryPaddedRow(rowS, rowG, units, hPrev, cPrev, drop, outH, outC, outHd, outG);
       continue;
     }
     for (let u = 0; u < units; u++) {
@@ -236,13 +255,7 @@ function forwardDirectionFromSigmoid(
     const rowG = b * g4;
     const rowS = b * units;
     if (!live) {
-      for (let u = 0; u < units; u++) {
-        const k = rowS + u;
-        outH[k] = hPrev[k];
-        outC[k] = cPrev[k];
-        outHd[k] = drop === null ? hPrev[k] : hPrev[k] * drop[k];
-      }
-      outG.fill(0, rowG, rowG + g4);
+      carryPaddedRow(rowS, rowG, units, hPrev, cPrev, drop, outH, outC, outHd, outG);
       continue;
     }
     const sBase = (sRow0 + b) * g4;
@@ -317,79 +330,36 @@ function stepBuffers(
 /** Output shapes of a forward step (h, c, dropped-out h, gates), forward direction then backward. */
 const FORWARD_STEP_OUTPUTS: ("s" | "g")[] = ["s", "s", "s", "g", "s", "s", "s", "g"];
 
-/** The forward step after {@link preactivationKernel} and a sigmoid (input `s`). */
-const forwardStepFromSigmoidKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as StepAttrs;
-  const { outInfos, o, v } = stepBuffers(backend, inputs, a, FORWARD_STEP_OUTPUTS);
-  const mask = a.hasMask ? v("mask") : null;
-  const hasDrop = a.hasDropout === 1;
-  const s = v("s");
-  forwardDirectionFromSigmoid(
-    a,
-    a.tF,
-    s,
-    0,
-    v("hF"),
-    v("cF"),
-    mask,
-    hasDrop ? v("dropF") : null,
-    o[0],
-    o[1],
-    o[2],
-    o[3],
-  );
-  forwardDirectionFromSigmoid(
-    a,
-    a.tB,
-    s,
-    a.batch,
-    v("hB"),
-    v("cB"),
-    mask,
-    hasDrop ? v("dropB") : null,
-    o[4],
-    o[5],
-    o[6],
-    o[7],
-  );
-  return outInfos;
-};
-
-const forwardStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const a = attrs as unknown as StepAttrs;
-  const { outInfos, o, v } = stepBuffers(backend, inputs, a, FORWARD_STEP_OUTPUTS);
-  const mask = a.hasMask ? v("mask") : null;
-  const hasDrop = a.hasDropout === 1;
-  forwardDirection(
-    a,
-    a.tF,
-    v("zxF"),
-    v("rF"),
-    v("hF"),
-    v("cF"),
-    mask,
-    hasDrop ? v("dropF") : null,
-    o[0],
-    o[1],
-    o[2],
-    o[3],
-  );
-  forwardDirection(
-    a,
-    a.tB,
-    v("zxB"),
-    v("rB"),
-    v("hB"),
-    v("cB"),
-    mask,
-    hasDrop ? v("dropB") : null,
-    o[4],
-    o[5],
-    o[6],
-    o[7],
-  );
-  return outInfos;
-};
+/**
+ * The forward step kernel, both directions. Inputs `zxF`/`zxB` + `rF`/`rB` (gate
+ * pre-activations computed here), or with `fromSigmoid` one input `s`, the sigmoid of
+ * {@link preactivationKernel}'s output; plus `hF`, `cF`, `hB`, `cB`, and `mask`/`dropF`/`dropB`
+ * when set.
+ */
+function forwardStepKernelOf(fromSigmoid: boolean): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as StepAttrs;
+    const { outInfos, o, v } = stepBuffers(backend, inputs, a, FORWARD_STEP_OUTPUTS);
+    const mask = a.hasMask ? v("mask") : null;
+    const hasDrop = a.hasDropout === 1;
+    const directions = [[a.tF, "F", 0, 0], [a.tB, "B", a.batch, 4]] as const;
+    for (const [t, d, sRow0, out] of directions) {
+      const state = [
+        v(`h${d}`),
+        v(`c${d}`),
+        mask,
+        hasDrop ? v(`drop${d}`) : null,
+        o[out],
+        o[out + 1],
+        o[out + 2],
+        o[out + 3],
+      ] as const;
+      if (fromSigmoid) forwardDirectionFromSigmoid(a, t, v("s"), sRow0, ...state);
+      else forwardDirection(a, t, v(`zx${d}`), v(`r${d}`), ...state);
+    }
+    return outInfos;
+  };
+}
 
 /** One direction of one backward step, on raw arrays. */
 function backwardDirection(
@@ -573,9 +543,9 @@ export function registerFastBiLstmKernels(): void {
   for (const backendName of DIRECT_MEMORY_BACKENDS) {
     for (
       const [kernelName, kernelFunc] of [
-        [FORWARD_STEP_KERNEL, forwardStepKernel],
+        [FORWARD_STEP_KERNEL, forwardStepKernelOf(false)],
         [PREACTIVATION_KERNEL, preactivationKernel],
-        [FORWARD_FROM_SIGMOID_KERNEL, forwardStepFromSigmoidKernel],
+        [FORWARD_FROM_SIGMOID_KERNEL, forwardStepKernelOf(true)],
         [BACKWARD_STEP_KERNEL, backwardStepKernel],
         [CONCAT_ROWS_KERNEL, concatRowsKernel],
         [MERGE_OUTPUT_KERNEL, mergeOutputKernel],
