@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { describeBackend, initBackend, REGISTERED_WASM_KERNELS } from "../lib/backend.ts";
+import { denoJSON } from "./fixtures/deno_child.ts";
 
 /** Small sizes keep the whole file to a few seconds on a busy 2-core machine. */
 const VOCAB = 50;
@@ -140,15 +141,11 @@ Deno.test("the reported thread count is the number of threads running", async (t
       const product = tf.matMul(tf.ones([96, 96]), tf.ones([96, 96])).dataSync();
       console.log(JSON.stringify({ info, running, allCorrect: product.every((v) => v === 96) }));
     `;
-    const child = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", childSource],
-      cwd: new URL("..", import.meta.url),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(child.stderr);
-    assert.equal(child.code, 0, stderr);
-    const report = JSON.parse(new TextDecoder().decode(child.stdout));
+    const report = await denoJSON(["eval", childSource], new URL("..", import.meta.url)) as {
+      info: { backend: string; threads: number };
+      running: number;
+      allCorrect: boolean;
+    };
     assert.equal(report.info.backend, "wasm");
     assert.equal(report.info.threads, 2);
     assert.equal(report.running, 2);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { denoJSON } from "./fixtures/deno_child.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const NOTEBOOKS = [
@@ -18,16 +19,10 @@ interface Output {
 Deno.test("the six notebooks execute in quick mode without errors and show inline SVG plots", async () => {
   const out = await Deno.makeTempDir();
   try {
-    const command = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "lib/cli/notebooks.ts", "--quick", "--out", out, "--json"],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    });
-    const { code, stdout, stderr } = await command.output();
-    const errorText = new TextDecoder().decode(stderr);
-    assert.equal(code, 0, `notebook run failed:\n${errorText.slice(-3000)}`);
-    const summary = JSON.parse(new TextDecoder().decode(stdout));
+    const summary = await denoJSON(
+      ["run", "-A", "lib/cli/notebooks.ts", "--quick", "--out", out, "--json"],
+      ROOT,
+    );
     assert.ok(summary, "the --json summary parses");
     let svgPlots = 0;
     for (const name of NOTEBOOKS) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { denoJSON } from "./fixtures/deno_child.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -8,14 +9,7 @@ interface PredictJSON {
 }
 
 async function predictJSON(text: string): Promise<PredictJSON> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/predict.ts", "--json", text],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  return JSON.parse(new TextDecoder().decode(stdout));
+  return await denoJSON(["run", "-A", "lib/cli/predict.ts", "--json", text], ROOT) as PredictJSON;
 }
 
 Deno.test("the shipped reference model tags India as geo in the tutorial's demo sentence", async () => {
@@ -37,14 +31,12 @@ Deno.test("the shipped reference model keeps $1 billion out of nat", async () =>
 });
 
 Deno.test("the shipped model scores entity F1 >= 0.80 on the test split, as its report says", async () => {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "lib/cli/evaluate.ts", "--json"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
-  const measured = JSON.parse(new TextDecoder().decode(stdout));
+  const measured = await denoJSON(["run", "-A", "lib/cli/evaluate.ts", "--json"], ROOT) as {
+    sentences: number;
+    entity: { f1: number };
+    tokenAccuracy: number;
+    paddedAccuracy: number;
+  };
   const report = JSON.parse(await Deno.readTextFile(`${ROOT}data/model/evaluation.json`));
   assert.equal(measured.sentences, 9592);
   assert.ok(measured.entity.f1 >= 0.8, `entity F1 ${measured.entity.f1}`);

@@ -15,6 +15,7 @@ import { createTrainer, taggerParts } from "../lib/train_step.ts";
 import { buildVocab, wordId } from "../lib/vocab.ts";
 import { encodeSentences } from "../lib/encode.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+import { denoJSON } from "./fixtures/deno_child.ts";
 import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
@@ -352,14 +353,18 @@ Deno.test("the train CLI rejects a bad --model-type and --dropout; predict CLI l
     trained.dispose();
     loaded.model.dispose();
     const cli = new URL("../lib/cli/predict.ts", import.meta.url).pathname;
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", cli, "--model", directory, "--json", "Mr", "Smith", "left", "Oslo"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, stderr);
-    const json = JSON.parse(new TextDecoder().decode(output.stdout));
+    const json = await denoJSON([
+      "run",
+      "-A",
+      cli,
+      "--model",
+      directory,
+      "--json",
+      "Mr",
+      "Smith",
+      "left",
+      "Oslo",
+    ]) as { tokens: { tag: string }[] };
     assert.deepEqual(json.tokens.map((t: { tag: string }) => t.tag), expected);
   });
 });
