@@ -19,9 +19,10 @@
 import * as tf from "@tensorflow/tfjs";
 import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
 import { CharCnn } from "./char_cnn.ts"; // registers the CharCnn layer class
-import { CrfLayer } from "./crf_layer.ts"; // registers the CrfLayer class
+import "./crf_layer.ts"; // registers the CrfLayer class
 import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "./chars.ts";
 import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { modelInterface } from "./inference.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { loadVocab, saveVocab, type Vocab } from "./vocab.ts";
 
@@ -233,7 +234,7 @@ async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
 /** Throws, naming the member folder, unless the loaded members can be averaged. */
 function checkEnsembleMembers(members: readonly LoadedModel[]): void {
   const [first] = members;
-  const isCrf = (m: LoadedModel) => m.model.layers.some((l) => l instanceof CrfLayer);
+  const isCrf = (m: LoadedModel) => modelInterface(m.model).crf !== null;
   const headOf = (m: LoadedModel) => isCrf(m) ? "CRF" : "softmax";
   for (const member of members.slice(1)) {
     const problem = member.vocab.tags.join("\u0000") !== first.vocab.tags.join("\u0000")

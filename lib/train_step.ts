@@ -36,8 +36,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { drawDropoutMask, FastBiLSTM, gatherRows } from "./bilstm.ts";
-import { charCnnForward, type CharCnnParameters, charCnnVariables } from "./char_cnn.ts";
-import { CharCnn } from "./char_cnn.ts";
+import { CharCnn, charCnnForward, type CharCnnParameters, charCnnVariables } from "./char_cnn.ts";
 import {
   crfNegLogLikelihood,
   type CrfParameters,
