@@ -118,6 +118,49 @@ Deno.test("the train CLI names a bad --validation-split or --learning-rate", asy
   assert.match(errors[1], /--learning-rate must be a positive number, got "0"/);
 });
 
+Deno.test("the train CLI passes model-shape flags into the saved model, and names bad ones", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (message: string) => errors.push(message);
+  try {
+    assert.equal(await trainCli(["--char-features", "--char-width", "4"]), 2);
+    assert.equal(await trainCli(["--char-filters", "8"]), 2);
+    assert.equal(await trainCli(["--recurrent-dropout", "1"]), 2);
+    assert.equal(await trainCli(["--embedding-dim", "0"]), 2);
+  } finally {
+    console.error = error;
+  }
+  assert.match(errors[0], /--char-width must be odd, got "4"/);
+  assert.match(errors[1], /--char-filters and --char-width need --char-features/);
+  assert.match(errors[2], /--recurrent-dropout must be in \[0, 1\), got "1"/);
+  assert.match(errors[3], /--embedding-dim must be a positive integer, got "0"/);
+  await withTempDir(async (out) => {
+    const log = console.log;
+    console.error = () => {};
+    console.log = () => {};
+    try {
+      const flags = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1"];
+      const shape = ["--embedding-dim", "6", "--recurrent-dropout", "0.25"];
+      const chars = ["--char-features", "--char-filters", "5", "--char-width", "5"];
+      assert.equal(await trainCli([...flags, ...shape, ...chars, "--out", out, "--json"]), 0);
+    } finally {
+      console.error = error;
+      console.log = log;
+    }
+    const loaded = await loadModelFolder(out);
+    try {
+      const { embeddingDim, recurrentDropout, charFilters, charWidth } = loaded.config.model;
+      assert.deepEqual([embeddingDim, recurrentDropout, charFilters, charWidth], [6, 0.25, 5, 5]);
+      const shapes = loaded.model.weights.map((weight) => weight.shape.join("x"));
+      assert.ok(shapes.includes(`${loaded.vocab.words.length}x6`), `word embedding: ${shapes}`);
+      // The char CNN kernel is stored as [width · charDim, filters]; charDim is 25 by default.
+      assert.ok(shapes.includes(`${5 * 25}x5`), `char CNN kernel: ${shapes}`);
+    } finally {
+      loaded.model.dispose();
+    }
+  });
+});
+
 Deno.test("a run interrupted mid-epoch resumes from its last checkpoint to the same weights", async () => {
   await initBackend({ backend: "wasm" });
   const sentences = syntheticSentences(60);

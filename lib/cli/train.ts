@@ -31,6 +31,10 @@ const USAGE = `usage: deno task train [options]
   --dropout R          dropout on the word representation, in [0, 1) (default 0)
   --output-dropout R   dropout on the BiLSTM output, before the head, in [0, 1) (default 0)
   --units N            LSTM units per direction (default 100)
+  --embedding-dim N    word embedding width (default 100)
+  --recurrent-dropout R  dropout on the LSTM's recurrent state, in [0, 1) (default 0.1)
+  --char-filters N     char CNN filters, i.e. char features per word (default 50)
+  --char-width N       char CNN window width, odd (default 3)
   --bilstm-layers N    stacked BiLSTM layers (default 1)
   --lowercase          lowercase words before the vocabulary lookup
   --validation-split R share of the training split held out at its end for validation, in
@@ -103,6 +107,10 @@ export async function main(args: string[]): Promise<number> {
         dropout: { type: "string" },
         "output-dropout": { type: "string" },
         units: { type: "string" },
+        "embedding-dim": { type: "string" },
+        "recurrent-dropout": { type: "string" },
+        "char-filters": { type: "string" },
+        "char-width": { type: "string" },
         "bilstm-layers": { type: "string" },
         lowercase: { type: "boolean", default: false },
         "validation-split": { type: "string" },
@@ -132,6 +140,16 @@ export async function main(args: string[]): Promise<number> {
     }
     const dropout = rate("dropout", values.dropout);
     const outputDropout = rate("output-dropout", values["output-dropout"]);
+    const recurrentDropout = rate("recurrent-dropout", values["recurrent-dropout"]);
+    const embeddingDim = positiveInteger("embedding-dim", values["embedding-dim"]);
+    const charFilters = positiveInteger("char-filters", values["char-filters"]);
+    const charWidth = positiveInteger("char-width", values["char-width"]);
+    if (charWidth !== undefined && charWidth % 2 === 0) {
+      throw new Error(`--char-width must be odd, got "${values["char-width"]}"`);
+    }
+    if ((charFilters !== undefined || charWidth !== undefined) && !values["char-features"]) {
+      throw new Error("--char-filters and --char-width need --char-features");
+    }
     if (modelType === "bilstm-crf" && values["count-padding"]) {
       throw new Error("--count-padding cannot be used with --model-type bilstm-crf");
     }
@@ -164,6 +182,10 @@ export async function main(args: string[]): Promise<number> {
         ...(values["char-features"] ? { charFeatures: true } : {}),
         ...(dropout === undefined ? {} : { dropout }),
         ...(outputDropout === undefined ? {} : { outputDropout }),
+        ...(recurrentDropout === undefined ? {} : { recurrentDropout }),
+        ...(embeddingDim === undefined ? {} : { embeddingDim }),
+        ...(charFilters === undefined ? {} : { charFilters }),
+        ...(charWidth === undefined ? {} : { charWidth }),
       },
     };
   } catch (error) {
