@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { loadCorpus } from "../lib/corpus.ts";
-import { loadSplitFile, splitByIds } from "../lib/encode.ts";
+import { loadSplitFile, splitByIds, validationTail } from "../lib/encode.ts";
+import { tutorialTrainSentences } from "../lib/train.ts";
 import {
   evaluateModel,
   evaluationToJSON,
@@ -133,6 +134,36 @@ Deno.test("the evaluate CLI prints JSON equal to the library's numbers", async (
     assert.equal(json.paddedAccuracy, expected.paddedAccuracy);
     assert.deepEqual(json.perType, expected.perType);
     assert.ok(json.paddedAccuracy > json.tokenAccuracy, "padding inflates accuracy");
+  });
+});
+
+Deno.test("evaluate --split validation scores the trainer's validation tail, not the test split", async () => {
+  await tf.setBackend("cpu");
+  await withTempDir(async (directory) => {
+    const loaded = await buildLookupModel(directory, {
+      sentences: GOLD,
+      lookup: { the: "O", Paris: "B-geo", New: "B-geo", York: "I-geo" },
+      maxLen: 50,
+    });
+    const args = ["--model", directory, "--limit", "40", "--json", "--backend", "cpu"];
+    const result = await runCli([...args, "--split", "validation"]);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout);
+    const corpus = await loadCorpus();
+    const { validation } = validationTail(await tutorialTrainSentences(corpus.sentences), 0.1);
+    assert.equal(validation.length, 3837);
+    const expected = evaluateModel(loaded, validation.slice(0, 40));
+    const { test } = splitByIds(corpus.sentences, await loadSplitFile());
+    const onTest = evaluateModel(loaded, test.slice(0, 40));
+    assert.equal(json.split, "validation");
+    assert.equal(json.tokens, expected.tokens);
+    assert.notEqual(json.tokens, onTest.tokens, "other sentences than the test split's");
+    assert.equal(json.entity.f1, expected.entity.f1);
+    // This model has no training record, so nothing says the validation tail was held out.
+    assert.match(result.stderr, /warning: .* may have seen these sentences/);
+    const bad = await runCli(["--split", "train"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--split must be test or validation, got "train"/);
   });
 });
 

@@ -1,12 +1,15 @@
 /**
  * `deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] [--json] [--backend wasm|cpu]`:
  * evaluates a model folder on the tutorial's 9,592 test sentences (the first N with `--limit`).
+ * With `--split validation` it evaluates on the trainer's validation tail instead (the last 10% of
+ * the training split, 3,837 sentences): the place to compare settings without touching the test
+ * split. It warns when the model was trained on those sentences (`--validation-split 0`).
  *
  * Prints the seqeval classification report (per type, micro, macro, weighted), token accuracy
  * over real tokens of the full sentences and, beside it, the tutorial-style padded accuracy
  * (each with its definition), and a line of backend info. With `--json`, stdout holds one JSON
  * object (`model`, `ensembleMembers` (member folders; null for one model), `backend`,
- * `sentences`, `tokens`, `entity`, `perType`, `macro`, `weighted`, `tokenAccuracy`,
+ * `split`, `sentences`, `tokens`, `entity`, `perType`, `macro`, `weighted`, `tokenAccuracy`,
  * `paddedAccuracy`, `confusion`, `definitions`, `seconds`); progress goes to stderr. An ensemble
  * folder (lib/ensemble.ts) is evaluated as one model.
  *
@@ -17,13 +20,29 @@
 import { parseArgs } from "node:util";
 import { describeBackend } from "../backend.ts";
 import { loadCorpus } from "../corpus.ts";
-import { loadSplitFile, splitByIds } from "../encode.ts";
+import { loadSplitFile, splitByIds, validationTail } from "../encode.ts";
 import { evaluateModel, evaluationToJSON, formatEvaluation } from "../evaluate.ts";
 import type { EntityScheme } from "../metrics.ts";
+import type { LoadedModel } from "../model_folder.ts";
+import { DEFAULT_TRAIN_CONFIG, tutorialTrainSentences } from "../train.ts";
 import { loadModelForCli, parseBackend, parseThreads, UsageError } from "./predict.ts";
 
 const USAGE = "usage: deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] [--json] " +
-  "[--backend wasm|cpu] [--threads N|auto] [--batch-size N] [--scheme strict|conlleval]";
+  "[--backend wasm|cpu] [--threads N|auto] [--batch-size N] [--scheme strict|conlleval] " +
+  "[--split test|validation]";
+
+/** The trainer's default validation share: `--split validation` evaluates on that tail. */
+const VALIDATION_SPLIT = DEFAULT_TRAIN_CONFIG.validationSplit;
+
+/**
+ * The model folders (one, or an ensemble's members) that were not trained with the default
+ * validation tail held out, and so may have seen the validation sentences.
+ */
+function foldersTrainedOnValidation(loaded: LoadedModel): string[] {
+  return (loaded.members ?? [loaded])
+    .filter((member) => member.config.training?.validationSplit !== VALIDATION_SPLIT)
+    .map((member) => member.directory);
+}
 
 /** Parses a positive integer flag value. */
 function positiveInteger(flag: string, value: string): number {
@@ -54,6 +73,7 @@ export async function main(args: string[]): Promise<number> {
         threads: { type: "string", default: "auto" },
         "batch-size": { type: "string", default: "256" },
         scheme: { type: "string", default: "strict" },
+        split: { type: "string", default: "test" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -64,7 +84,11 @@ export async function main(args: string[]): Promise<number> {
     if (values.scheme !== "strict" && values.scheme !== "conlleval") {
       throw new UsageError(`--scheme must be strict or conlleval, got "${values.scheme}"`);
     }
+    if (values.split !== "test" && values.split !== "validation") {
+      throw new UsageError(`--split must be test or validation, got "${values.split}"`);
+    }
     options = {
+      split: values.split,
       model: values.model,
       limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
       json: values.json,
@@ -84,12 +108,25 @@ export async function main(args: string[]): Promise<number> {
       threads: options.threads,
     });
     const corpus = await loadCorpus();
-    const { test } = splitByIds(corpus.sentences, await loadSplitFile());
-    const sentences = options.limit === undefined ? test : test.slice(0, options.limit);
+    const pool = options.split === "test"
+      ? splitByIds(corpus.sentences, await loadSplitFile()).test
+      : validationTail(await tutorialTrainSentences(corpus.sentences), VALIDATION_SPLIT).validation;
+    const sentences = options.limit === undefined ? pool : pool.slice(0, options.limit);
+    const poolName = options.split === "test"
+      ? "the tutorial's test sentences"
+      : `validation sentences (the last ${VALIDATION_SPLIT * 100}% of the training split)`;
     console.error(
-      `evaluating ${loaded.directory} on ${sentences.length} of the tutorial's ${test.length} ` +
-        `test sentences · ${describeBackend(backend)}`,
+      `evaluating ${loaded.directory} on ${sentences.length} of ${pool.length} ${poolName} · ` +
+        describeBackend(backend),
     );
+    if (options.split === "validation") {
+      for (const folder of foldersTrainedOnValidation(loaded)) {
+        console.error(
+          `warning: ${folder} was not trained with the default validation split ` +
+            `(${VALIDATION_SPLIT}), so it may have seen these sentences`,
+        );
+      }
+    }
     const progress = Deno.stderr.isTerminal();
     const encoder = new TextEncoder();
     const result = evaluateModel(loaded, sentences, {
@@ -106,6 +143,7 @@ export async function main(args: string[]): Promise<number> {
         model: loaded.directory,
         ensembleMembers: loaded.members?.map((member) => member.directory) ?? null,
         backend,
+        split: options.split,
         ...evaluationToJSON(result),
         seconds,
       }));
@@ -113,7 +151,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(
         `Model: ${loaded.directory} (${
           loaded.members ? `an ensemble of ${loaded.members.length} × ` : ""
-        }${loaded.config.modelType}, maxLen ${result.maxLen})`,
+        }${loaded.config.modelType}, maxLen ${result.maxLen}) on the ${options.split} split`,
       );
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);
