@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { loadCorpus } from "../lib/corpus.ts";
 import { loadSplitFile, splitByIds, validationTail } from "../lib/encode.ts";
 import { tutorialTrainSentences } from "../lib/train.ts";
+import { main as trainCli } from "../lib/cli/train.ts";
 import {
   evaluateModel,
   evaluationToJSON,
@@ -164,6 +165,36 @@ Deno.test("evaluate --split validation scores the trainer's validation tail, not
     const bad = await runCli(["--split", "train"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--split must be test or validation, got "train"/);
+  });
+});
+
+Deno.test("evaluate --split validation warns only about models trained on the validation tail", async () => {
+  await withTempDir(async (directory) => {
+    const quiet = { error: console.error, log: console.log };
+    console.error = () => {};
+    console.log = () => {};
+    const tiny = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1", "--json"];
+    try {
+      assert.equal(await trainCli([...tiny, "--out", `${directory}/held-out`]), 0);
+      assert.equal(
+        await trainCli([...tiny, "--validation-split", "0", "--out", `${directory}/all`]),
+        0,
+      );
+    } finally {
+      console.error = quiet.error;
+      console.log = quiet.log;
+    }
+    const evaluate = (model: string) =>
+      runCli(["--model", model, "--split", "validation", "--limit", "5", "--json"]);
+    const heldOut = await evaluate(`${directory}/held-out`);
+    assert.equal(heldOut.code, 0, heldOut.stderr);
+    assert.doesNotMatch(heldOut.stderr, /warning/);
+    const all = await evaluate(`${directory}/all`);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(
+      all.stderr,
+      /warning: .*\/all\/checkpoints\/epoch-001 was not trained with the default validation split/,
+    );
   });
 });
 
