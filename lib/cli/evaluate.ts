@@ -3,7 +3,8 @@
  * evaluates a model folder on the tutorial's 9,592 test sentences (the first N with `--limit`).
  * With `--split validation` it evaluates on the trainer's validation tail instead (the last 10% of
  * the training split, 3,837 sentences): the place to compare settings without touching the test
- * split. It warns when the model was trained on those sentences (`--validation-split 0`).
+ * split. It warns, with a count, when the model was trained on some of those sentences (e.g. a run
+ * with `--validation-split 0`).
  *
  * Prints the seqeval classification report (per type, micro, macro, weighted), token accuracy
  * over real tokens of the full sentences and, beside it, the tutorial-style padded accuracy
@@ -35,13 +36,29 @@ const USAGE = "usage: deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] 
 const VALIDATION_SPLIT = DEFAULT_TRAIN_CONFIG.validationSplit;
 
 /**
- * The model folders (one, or an ensemble's members) that were not trained with the default
- * validation tail held out, and so may have seen the validation sentences.
+ * Why `--split validation` may flatter a model: per model folder (one, or an ensemble's members),
+ * how many of the validation tail's sentences it was trained on, from its training record (the
+ * trainer fits the first `(1 - validationSplit)` share of its `limit`-ed training sentences), or
+ * that it has no record. Folders that held the whole tail out are not listed.
+ *
+ * @param loaded the model folder
+ * @param trainingSentences the size of the tutorial's training split
+ * @returns one line per such folder, to be followed by "validation sentences"
  */
-function foldersTrainedOnValidation(loaded: LoadedModel): string[] {
-  return (loaded.members ?? [loaded])
-    .filter((member) => member.config.training?.validationSplit !== VALIDATION_SPLIT)
-    .map((member) => member.directory);
+export function validationLeaks(loaded: LoadedModel, trainingSentences: number): string[] {
+  const tailStart = Math.trunc(trainingSentences * (1 - VALIDATION_SPLIT));
+  const tailSize = trainingSentences - tailStart;
+  return (loaded.members ?? [loaded]).flatMap((member) => {
+    const training = member.config.training;
+    const split = training?.validationSplit;
+    if (typeof split !== "number") {
+      return [`${member.directory} has no training record: it may have been trained on these`];
+    }
+    const limit = typeof training?.limit === "number" ? training.limit : trainingSentences;
+    const fitted = Math.trunc(Math.min(limit, trainingSentences) * (1 - split));
+    const seen = Math.max(0, fitted - tailStart);
+    return seen === 0 ? [] : [`${member.directory} was trained on ${seen} of these ${tailSize}`];
+  });
 }
 
 /** Parses a positive integer flag value. */
@@ -108,9 +125,12 @@ export async function main(args: string[]): Promise<number> {
       threads: options.threads,
     });
     const corpus = await loadCorpus();
+    const trainSentences = options.split === "test"
+      ? []
+      : await tutorialTrainSentences(corpus.sentences);
     const pool = options.split === "test"
       ? splitByIds(corpus.sentences, await loadSplitFile()).test
-      : validationTail(await tutorialTrainSentences(corpus.sentences), VALIDATION_SPLIT).validation;
+      : validationTail(trainSentences, VALIDATION_SPLIT).validation;
     const sentences = options.limit === undefined ? pool : pool.slice(0, options.limit);
     const poolName = options.split === "test"
       ? "the tutorial's test sentences"
@@ -120,11 +140,8 @@ export async function main(args: string[]): Promise<number> {
         describeBackend(backend),
     );
     if (options.split === "validation") {
-      for (const folder of foldersTrainedOnValidation(loaded)) {
-        console.error(
-          `warning: ${folder} was not trained with the default validation split ` +
-            `(${VALIDATION_SPLIT}), so it may have seen these sentences`,
-        );
+      for (const leak of validationLeaks(loaded, trainSentences.length)) {
+        console.error(`warning: ${leak} validation sentences`);
       }
     }
     const progress = Deno.stderr.isTerminal();
