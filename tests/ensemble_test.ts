@@ -23,6 +23,7 @@ import { buildVocab, wordId } from "../lib/vocab.ts";
 import { main as exportCli } from "../lib/cli/export.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { withCapturedConsole } from "./fixtures/console.ts";
 
 await initBackend({ backend: "wasm" });
 
@@ -268,17 +269,13 @@ Deno.test("export with several --from writes an ensemble that replaces the old f
     const second = await smallFolder(`${root}/b`, sentences, { ...CRF_CHARS, seed: 2 });
     await Deno.mkdir(`${root}/out`);
     await Deno.writeTextFile(`${root}/out/stale.txt`, "from an earlier export");
-    const log = console.log;
-    console.log = () => {};
-    try {
+    await withCapturedConsole(async () => {
       assert.equal(
         await exportCli(["--from", `${root}/a`, "--from", `${root}/b`, "--to", `${root}/out/`]),
         0,
       );
       assert.equal(await exportCli(["--to", `${root}/out`]), 2);
-    } finally {
-      console.log = log;
-    }
+    });
     const entries = [];
     for await (const entry of Deno.readDir(`${root}/out`)) entries.push(entry.name);
     assert.deepEqual(entries.sort(), [ENSEMBLE_FILE, "member-1", "member-2"]);

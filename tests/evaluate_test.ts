@@ -14,6 +14,7 @@ import { loadModelForCli } from "../lib/cli/predict.ts";
 import { validationLeaks } from "../lib/cli/evaluate.ts";
 import type { LoadedModel } from "../lib/model_folder.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
+import { withCapturedConsole } from "./fixtures/console.ts";
 
 const CLI = new URL("../lib/cli/evaluate.ts", import.meta.url).pathname;
 
@@ -23,6 +24,15 @@ const GOLD = sentencesOf([
   [["Narendra", "B-per"], ["Modi", "I-per"], ["met", "O"], ["the", "O"], ["U.N.", "B-org"]],
   [["Monday", "B-tim"]],
 ]);
+
+/** A lookup model at the corpus's maxLen 50 that tags a few words of GOLD, for CLI runs. */
+function buildCorpusLookupModel(directory: string) {
+  return buildLookupModel(directory, {
+    sentences: GOLD,
+    lookup: { the: "O", Paris: "B-geo", New: "B-geo", York: "I-geo" },
+    maxLen: 50,
+  });
+}
 
 async function runCli(args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -109,11 +119,7 @@ Deno.test("entity scores and accuracies equal hand-computed values", async () =>
 Deno.test("the evaluate CLI prints JSON equal to the library's numbers", async () => {
   await tf.setBackend("cpu");
   await withTempDir(async (directory) => {
-    const loaded = await buildLookupModel(directory, {
-      sentences: GOLD,
-      lookup: { the: "O", Paris: "B-geo", New: "B-geo", York: "I-geo" },
-      maxLen: 50,
-    });
+    const loaded = await buildCorpusLookupModel(directory);
     const result = await runCli([
       "--model",
       directory,
@@ -143,11 +149,7 @@ Deno.test("the evaluate CLI prints JSON equal to the library's numbers", async (
 Deno.test("evaluate --split validation scores the trainer's validation tail, not the test split", async () => {
   await tf.setBackend("cpu");
   await withTempDir(async (directory) => {
-    const loaded = await buildLookupModel(directory, {
-      sentences: GOLD,
-      lookup: { the: "O", Paris: "B-geo", New: "B-geo", York: "I-geo" },
-      maxLen: 50,
-    });
+    const loaded = await buildCorpusLookupModel(directory);
     const args = ["--model", directory, "--limit", "40", "--json", "--backend", "cpu"];
     const result = await runCli([...args, "--split", "validation"]);
     assert.equal(result.code, 0, result.stderr);
@@ -195,16 +197,11 @@ Deno.test("validationLeaks counts the validation sentences each model folder was
 
 Deno.test("evaluate --split validation stays quiet about a run that held the tail out", async () => {
   await withTempDir(async (directory) => {
-    const quiet = { error: console.error, log: console.log };
-    console.error = () => {};
-    console.log = () => {};
     const tiny = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1", "--json"];
-    try {
-      assert.equal(await trainCli([...tiny, "--out", directory]), 0);
-    } finally {
-      console.error = quiet.error;
-      console.log = quiet.log;
-    }
+    assert.equal(
+      (await withCapturedConsole(() => trainCli([...tiny, "--out", directory]))).result,
+      0,
+    );
     const result = await runCli(["--model", directory, "--split", "validation", "--limit", "5"]);
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /warning/);

@@ -17,6 +17,7 @@ import { main as trainCli } from "../lib/cli/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
+import { withCapturedConsole } from "./fixtures/console.ts";
 
 const tinyConfig: TrainConfig = {
   epochs: 3,
@@ -105,48 +106,31 @@ Deno.test("learning-rate decay: a vanishing rate after epoch 1 leaves epoch 1's 
 });
 
 Deno.test("the train CLI names a bad --validation-split or --learning-rate", async () => {
-  const errors: string[] = [];
-  const error = console.error;
-  console.error = (message: string) => errors.push(message);
-  try {
+  const { errors } = await withCapturedConsole(async () => {
     assert.equal(await trainCli(["--validation-split", "1"]), 2);
     assert.equal(await trainCli(["--learning-rate=0"]), 2);
-  } finally {
-    console.error = error;
-  }
+  });
   assert.match(errors[0], /--validation-split must be in \[0, 1\), got "1"/);
   assert.match(errors[1], /--learning-rate must be a positive number, got "0"/);
 });
 
 Deno.test("the train CLI passes model-shape flags into the saved model, and names bad ones", async () => {
-  const errors: string[] = [];
-  const error = console.error;
-  console.error = (message: string) => errors.push(message);
-  try {
+  const { errors } = await withCapturedConsole(async () => {
     assert.equal(await trainCli(["--char-features", "--char-width", "4"]), 2);
     assert.equal(await trainCli(["--char-filters", "8"]), 2);
     assert.equal(await trainCli(["--recurrent-dropout", "1"]), 2);
     assert.equal(await trainCli(["--embedding-dim", "0"]), 2);
-  } finally {
-    console.error = error;
-  }
+  });
   assert.match(errors[0], /--char-width must be odd, got "4"/);
   assert.match(errors[1], /--char-filters and --char-width need --char-features/);
   assert.match(errors[2], /--recurrent-dropout must be in \[0, 1\), got "1"/);
   assert.match(errors[3], /--embedding-dim must be a positive integer, got "0"/);
   await withTempDir(async (out) => {
-    const log = console.log;
-    console.error = () => {};
-    console.log = () => {};
-    try {
-      const flags = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1"];
-      const shape = ["--embedding-dim", "6", "--recurrent-dropout", "0.25"];
-      const chars = ["--char-features", "--char-filters", "5", "--char-width", "5"];
-      assert.equal(await trainCli([...flags, ...shape, ...chars, "--out", out, "--json"]), 0);
-    } finally {
-      console.error = error;
-      console.log = log;
-    }
+    const flags = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1"];
+    const shape = ["--embedding-dim", "6", "--recurrent-dropout", "0.25"];
+    const chars = ["--char-features", "--char-filters", "5", "--char-width", "5"];
+    const args = [...flags, ...shape, ...chars, "--out", out, "--json"];
+    assert.equal((await withCapturedConsole(() => trainCli(args))).result, 0);
     const loaded = await loadModelFolder(out);
     try {
       const { embeddingDim, recurrentDropout, charFilters, charWidth } = loaded.config.model;
