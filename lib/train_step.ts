@@ -397,6 +397,12 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
     else seedStockDropout(layer, seed);
   });
   const dropoutRandom = seededRandom(o.seed * 31 + 17);
+  /** Inverted dropout on the last axis of `[batch, time, width]` features, one mask per token. */
+  const dropUnits = <T extends tf.Tensor3D>(features: T, rate: number): T => {
+    const [batchSize, time, width] = features.shape;
+    const keep = drawDropoutMask(dropoutRandom, batchSize * time, width, rate);
+    return tf.mul(features, tf.reshape(keep, features.shape)) as T;
+  };
 
   function checkBatch(
     wordIds: Int32Array,
@@ -454,21 +460,14 @@ export function createTrainer(model: tf.LayersModel, options: TrainerOptions = {
         time,
       )
       : tf.reshape(gatherRows(rows, localT), [batchSize, time, embeddingDim]) as tf.Tensor3D;
-    if (training && parts.dropout > 0) {
-      const keep = drawDropoutMask(dropoutRandom, batchSize * time, parts.reprDim, parts.dropout);
-      embedded = tf.mul(embedded, tf.reshape(keep, embedded.shape));
-    }
+    if (training && parts.dropout > 0) embedded = dropUnits(embedded, parts.dropout);
     const lstmMask = parts.maskZero ? tf.notEqual(idsT, 0) : undefined;
-    let sequence: tf.Tensor = embedded;
+    let sequence: tf.Tensor3D = embedded;
     for (const layer of parts.biLstms) {
-      sequence = layer.apply(sequence, { mask: lstmMask, training }) as tf.Tensor;
+      sequence = layer.apply(sequence, { mask: lstmMask, training }) as tf.Tensor3D;
     }
-    if (training && parts.outputDropout > 0) {
-      const width = sequence.shape[2]!;
-      const keep = drawDropoutMask(dropoutRandom, batchSize * time, width, parts.outputDropout);
-      sequence = tf.mul(sequence, tf.reshape(keep, sequence.shape));
-    }
-    const features = tf.reshape(sequence, [batchSize * time, sequence.shape[2]!]) as tf.Tensor2D;
+    if (training && parts.outputDropout > 0) sequence = dropUnits(sequence, parts.outputDropout);
+    const features = tf.reshape(sequence, [batchSize * time, sequence.shape[2]]) as tf.Tensor2D;
     const logits = denseLayer(features, parts.denseKernel, parts.denseBias);
     const realTokens = tf.maximum(tf.sum(maskT), 1);
     if (crf) {
