@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { describeBackend, initBackend, REGISTERED_WASM_KERNELS } from "../lib/backend.ts";
+import { describeBackend, initBackend, REGISTERED_WASM_KERNELS } from "../lib/backend/backend.ts";
 import { denoJSON } from "./fixtures/deno_child.ts";
 
 /** Small sizes keep the whole file to a few seconds on a busy 2-core machine. */
@@ -132,7 +132,7 @@ Deno.test("the reported thread count is the number of threads running", async (t
     assert.equal(runningWasmThreads(), info.threads);
   });
   await t.step("in a child asking for two threads", async () => {
-    const backendUrl = new URL("../lib/backend.ts", import.meta.url).href;
+    const backendUrl = new URL("../lib/backend/backend.ts", import.meta.url).href;
     const childSource = `
       import * as tf from "@tensorflow/tfjs";
       import { initBackend } from "${backendUrl}";

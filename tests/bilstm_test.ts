@@ -6,9 +6,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { FastBiLSTM, gatherRows } from "../lib/bilstm.ts";
-import type { RecurrentActivation } from "../lib/bilstm.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { FastBiLSTM, gatherRows } from "../lib/model/bilstm.ts";
+import type { RecurrentActivation } from "../lib/model/bilstm.ts";
 
 const BATCH = 3;
 const TIME = 6;

@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   CharCnn,
   charCnnForward,
@@ -18,8 +18,8 @@ import {
   createCharCnnParameters,
   disposeCharCnnParameters,
   setCharCnnWeights,
-} from "../lib/char_cnn.ts";
-import { seededRandom } from "../lib/random.ts";
+} from "../lib/model/char_cnn.ts";
+import { seededRandom } from "../lib/data/random.ts";
 
 const TINY = { numChars: 7, charDim: 3, filters: 4, width: 3 };
 

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Sentence } from "../lib/corpus.ts";
+import type { Sentence } from "../lib/data/corpus.ts";
 import {
   buildCharVocab,
   Casing,
@@ -20,9 +20,9 @@ import {
   PAD_CHAR,
   UNKNOWN_CHAR,
   wordCasing,
-} from "../lib/chars.ts";
-import { encodeSentences } from "../lib/encode.ts";
-import { buildVocab } from "../lib/vocab.ts";
+} from "../lib/data/chars.ts";
+import { encodeSentences } from "../lib/data/encode.ts";
+import { buildVocab } from "../lib/data/vocab.ts";
 
 const sentences: Sentence[] = [
   { id: 1, words: ["The", "U.S.", "said"], pos: [], tags: ["O", "B-geo", "O"], line: 2 },

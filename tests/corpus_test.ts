@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CorpusError, loadCorpus, parseCorpus } from "../lib/corpus.ts";
+import { CorpusError, loadCorpus, parseCorpus } from "../lib/data/corpus.ts";
 
 const FIXTURE = new URL("./fixtures/quirks.csv", import.meta.url).pathname;
 const FIXTURE_GZ = new URL("./fixtures/quirks.csv.gz", import.meta.url).pathname;

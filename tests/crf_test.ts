@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
+import { initBackend } from "../lib/backend/backend.ts";
 import {
   createCrfParameters,
   crfGoldScore,
@@ -23,8 +23,8 @@ import {
   readCrfParameters,
   viterbiDecode,
   viterbiDecodeBatch,
-} from "../lib/crf.ts";
-import { seededRandom } from "../lib/random.ts";
+} from "../lib/model/crf.ts";
+import { seededRandom } from "../lib/data/random.ts";
 
 const K = 4;
 const T = 5;

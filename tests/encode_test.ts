@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import type { Sentence } from "../lib/corpus.ts";
-import { loadCorpus } from "../lib/corpus.ts";
-import { encodeSentences, oneHot, randomSplit, splitByIds, validationTail } from "../lib/encode.ts";
-import { buildVocab } from "../lib/vocab.ts";
+import type { Sentence } from "../lib/data/corpus.ts";
+import { loadCorpus } from "../lib/data/corpus.ts";
+import {
+  encodeSentences,
+  oneHot,
+  randomSplit,
+  splitByIds,
+  validationTail,
+} from "../lib/data/encode.ts";
+import { buildVocab } from "../lib/data/vocab.ts";
 
 const sentences: Sentence[] = [
   { id: 1, words: ["Bush", "spoke", "."], pos: [], tags: ["B-per", "O", "O"], line: 2 },

@@ -4,22 +4,26 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { buildCharVocab } from "../lib/chars.ts";
-import type { Sentence } from "../lib/corpus.ts";
-import { readCrfParameters, viterbiDecode } from "../lib/crf.ts";
-import { averageCrfParameters, averageScores, saveEnsembleFolder } from "../lib/ensemble.ts";
-import { evaluateModel } from "../lib/evaluate.ts";
-import { modelInterface } from "../lib/inference.ts";
-import { buildModel, type ModelConfig } from "../lib/model.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { buildCharVocab } from "../lib/data/chars.ts";
+import type { Sentence } from "../lib/data/corpus.ts";
+import { readCrfParameters, viterbiDecode } from "../lib/model/crf.ts";
+import {
+  averageCrfParameters,
+  averageScores,
+  saveEnsembleFolder,
+} from "../lib/io/ensemble_folder.ts";
+import { evaluateModel } from "../lib/evaluate/evaluate.ts";
+import { modelInterface } from "../lib/predict/inference.ts";
+import { buildModel, type ModelConfig } from "../lib/model/build.ts";
 import {
   ENSEMBLE_FILE,
   type LoadedModel,
   loadModelFolder,
   saveModelFolder,
-} from "../lib/model_folder.ts";
-import { predictTokens, predictWordIds, type TagDecoder } from "../lib/predict.ts";
-import { buildVocab, wordId } from "../lib/vocab.ts";
+} from "../lib/io/model_folder.ts";
+import { predictTokens, predictWordIds, type TagDecoder } from "../lib/predict/predict.ts";
+import { buildVocab, wordId } from "../lib/data/vocab.ts";
 import { main as exportCli } from "../lib/cli/export.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";

@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { loadCorpus } from "../lib/corpus.ts";
-import { loadSplitFile, splitByIds, validationTail } from "../lib/encode.ts";
-import { tutorialTrainSentences } from "../lib/train.ts";
+import { loadCorpus } from "../lib/data/corpus.ts";
+import { loadSplitFile, splitByIds, validationTail } from "../lib/data/encode.ts";
+import { tutorialTrainSentences } from "../lib/train/train.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import {
   evaluateModel,
   evaluationToJSON,
   formatEvaluation,
   PADDED_ACCURACY_DEFINITION,
-} from "../lib/evaluate.ts";
+} from "../lib/evaluate/evaluate.ts";
 import { loadModelForCli } from "../lib/cli/predict.ts";
 import { validationLeaks } from "../lib/cli/evaluate.ts";
-import type { LoadedModel } from "../lib/model_folder.ts";
+import type { LoadedModel } from "../lib/io/model_folder.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 import { withCapturedConsole } from "./fixtures/console.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { loadCorpus } from "../lib/corpus.ts";
-import { loadSplitFile, splitByIds, validationTail } from "../lib/encode.ts";
-import { corpusStats } from "../lib/stats.ts";
+import { loadCorpus } from "../lib/data/corpus.ts";
+import { loadSplitFile, splitByIds, validationTail } from "../lib/data/encode.ts";
+import { corpusStats } from "../lib/data/stats.ts";
 
 Deno.test("the bundled corpus has the documented counts", async () => {
   const corpus = await loadCorpus();

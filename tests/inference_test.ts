@@ -6,14 +6,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { hasFastPath, tagScores } from "../lib/inference.ts";
-import { buildModel } from "../lib/model.ts";
-import type { ModelConfig } from "../lib/model.ts";
-import type { LoadedModel } from "../lib/model_folder.ts";
-import { argmaxDecoder, planWindows, predictWordIds } from "../lib/predict.ts";
-import { seededRandom } from "../lib/random.ts";
-import type { Vocab } from "../lib/vocab.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { hasFastPath, tagScores } from "../lib/predict/inference.ts";
+import { buildModel } from "../lib/model/build.ts";
+import type { ModelConfig } from "../lib/model/build.ts";
+import type { LoadedModel } from "../lib/io/model_folder.ts";
+import { argmaxDecoder, planWindows, predictWordIds } from "../lib/predict/predict.ts";
+import { seededRandom } from "../lib/data/random.ts";
+import type { Vocab } from "../lib/data/vocab.ts";
 
 const MAX_LEN = 8;
 const NUM_TAGS = 6;

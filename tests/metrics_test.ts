@@ -10,7 +10,7 @@ import {
   entityScores,
   extractEntities,
   tokenAccuracy,
-} from "../lib/metrics.ts";
+} from "../lib/evaluate/metrics.ts";
 
 const close = (actual: number, expected: number, message?: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${message ?? ""} ${actual} != ${expected}`);

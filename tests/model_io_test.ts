@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { fileIOHandler, float32ToFloat16, MODEL_FILES } from "../lib/model_io.ts";
+import { fileIOHandler, float32ToFloat16, MODEL_FILES } from "../lib/io/model_io.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 function smallModel(): tf.LayersModel {

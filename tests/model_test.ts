@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { buildModel } from "../lib/model.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { buildModel } from "../lib/model/build.ts";
 
 const SMALL = { vocabSize: 30, numTags: 5, maxLen: 6, embeddingDim: 4, units: 3 };
 

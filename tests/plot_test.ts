@@ -15,7 +15,7 @@ import {
   sentenceLengthHistogram,
   tagDistributionPlot,
   trainingCurves,
-} from "../lib/plot.ts";
+} from "../lib/plot/plot.ts";
 
 /** Minimal DOM surface used to inspect rendered SVG. */
 interface QueryableNode {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { loadModelFolder } from "../lib/model_folder.ts";
+import { loadModelFolder } from "../lib/io/model_folder.ts";
 import {
   argmaxDecoder,
   planWindows,
@@ -8,8 +8,8 @@ import {
   predictTexts,
   predictTokens,
   predictWordIds,
-} from "../lib/predict.ts";
-import { saveVocab } from "../lib/vocab.ts";
+} from "../lib/predict/predict.ts";
+import { saveVocab } from "../lib/data/vocab.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 
 const TRAINING = sentencesOf([

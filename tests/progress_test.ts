@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createProgress, formatDuration } from "../lib/progress.ts";
+import { createProgress, formatDuration } from "../lib/train/progress.ts";
 
 Deno.test("line mode prints a line every 10% with metrics, ms/step and ETA, then a total", () => {
   const lines: string[] = [];

@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { DenseAdam, SparseAdam } from "../lib/sparse_adam.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { DenseAdam, SparseAdam } from "../lib/train/sparse_adam.ts";
 
 const ROWS = 7;
 const DIM = 3;

@@ -4,7 +4,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { isAbbreviation, splitSentences, tokenize, tokenizeSentences } from "../lib/tokenize.ts";
+import {
+  isAbbreviation,
+  splitSentences,
+  tokenize,
+  tokenizeSentences,
+} from "../lib/predict/tokenize.ts";
 
 const words = (text: string): string[] => tokenize(text).map((t) => t.text);
 

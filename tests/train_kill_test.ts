@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { loadModelFolder } from "../lib/model_folder.ts";
-import { train } from "../lib/train.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { loadModelFolder } from "../lib/io/model_folder.ts";
+import { train } from "../lib/train/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { TINY_RUN_CONFIG, TINY_RUN_SENTENCES } from "./fixtures/train_tiny.ts";
 

@@ -7,11 +7,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend.ts";
-import { buildModel } from "../lib/model.ts";
-import type { ModelConfig } from "../lib/model.ts";
-import { createTrainer, trimmedLength } from "../lib/train_step.ts";
-import { seededRandom } from "../lib/random.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { buildModel } from "../lib/model/build.ts";
+import type { ModelConfig } from "../lib/model/build.ts";
+import { createTrainer, trimmedLength } from "../lib/train/trainer.ts";
+import { seededRandom } from "../lib/data/random.ts";
 
 const MAX_LEN = 8;
 const BATCH = 4;

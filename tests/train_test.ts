@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend.ts";
-import { loadModelFolder } from "../lib/model_folder.ts";
-import { seededRandom } from "../lib/random.ts";
-import { buildModel } from "../lib/model.ts";
+import { initBackend } from "../lib/backend/backend.ts";
+import { loadModelFolder } from "../lib/io/model_folder.ts";
+import { seededRandom } from "../lib/data/random.ts";
+import { buildModel } from "../lib/model/build.ts";
 import {
   dropSingletons,
   epochLearningRate,
@@ -12,7 +12,7 @@ import {
   resolveTrainConfig,
   train,
   type TrainConfig,
-} from "../lib/train.ts";
+} from "../lib/train/train.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Sentence } from "../lib/corpus.ts";
+import type { Sentence } from "../lib/data/corpus.ts";
 import {
   buildVocab,
   decodeTags,
@@ -12,7 +12,7 @@ import {
   vocabFromJSON,
   vocabToJSON,
   wordId,
-} from "../lib/vocab.ts";
+} from "../lib/data/vocab.ts";
 
 const sentences: Sentence[] = [
   { id: 1, words: ["The", "U.S.", "said"], pos: [], tags: ["O", "B-geo", "O"], line: 2 },

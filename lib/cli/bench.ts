@@ -17,17 +17,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
-import { initBackend } from "../backend.ts";
-import { buildModel } from "../model.ts";
-import type { ModelConfig } from "../model.ts";
-import { createTrainer } from "../train_step.ts";
-import { loadCorpus } from "../corpus.ts";
-import type { LoadedModel } from "../model_folder.ts";
-import { predictWordIds } from "../predict.ts";
-import { buildVocab, tagId, wordId } from "../vocab.ts";
-import type { Vocab } from "../vocab.ts";
-import { seededRandom } from "../random.ts";
-import type { Random } from "../random.ts";
+import { initBackend } from "../backend/backend.ts";
+import { buildModel } from "../model/build.ts";
+import type { ModelConfig } from "../model/build.ts";
+import { createTrainer } from "../train/trainer.ts";
+import { loadCorpus } from "../data/corpus.ts";
+import type { LoadedModel } from "../io/model_folder.ts";
+import { predictWordIds } from "../predict/predict.ts";
+import { buildVocab, tagId, wordId } from "../data/vocab.ts";
+import type { Vocab } from "../data/vocab.ts";
+import { seededRandom } from "../data/random.ts";
+import type { Random } from "../data/random.ts";
 
 /** Benchmark options. */
 export interface BenchOptions {

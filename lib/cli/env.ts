@@ -11,7 +11,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { type BackendInfo, type BackendName, describeBackend, initBackend } from "../backend.ts";
+import {
+  type BackendInfo,
+  type BackendName,
+  describeBackend,
+  initBackend,
+} from "../backend/backend.ts";
 
 /** Everything `env --json` reports. */
 export interface EnvReport extends BackendInfo {

@@ -19,13 +19,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { describeBackend } from "../backend.ts";
-import { loadCorpus } from "../corpus.ts";
-import { loadSplitFile, splitByIds, validationTail } from "../encode.ts";
-import { evaluateModel, evaluationToJSON, formatEvaluation } from "../evaluate.ts";
-import type { EntityScheme } from "../metrics.ts";
-import type { LoadedModel } from "../model_folder.ts";
-import { DEFAULT_TRAIN_CONFIG, tutorialTrainSentences } from "../train.ts";
+import { describeBackend } from "../backend/backend.ts";
+import { loadCorpus } from "../data/corpus.ts";
+import { loadSplitFile, splitByIds, validationTail } from "../data/encode.ts";
+import { evaluateModel, evaluationToJSON, formatEvaluation } from "../evaluate/evaluate.ts";
+import type { EntityScheme } from "../evaluate/metrics.ts";
+import type { LoadedModel } from "../io/model_folder.ts";
+import { DEFAULT_TRAIN_CONFIG, tutorialTrainSentences } from "../train/train.ts";
 import { loadModelForCli, parseBackend, parseThreads, UsageError } from "./predict.ts";
 
 const USAGE = "usage: deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] [--json] " +

@@ -13,10 +13,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { initBackend } from "../backend.ts";
-import { saveEnsembleFolder } from "../ensemble.ts";
-import { type LoadedModel, loadModelFolder, saveModelFolder } from "../model_folder.ts";
-import { writeFileAtomic } from "../files.ts";
+import { initBackend } from "../backend/backend.ts";
+import { saveEnsembleFolder } from "../io/ensemble_folder.ts";
+import { type LoadedModel, loadModelFolder, saveModelFolder } from "../io/model_folder.ts";
+import { writeFileAtomic } from "../io/files.ts";
 
 const USAGE = "usage: deno task export --from RUN_DIR [--from RUN_DIR ...] --to MODEL_DIR " +
   "[--float16] [--description TEXT]";

@@ -18,11 +18,16 @@
  */
 import { parseArgs } from "node:util";
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
-import "../bilstm.ts";
-import { type BackendInfo, type BackendName, describeBackend, initBackend } from "../backend.ts";
-import { type LoadedModel, loadModelFolder } from "../model_folder.ts";
-import { predictTexts, type TextPrediction } from "../predict.ts";
-import { formatTable } from "../table.ts";
+import "../model/bilstm.ts";
+import {
+  type BackendInfo,
+  type BackendName,
+  describeBackend,
+  initBackend,
+} from "../backend/backend.ts";
+import { type LoadedModel, loadModelFolder } from "../io/model_folder.ts";
+import { predictTexts, type TextPrediction } from "../predict/predict.ts";
+import { formatTable } from "../plot/table.ts";
 
 /** The shipped reference model folder, used when `--model` is not given. */
 export const DEFAULT_MODEL_DIR: string = decodeURIComponent(

@@ -5,9 +5,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { CorpusError, DEFAULT_CORPUS_PATH, loadCorpus } from "../corpus.ts";
-import { corpusStats } from "../stats.ts";
-import { formatCount, formatTable } from "../table.ts";
+import { CorpusError, DEFAULT_CORPUS_PATH, loadCorpus } from "../data/corpus.ts";
+import { corpusStats } from "../data/stats.ts";
+import { formatCount, formatTable } from "../plot/table.ts";
 
 const USAGE = "usage: deno task stats [--json] [--max-len N] [FILE.csv|FILE.csv.gz]";
 

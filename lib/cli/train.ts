@@ -13,10 +13,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type BackendName, describeBackend, initBackend } from "../backend.ts";
-import { loadCorpus } from "../corpus.ts";
-import { formatTable } from "../table.ts";
-import { NonFiniteLossError, train, type TrainConfig, tutorialTrainSentences } from "../train.ts";
+import { type BackendName, describeBackend, initBackend } from "../backend/backend.ts";
+import { loadCorpus } from "../data/corpus.ts";
+import { formatTable } from "../plot/table.ts";
+import {
+  NonFiniteLossError,
+  train,
+  type TrainConfig,
+  tutorialTrainSentences,
+} from "../train/train.ts";
 
 const USAGE = `usage: deno task train [options]
   --backend wasm|cpu   tfjs backend (default wasm)

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../files.ts";
+import { writeFileAtomic } from "../io/files.ts";
 import { DenoKernel, sleep } from "./kernel.ts";
 import { type CodeCell, joinLines, type Notebook, readNotebook, writeNotebook } from "./ipynb.ts";
 import { CellOutputCollector, isOutputMessage } from "./outputs.ts";

@@ -9,8 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { EXTRA_WASM_KERNELS } from "./kernels/mod.ts";
-import { createThreadedWasmBackend, MAX_WASM_THREADS } from "./kernels/threaded_wasm.ts";
+import { EXTRA_WASM_KERNELS } from "./extra_kernels.ts";
+import { createThreadedWasmBackend, MAX_WASM_THREADS } from "./threaded_wasm.ts";
 
 /** Backends this project can run on. */
 export type BackendName = "wasm" | "cpu";

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Sentence } from "./corpus.ts";
-import { writeFileAtomic } from "./files.ts";
+import { writeFileAtomic } from "../io/files.ts";
 
 /** The padding token. */
 export const PAD_WORD = "<pad>";

@@ -17,14 +17,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "./bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
-import { CharCnn } from "./char_cnn.ts"; // registers the CharCnn layer class
-import "./crf_layer.ts"; // registers the CrfLayer class
-import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "./chars.ts";
+import "../model/bilstm.ts"; // registers the FastBiLSTM layer class so saved models load
+import { CharCnn } from "../model/char_cnn.ts"; // registers the CharCnn layer class
+import "../model/crf_layer.ts"; // registers the CrfLayer class
+import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "../data/chars.ts";
 import { readJSONFile, writeFileAtomic } from "./files.ts";
-import { modelInterface } from "./inference.ts";
+import { modelInterface } from "../predict/inference.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
-import { loadVocab, saveVocab, type Vocab } from "./vocab.ts";
+import { loadVocab, saveVocab, type Vocab } from "../data/vocab.ts";
 
 /** What `config.json` of a model folder holds. */
 export interface ModelFolderConfig {

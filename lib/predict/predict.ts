@@ -22,14 +22,19 @@
  *
  * @module
  */
-import { encodeWordChars, wordCasing } from "./chars.ts";
-import { type CrfHostParameters, crfMarginals, readCrfParameters, viterbiDecode } from "./crf.ts";
-import { averageCrfParameters, averageScores } from "./ensemble.ts";
+import { encodeWordChars, wordCasing } from "../data/chars.ts";
+import {
+  type CrfHostParameters,
+  crfMarginals,
+  readCrfParameters,
+  viterbiDecode,
+} from "../model/crf.ts";
+import { averageCrfParameters, averageScores } from "../io/ensemble_folder.ts";
 import { modelInterface, tagScores } from "./inference.ts";
-import { type EntityScheme, extractEntities } from "./metrics.ts";
-import type { LoadedModel } from "./model_folder.ts";
+import { type EntityScheme, extractEntities } from "../evaluate/metrics.ts";
+import type { LoadedModel } from "../io/model_folder.ts";
 import { tokenizeSentences } from "./tokenize.ts";
-import { wordId } from "./vocab.ts";
+import { wordId } from "../data/vocab.ts";
 
 /** The decoded tags of one sentence (or window): a tag id and its probability per token. */
 export interface DecodedTags {

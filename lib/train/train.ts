@@ -17,33 +17,28 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { buildCharVocab, type CharVocab, encodeCasing, encodeChars } from "./chars.ts";
-import type { Sentence } from "./corpus.ts";
+import { buildCharVocab, type CharVocab, encodeCasing, encodeChars } from "../data/chars.ts";
+import type { Sentence } from "../data/corpus.ts";
 import {
   type EncodedSentences,
   encodeSentences,
   loadSplitFile,
   splitByIds,
   validationTail,
-} from "./encode.ts";
-import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./model.ts";
+} from "../data/encode.ts";
+import { buildModel, DEFAULT_MODEL_CONFIG, type ModelConfig } from "../model/build.ts";
 import {
   CHECKPOINT_POINTER,
   loadModelFolder,
   type ModelFolderConfig,
   saveModelFolder,
-} from "./model_folder.ts";
-import { readJSONFile, writeFileAtomic } from "./files.ts";
+} from "../io/model_folder.ts";
+import { readJSONFile, writeFileAtomic } from "../io/files.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
-import { seededRandom, shuffled } from "./random.ts";
-import { loadState, saveState } from "./state_file.ts";
-import {
-  type BatchFeatures,
-  createTrainer,
-  type Trainer,
-  type TrainerState,
-} from "./train_step.ts";
-import { buildVocab, type Vocab } from "./vocab.ts";
+import { seededRandom, shuffled } from "../data/random.ts";
+import { loadState, saveState } from "../io/state_file.ts";
+import { type BatchFeatures, createTrainer, type Trainer, type TrainerState } from "./trainer.ts";
+import { buildVocab, type Vocab } from "../data/vocab.ts";
 
 /** Training settings. Every field has the tutorial's value (or ours, where it is wrong). */
 export interface TrainConfig {

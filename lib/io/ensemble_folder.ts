@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { CrfHostParameters } from "./crf.ts";
+import type { CrfHostParameters } from "../model/crf.ts";
 import { writeFileAtomic } from "./files.ts";
 import {
   ENSEMBLE_FILE,

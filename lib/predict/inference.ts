@@ -17,10 +17,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { FastBiLSTM, fastBiLstm, gatherRows } from "./bilstm.ts";
-import { CharCnn } from "./char_cnn.ts";
-import { CrfLayer } from "./crf_layer.ts";
-import { type TaggerParts, taggerParts, wordRepresentation } from "./train_step.ts";
+import { FastBiLSTM, fastBiLstm, gatherRows } from "../model/bilstm.ts";
+import { CharCnn } from "../model/char_cnn.ts";
+import { CrfLayer } from "../model/crf_layer.ts";
+import { type TaggerParts, taggerParts, wordRepresentation } from "../train/trainer.ts";
 
 /** Tag scores of a batch. */
 export interface TagScores {

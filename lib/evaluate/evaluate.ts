@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Sentence } from "./corpus.ts";
+import type { Sentence } from "../data/corpus.ts";
 import {
   classificationReport,
   type ConfusionMatrix,
@@ -19,9 +19,9 @@ import {
   entityScores,
   tokenAccuracy,
 } from "./metrics.ts";
-import type { LoadedModel } from "./model_folder.ts";
-import { type PredictOptions, predictWordIds } from "./predict.ts";
-import { wordId } from "./vocab.ts";
+import type { LoadedModel } from "../io/model_folder.ts";
+import { type PredictOptions, predictWordIds } from "../predict/predict.ts";
+import { wordId } from "../data/vocab.ts";
 
 /** How {@linkcode EvaluationResult.tokenAccuracy} is defined (also printed in reports). */
 export const TOKEN_ACCURACY_DEFINITION =

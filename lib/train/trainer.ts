@@ -35,16 +35,21 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { drawDropoutMask, FastBiLSTM, gatherRows } from "./bilstm.ts";
-import { CharCnn, charCnnForward, type CharCnnParameters, charCnnVariables } from "./char_cnn.ts";
+import { drawDropoutMask, FastBiLSTM, gatherRows } from "../model/bilstm.ts";
+import {
+  CharCnn,
+  charCnnForward,
+  type CharCnnParameters,
+  charCnnVariables,
+} from "../model/char_cnn.ts";
 import {
   crfNegLogLikelihood,
   type CrfParameters,
   readCrfParameters,
   viterbiDecodeBatch,
-} from "./crf.ts";
-import { CrfLayer } from "./crf_layer.ts";
-import { seededRandom } from "./random.ts";
+} from "../model/crf.ts";
+import { CrfLayer } from "../model/crf_layer.ts";
+import { seededRandom } from "../data/random.ts";
 import { DenseAdam, SparseAdam } from "./sparse_adam.ts";
 import type { AdamState } from "./sparse_adam.ts";
 

@@ -30,7 +30,7 @@ import * as tf from "@tensorflow/tfjs";
 import { FastBiLSTM } from "./bilstm.ts";
 import type { RecurrentActivation } from "./bilstm.ts";
 import { CharCnn } from "./char_cnn.ts";
-import { CASING_COUNT } from "./chars.ts";
+import { CASING_COUNT } from "../data/chars.ts";
 import { CrfLayer } from "./crf_layer.ts";
 
 /** Which BiLSTM implementation a model uses. */

@@ -32,7 +32,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom } from "./random.ts";
+import { seededRandom } from "../data/random.ts";
 
 /** Score added to the padding label's emission so it is never chosen for a real token. */
 export const PADDING_TAG_PENALTY = -1e4;

@@ -32,8 +32,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom } from "./random.ts";
-import type { Random } from "./random.ts";
+import { seededRandom } from "../data/random.ts";
+import type { Random } from "../data/random.ts";
 
 /** Recurrent (gate) activations supported by {@link FastBiLSTM}. */
 export type RecurrentActivation = "hardSigmoid" | "sigmoid";

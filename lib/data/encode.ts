@@ -10,6 +10,7 @@
 import type { Sentence } from "./corpus.ts";
 import { type Random, seededRandom, shuffled } from "./random.ts";
 import { type Vocab, wordId } from "./vocab.ts";
+import { projectPath } from "../io/paths.ts";
 
 /** Options for {@linkcode encodeSentences}. */
 export interface EncodeOptions {
@@ -125,9 +126,7 @@ export interface TutorialSplitJSON {
 }
 
 /** The tutorial's split bundled with the project. */
-export const DEFAULT_SPLIT_PATH: string = decodeURIComponent(
-  new URL("../data/tutorial_split.json", import.meta.url).pathname,
-);
+export const DEFAULT_SPLIT_PATH: string = projectPath("data/tutorial_split.json");
 
 /**
  * Reads a split file of sentence numbers.

@@ -16,6 +16,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { projectPath } from "../io/paths.ts";
 
 /** One sentence of the corpus: parallel arrays of words, POS tags and NER tags. */
 export interface Sentence {
@@ -51,9 +52,7 @@ export interface LoadCorpusOptions {
 export const CORPUS_COLUMNS = ["Sentence #", "Word", "POS", "Tag"] as const;
 
 /** The corpus bundled with the project: `data/ner_dataset.csv.gz`. */
-export const DEFAULT_CORPUS_PATH: string = decodeURIComponent(
-  new URL("../data/ner_dataset.csv.gz", import.meta.url).pathname,
-);
+export const DEFAULT_CORPUS_PATH: string = projectPath("data/ner_dataset.csv.gz");
 
 /** An error in a corpus file; the message names the file and, when known, the line. */
 export class CorpusError extends Error {
