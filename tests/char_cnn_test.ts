@@ -1,5 +1,5 @@
 /**
- * `lib/char_cnn.ts` on wasm: shapes, the fast path against the unfolded one-matMul reference and
+ * `lib/model/char_cnn.ts` on wasm: shapes, the fast path against the unfolded one-matMul reference and
  * against finite differences, padding invariance, seeding, weights I/O, the `CharCnn` layer in a
  * saved and reloaded `LayersModel`, and no tensor leaks.
  *
@@ -8,8 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
+import { CharCnn } from "../lib/model/char_cnn_layer.ts";
 import {
-  CharCnn,
   charCnnForward,
   charCnnForwardUnfolded,
   type CharCnnParameters,

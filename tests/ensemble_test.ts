@@ -1,5 +1,5 @@
 /**
- * `lib/ensemble.ts` and ensemble folders: averaging, decoding the average, loading checks, and
+ * `lib/predict/ensemble.ts` and ensemble folders: averaging, decoding the average, loading checks, and
  * the export CLI writing an ensemble.
  */
 import assert from "node:assert/strict";
@@ -8,20 +8,17 @@ import { initBackend } from "../lib/backend/backend.ts";
 import { buildCharVocab } from "../lib/data/chars.ts";
 import type { Sentence } from "../lib/data/corpus.ts";
 import { readCrfParameters, viterbiDecode } from "../lib/model/crf.ts";
-import {
-  averageCrfParameters,
-  averageScores,
-  saveEnsembleFolder,
-} from "../lib/io/ensemble_folder.ts";
+import { averageCrfParameters, averageScores } from "../lib/predict/ensemble.ts";
 import { evaluateModel } from "../lib/evaluate/evaluate.ts";
-import { modelInterface } from "../lib/predict/inference.ts";
-import { buildModel, type ModelConfig } from "../lib/model/build.ts";
+import { Tagger, type TaggerOptions } from "../lib/model/mod.ts";
 import {
   ENSEMBLE_FILE,
-  type LoadedModel,
+  type LoadedTagger,
   loadModelFolder,
+  loadTaggerFolder,
+  saveEnsembleFolder,
   saveModelFolder,
-} from "../lib/io/model_folder.ts";
+} from "../lib/io/mod.ts";
 import { predictTokens, predictWordIds, type TagDecoder } from "../lib/predict/predict.ts";
 import { buildVocab, wordId } from "../lib/data/vocab.ts";
 import { main as exportCli } from "../lib/cli/export.ts";
@@ -34,14 +31,14 @@ await initBackend({ backend: "wasm" });
 const SMALL = { embeddingDim: 8, units: 6, charDim: 5, charFilters: 7, casingDim: 3, maxChars: 8 };
 const MAX_LEN = 6;
 
-/** Saves an untrained small model built from `sentences` into `directory` and loads it. */
+/** Saves an untrained small tagger built from `sentences` into `directory` and loads it. */
 async function smallFolder(
   directory: string,
   sentences: Sentence[],
-  variant: Partial<ModelConfig>,
+  variant: Partial<TaggerOptions>,
   vocabOptions: { lowercase?: boolean } = {},
   maxLen = MAX_LEN,
-): Promise<LoadedModel> {
+): Promise<LoadedTagger> {
   const vocab = buildVocab(sentences, vocabOptions);
   const chars = buildCharVocab(sentences);
   const modelConfig = {
@@ -52,18 +49,12 @@ async function smallFolder(
     ...SMALL,
     ...variant,
   };
-  const model = buildModel(modelConfig);
+  const tagger = new Tagger(modelConfig);
   // Untrained CRF scores are small; scale the head so that averaging visibly changes paths.
-  model.setWeights(model.getWeights().map((w) => tf.mul(w, 3)));
-  await saveModelFolder(directory, model, vocab, {
-    format: "bilstm-ner-model",
-    version: 1,
-    maxLen,
-    modelType: variant.modelType ?? "bilstm",
-    model: modelConfig,
-  }, { chars: variant.charFeatures ? chars : undefined });
-  model.dispose();
-  return await loadModelFolder(directory);
+  tagger.model.setWeights(tagger.model.getWeights().map((w) => tf.mul(w, 3)));
+  await saveModelFolder(directory, { tagger, vocab, chars: variant.charFeatures ? chars : null });
+  tagger.dispose();
+  return await loadTaggerFolder(directory);
 }
 
 /** Captures the scores a decoder is handed, per window, in call order. */
@@ -74,7 +65,7 @@ function capturingDecoder(into: Float32Array[]): TagDecoder {
   };
 }
 
-const CRF_CHARS: Partial<ModelConfig> = { modelType: "bilstm-crf", charFeatures: true };
+const CRF_CHARS: Partial<TaggerOptions> = { modelType: "bilstm-crf", charFeatures: true };
 
 Deno.test("averageScores: element-wise mean over the fewest time steps; one member is itself", () => {
   const a = { scores: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), time: 2 }; // [2 rows, 2, 2]
@@ -119,7 +110,8 @@ Deno.test("an ensemble averages its members' scores in every window of long sent
     const second = await smallFolder(`${root}/b`, sentences, { ...CRF_CHARS, seed: 2 });
     await saveEnsembleFolder(`${root}/ensemble`, [first, second], { description: "seeds 1, 2" });
     const ensemble = await loadModelFolder(`${root}/ensemble`);
-    assert.equal(ensemble.members?.length, 2);
+    assert.equal(ensemble.members.length, 2);
+    assert.notEqual(ensemble.ensemble, null, "an ensemble folder");
     assert.equal(ensemble.directory, `${root}/ensemble`);
     const config = JSON.parse(await Deno.readTextFile(`${root}/ensemble/${ENSEMBLE_FILE}`));
     assert.deepEqual(config.members, ["member-1", "member-2"]);
@@ -127,7 +119,9 @@ Deno.test("an ensemble averages its members' scores in every window of long sent
 
     // Doubled sentences are longer than MAX_LEN: they are tagged in windows, each averaged.
     const words = sentences.map((s) => [...s.words, ...s.words]);
-    const ids = words.map((w) => Int32Array.from(w, (word) => wordId(ensemble.vocab, word)));
+    const ids = words.map((w) =>
+      Int32Array.from(w, (word) => wordId(ensemble.members[0].vocab, word))
+    );
     const captured = [first, second, ensemble].map((loaded) => {
       const windows: Float32Array[] = [];
       predictWordIds(loaded, ids, { words, decoder: capturingDecoder(windows) });
@@ -141,7 +135,7 @@ Deno.test("an ensemble averages its members' scores in every window of long sent
         assert.ok(Math.abs(value - expected) < 1e-5, `window ${window} value ${i}`);
       });
     });
-    for (const loaded of [first, second, ...ensemble.members!]) loaded.model.dispose();
+    for (const loaded of [first, second, ...ensemble.members]) loaded.tagger.dispose();
   });
 });
 
@@ -155,14 +149,14 @@ Deno.test("an ensemble's tags are the Viterbi path of the mean emissions under t
     ];
     await saveEnsembleFolder(`${root}/ensemble`, members);
     const ensemble = await loadModelFolder(`${root}/ensemble`);
-    const crfOf = (loaded: LoadedModel) =>
-      readCrfParameters(modelInterface(loaded.model).crf!.parameters());
+    const crfOf = (loaded: LoadedTagger) => readCrfParameters(loaded.tagger.parts.crf!);
     const meanCrf = averageCrfParameters(members.map(crfOf));
-    const numTags = ensemble.vocab.tags.length;
+    const [{ vocab }] = ensemble.members;
+    const numTags = vocab.tags.length;
     let differsFromFirst = 0;
     for (const sentence of sentences) {
       const words = [sentence.words];
-      const ids = [Int32Array.from(sentence.words, (word) => wordId(ensemble.vocab, word))];
+      const ids = [Int32Array.from(sentence.words, (word) => wordId(vocab, word))];
       const means: Float32Array[] = [];
       predictWordIds(ensemble, ids, { words, decoder: capturingDecoder(means) });
       assert.equal(means.length, 1, "a sentence that fits is one window");
@@ -173,7 +167,7 @@ Deno.test("an ensemble's tags are the Viterbi path of the mean emissions under t
       if (expected.some((tag, t) => tag !== alone.tagIds[t])) differsFromFirst++;
     }
     assert.ok(differsFromFirst > 0, "averaging changes some paths (the test can tell)");
-    for (const loaded of [...members, ...ensemble.members!]) loaded.model.dispose();
+    for (const loaded of [...members, ...ensemble.members]) loaded.tagger.dispose();
   });
 });
 
@@ -196,7 +190,7 @@ Deno.test("an ensemble of one model twice predicts exactly what the model predic
       );
       const scores = evaluateModel(twice, sentences);
       assert.equal(scores.entity.f1, evaluateModel(single, sentences).entity.f1);
-      for (const loaded of [single, ...twice.members!]) loaded.model.dispose();
+      for (const loaded of [single, ...twice.members]) loaded.tagger.dispose();
     }
   });
 });
@@ -211,7 +205,9 @@ Deno.test("members with their own word map look words up themselves; ids alone a
     await saveEnsembleFolder(`${root}/ensemble`, [cased, lower]);
     const ensemble = await loadModelFolder(`${root}/ensemble`);
     const words = sentences.map((s) => s.words.map((w) => w.toUpperCase()));
-    const ids = words.map((w) => Int32Array.from(w, (word) => wordId(ensemble.vocab, word)));
+    const ids = words.map((w) =>
+      Int32Array.from(w, (word) => wordId(ensemble.members[0].vocab, word))
+    );
     assert.throws(() => predictWordIds(ensemble, ids), /member-2 has its own word map/);
     const captured = [cased, lower, ensemble].map((loaded, index) => {
       const windows: Float32Array[] = [];
@@ -226,7 +222,7 @@ Deno.test("members with their own word map look words up themselves; ids alone a
         assert.ok(Math.abs(value - (captured[0][window][i] + captured[1][window][i]) / 2) < 1e-5)
       )
     );
-    for (const loaded of [cased, lower, ...ensemble.members!]) loaded.model.dispose();
+    for (const loaded of [cased, lower, ...ensemble.members]) loaded.tagger.dispose();
   });
 });
 
@@ -262,7 +258,7 @@ Deno.test("members that cannot be averaged are refused, naming the member folder
       JSON.stringify({ format: "bilstm-ner-ensemble", version: 1, members: [] }),
     );
     await assert.rejects(loadModelFolder(`${root}/heads`), /non-empty list/);
-    for (const loaded of [crf, softmax, fewerTags]) loaded.model.dispose();
+    for (const loaded of [crf, softmax, fewerTags]) loaded.tagger.dispose();
   });
 });
 
@@ -288,7 +284,7 @@ Deno.test("export with several --from writes an ensemble that replaces the old f
     const expected: Float32Array[] = [];
     predictWordIds(
       ensemble,
-      words.map((w) => Int32Array.from(w, (x) => wordId(ensemble.vocab, x))),
+      words.map((w) => Int32Array.from(w, (x) => wordId(ensemble.members[0].vocab, x))),
       {
         words,
         decoder: capturingDecoder(expected),
@@ -309,6 +305,6 @@ Deno.test("export with several --from writes an ensemble that replaces the old f
         )
       )
     );
-    for (const loaded of [first, second, ...ensemble.members!]) loaded.model.dispose();
+    for (const loaded of [first, second, ...ensemble.members]) loaded.tagger.dispose();
   });
 });

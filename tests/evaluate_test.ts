@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { loadCorpus } from "../lib/data/corpus.ts";
 import { loadSplitFile, splitByIds, validationTail } from "../lib/data/encode.ts";
-import { tutorialTrainSentences } from "../lib/train/train.ts";
+import { tutorialTrainSentences } from "../lib/train/mod.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import {
   evaluateModel,
@@ -12,7 +12,7 @@ import {
 } from "../lib/evaluate/evaluate.ts";
 import { loadModelForCli } from "../lib/cli/predict.ts";
 import { validationLeaks } from "../lib/cli/evaluate.ts";
-import type { LoadedModel } from "../lib/io/model_folder.ts";
+import type { LoadedModel, LoadedTagger } from "../lib/io/mod.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 import { withCapturedConsole } from "./fixtures/console.ts";
 
@@ -173,19 +173,30 @@ Deno.test("evaluate --split validation scores the trainer's validation tail, not
 });
 
 Deno.test("validationLeaks counts the validation sentences each model folder was trained on", () => {
-  const folder = (directory: string, training?: Record<string, unknown>) =>
-    ({ directory, config: { training } }) as unknown as LoadedModel;
-  const ensemble = {
-    ...folder("ensemble"),
-    members: [
-      folder("held-out", { validationSplit: 0.1, limit: null }),
-      folder("all", { validationSplit: 0, limit: null }),
-      folder("more-held-out", { validationSplit: 0.2, limit: null }),
-      folder("all-of-a-few", { validationSplit: 0, limit: 40 }),
-      folder("all-of-most", { validationSplit: 0, limit: 36000 }),
-      folder("unknown"),
-    ],
-  } as LoadedModel;
+  const member = (directory: string, training?: Record<string, unknown>) =>
+    ({ directory, config: { training } }) as unknown as LoadedTagger;
+  const folder = (directory: string, training?: Record<string, unknown>): LoadedModel => ({
+    directory,
+    members: [member(directory, training)],
+    ensemble: null,
+  });
+  const members = [
+    member("held-out", { validationSplit: 0.1, limit: null }),
+    member("all", { validationSplit: 0, limit: null }),
+    member("more-held-out", { validationSplit: 0.2, limit: null }),
+    member("all-of-a-few", { validationSplit: 0, limit: 40 }),
+    member("all-of-most", { validationSplit: 0, limit: 36000 }),
+    member("unknown"),
+  ];
+  const ensemble: LoadedModel = {
+    directory: "ensemble",
+    members,
+    ensemble: {
+      format: "bilstm-ner-ensemble",
+      version: 1,
+      members: members.map((m) => m.directory),
+    },
+  };
   // 38,367 training sentences: the tail is the last 3,837, from sentence 34,530 on.
   assert.deepEqual(validationLeaks(ensemble, 38367), [
     "all was trained on 3837 of these 3837",

@@ -1,23 +1,25 @@
 /**
- * `tagScores` (the fast inference path) against `model.predict`, and `predictWordIds` with length
- * bucketing against per-row `model.predict` results, for fast and stock BiLSTM models.
+ * `tagScores` (the tagger's forward pass) against `tagger.model.predict`, and `predictWordIds`
+ * with length bucketing against per-row `tagger.model.predict` results, for fast and stock
+ * BiLSTM taggers.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import { hasFastPath, tagScores } from "../lib/predict/inference.ts";
-import { buildModel } from "../lib/model/build.ts";
-import type { ModelConfig } from "../lib/model/build.ts";
-import type { LoadedModel } from "../lib/io/model_folder.ts";
+import { tagScores } from "../lib/predict/inference.ts";
+import { Tagger } from "../lib/model/tagger.ts";
+import type { TaggerOptions } from "../lib/model/config.ts";
+import type { MappedTagger } from "../lib/model/mapped.ts";
+import { FastBiLSTM } from "../lib/model/bilstm.ts";
 import { argmaxDecoder, planWindows, predictWordIds } from "../lib/predict/predict.ts";
 import { seededRandom } from "../lib/data/random.ts";
 import type { Vocab } from "../lib/data/vocab.ts";
 
 const MAX_LEN = 8;
 const NUM_TAGS = 6;
-const SMALL: ModelConfig = {
+const SMALL: TaggerOptions = {
   vocabSize: 30,
   numTags: NUM_TAGS,
   maxLen: MAX_LEN,
@@ -26,23 +28,23 @@ const SMALL: ModelConfig = {
   seed: 11,
 };
 
-/** A model whose biases are non-zero, so every weight matters. */
-function model(config: Partial<ModelConfig> = {}): tf.LayersModel {
-  const m = buildModel({ ...SMALL, ...config });
-  const weights = m.getWeights().map((w, i) =>
+/** A tagger whose biases are non-zero, so every weight matters. */
+function model(config: Partial<TaggerOptions> = {}): Tagger {
+  const m = new Tagger({ ...SMALL, ...config });
+  const weights = m.model.getWeights().map((w, i) =>
     w.rank === 1 ? tf.randomNormal(w.shape, 0, 0.5, "float32", 100 + i) : tf.mul(w, 2)
   );
-  m.setWeights(weights);
+  m.model.setWeights(weights);
   tf.dispose(weights);
   return m;
 }
 
-/** `model.predict` on rows padded to MAX_LEN with PAD (0). */
-function predictRows(m: tf.LayersModel, rows: number[][]): Float32Array {
+/** `tagger.model.predict` on rows padded to MAX_LEN with PAD (0). */
+function predictRows(m: Tagger, rows: number[][]): Float32Array {
   const ids = new Int32Array(rows.length * MAX_LEN);
   rows.forEach((row, r) => ids.set(row, r * MAX_LEN));
   return tf.tidy(() =>
-    (m.predict(tf.tensor2d(ids, [rows.length, MAX_LEN], "int32")) as tf.Tensor).dataSync()
+    (m.model.predict(tf.tensor2d(ids, [rows.length, MAX_LEN], "int32")) as tf.Tensor).dataSync()
   ) as Float32Array;
 }
 
@@ -58,7 +60,11 @@ for (const layer of ["fast", "stock"] as const) {
   Deno.test(`tagScores equals model.predict on real tokens (${layer})`, async () => {
     await initBackend();
     const m = model({ layer });
-    assert.equal(hasFastPath(m), layer === "fast");
+    // Was `hasFastPath(m) === (layer === "fast")`: there is one path now, through the tagger's
+    // BiLSTM layer of the kind asked for (ours for "fast", tfjs-layers' for "stock").
+    assert.equal(m.config.layer, layer);
+    assert.equal(m.parts.biLstms.length, 1);
+    assert.equal(m.parts.biLstms[0] instanceof FastBiLSTM, layer === "fast");
     // The first stock predict creates lasting layer state; warm up before counting tensors.
     tagScores(m, new Int32Array([2]), [1], 1);
     for (const [seed, longest] of [[1, 5], [2, MAX_LEN], [3, 1]]) {
@@ -73,10 +79,12 @@ for (const layer of ["fast", "stock"] as const) {
       const before = tf.memory().numTensors;
       const out = tagScores(m, ids, rows.map((r) => r.length), rows.length);
       assert.equal(tf.memory().numTensors, before, "tagScores leaked tensors");
-      assert.equal(out.fast, layer === "fast");
+      // Was `out.fast === (layer === "fast")` and `time` MAX_LEN for stock: `TagScores.fast` is
+      // gone, and every masking tagger (stock too) now computes only up to the longest row.
+      assert.equal(out.output, "probabilities");
       assert.equal(out.numTags, NUM_TAGS);
       const longestRow = Math.max(...rows.map((r) => r.length));
-      assert.equal(out.time, layer === "fast" ? Math.max(1, longestRow) : MAX_LEN);
+      assert.equal(out.time, Math.max(1, longestRow));
       const expected = predictRows(m, rows);
       let worst = 0;
       let compared = 0;
@@ -97,12 +105,13 @@ for (const layer of ["fast", "stock"] as const) {
   });
 }
 
-Deno.test("tagScores: a model without padding mask takes the generic path", async () => {
+Deno.test("tagScores: a tagger without padding mask computes all maxLen steps", async () => {
   await initBackend();
   const m = model({ maskPadding: false });
-  assert.equal(hasFastPath(m), false);
+  // Was `hasFastPath(m) === false` and `out.fast === false` (the "generic path"): one path now;
+  // what set it apart is that it does not mask padding, so it runs all maxLen steps.
+  assert.equal(m.config.maskPadding, false);
   const out = tagScores(m, new Int32Array([4, 5, 0, 0]), [2], 1);
-  assert.equal(out.fast, false);
   assert.equal(out.time, MAX_LEN);
   const expected = predictRows(m, [[4, 5]]);
   for (let i = 0; i < 2 * NUM_TAGS; i++) assert.ok(Math.abs(out.scores[i] - expected[i]) < 1e-6);
@@ -120,18 +129,7 @@ Deno.test("predictWordIds with length bucketing equals per-window model.predict"
     unknownId: 1,
     padTagId: 0,
   } as unknown as Vocab;
-  const loaded: LoadedModel = {
-    model: m,
-    vocab,
-    config: {
-      format: "bilstm-ner-model",
-      version: 1,
-      maxLen: MAX_LEN,
-      modelType: "bilstm",
-      model: {},
-    },
-    directory: "",
-  };
+  const loaded: MappedTagger = { tagger: m, vocab, chars: null };
   // Mixed lengths, some longer than MAX_LEN (windows), one empty.
   const sentences = [...randomRows(5, 20, 2 * MAX_LEN + 3), [], [7]].map((s) => Int32Array.from(s));
   const progress: number[] = [];

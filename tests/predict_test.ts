@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { loadModelFolder } from "../lib/io/model_folder.ts";
+import { loadModelFolder } from "../lib/io/mod.ts";
 import {
   argmaxDecoder,
   planWindows,
@@ -77,13 +77,14 @@ Deno.test("long sentences are tagged whole through windows, each token from its 
   await tf.setBackend("cpu");
   await withTempDir(async (directory) => {
     const loaded = await buildLookupModel(directory, { sentences: TRAINING, lookup: LOOKUP });
-    assert.equal(loaded.config.maxLen, 4);
+    const [{ tagger, vocab }] = loaded.members;
+    assert.equal(tagger.config.maxLen, 4);
     const cycle = ["Paris", "is", "Monday", "U.N.", "Modi", "the", "York"];
     const words = Array.from({ length: 31 }, (_, i) => cycle[i % cycle.length]);
     const [tags] = predictTokens(loaded, [words], { batchSize: 3 });
     assert.equal(tags.length, words.length);
     tags.forEach((prediction, i) => assert.equal(prediction.tag, LOOKUP[words[i]] ?? "O"));
-    const [ids] = predictWordIds(loaded, [words.map((word) => loaded.vocab.wordIndex.get(word)!)]);
+    const [ids] = predictWordIds(loaded, [words.map((word) => vocab.wordIndex.get(word)!)]);
     assert.equal(ids.firstWindowTagIds.length, 4, "the first window is maxLen tokens");
   });
 });
@@ -126,7 +127,7 @@ Deno.test("entity score is the mean probability of the entity's tokens", async (
     });
     const { tokens, entities } = predictText(loaded, "Narendra Modi");
     assert.equal(entities.length, 1);
-    const numTags = loaded.vocab.tags.length;
+    const numTags = loaded.members[0].vocab.tags.length;
     const expected = Math.E / (Math.E + numTags - 1);
     assert.ok(Math.abs(tokens[0].probability - expected) < 1e-6);
     const mean = (tokens[0].probability + tokens[1].probability) / 2;
@@ -205,8 +206,9 @@ Deno.test("a model whose maps do not match its weights fails with a clear messag
   await tf.setBackend("cpu");
   await withTempDir(async (directory) => {
     const loaded = await buildLookupModel(directory, { sentences: TRAINING, lookup: LOOKUP });
+    const [{ vocab }] = loaded.members;
     await saveVocab(
-      { ...loaded.vocab, tags: loaded.vocab.tags.slice(0, -1) },
+      { ...vocab, tags: vocab.tags.slice(0, -1) },
       `${directory}/vocab.json`,
     );
     await assert.rejects(loadModelFolder(directory), /maps and weights do not match/);

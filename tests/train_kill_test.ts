@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import { loadModelFolder } from "../lib/io/model_folder.ts";
+import { loadModelFolder } from "../lib/io/mod.ts";
 import { train } from "../lib/train/train.ts";
+import { weightsOf } from "./fixtures/resume.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { TINY_RUN_CONFIG, TINY_RUN_SENTENCES } from "./fixtures/train_tiny.ts";
 
@@ -48,8 +49,8 @@ Deno.test("a training process killed mid-epoch resumes from its last checkpoint 
       progress: null,
     });
     const loaded = await loadModelFolder(out);
-    const expected = straight.model.getWeights().map((weight) => Array.from(weight.dataSync()));
-    const actual = loaded.model.getWeights().map((weight) => Array.from(weight.dataSync()));
+    const expected = weightsOf(straight.tagger);
+    const actual = weightsOf(loaded.members[0].tagger);
     assert.deepEqual(actual, expected, "resumed weights equal an uninterrupted run's");
     const history = JSON.parse(await Deno.readTextFile(`${out}/history.json`));
     assert.deepEqual(history.loss, straight.history.loss);

@@ -1,6 +1,6 @@
 /**
  * `createTrainer`: learns a fixed batch for both BiLSTM kinds, fast and stock give the same
- * trajectory, the loss equals the masked cross-entropy of `model.predict`, dropout is
+ * trajectory, the loss equals the masked cross-entropy of `tagger.model.predict`, dropout is
  * reproducible by seed, optimiser state resumes exactly, and no tensors leak.
  *
  * @module
@@ -8,14 +8,14 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import { buildModel } from "../lib/model/build.ts";
-import type { ModelConfig } from "../lib/model/build.ts";
+import { Tagger } from "../lib/model/tagger.ts";
+import type { TaggerOptions } from "../lib/model/config.ts";
 import { createTrainer, trimmedLength } from "../lib/train/trainer.ts";
 import { seededRandom } from "../lib/data/random.ts";
 
 const MAX_LEN = 8;
 const BATCH = 4;
-const SMALL: ModelConfig = {
+const SMALL: TaggerOptions = {
   vocabSize: 40,
   numTags: 6,
   maxLen: MAX_LEN,
@@ -47,8 +47,8 @@ function batch(seed: number) {
 for (const layer of ["fast", "stock"] as const) {
   Deno.test(`trainer (${layer}) learns a batch and leaks no tensors`, async () => {
     await initBackend();
-    const model = buildModel({ ...SMALL, layer, recurrentDropout: 0.1 });
-    const trainer = createTrainer(model, { learningRate: 0.05, seed: 1 });
+    const tagger = new Tagger({ ...SMALL, layer, recurrentDropout: 0.1 });
+    const trainer = createTrainer(tagger, { learningRate: 0.05, seed: 1 });
     const { wordIds, tagIds, mask } = batch(1);
     const losses: number[] = [];
     let tensorsAfterStep2 = -1;
@@ -63,14 +63,17 @@ for (const layer of ["fast", "stock"] as const) {
     const evaluated = trainer.evaluateBatch(wordIds, tagIds, mask, BATCH);
     assert.ok(evaluated.accuracy > 0.5, `accuracy ${evaluated.accuracy}`);
     assert.equal(tf.memory().numTensors, tensorsAfterStep2, "evaluateBatch leaked");
-    model.dispose();
+    tagger.dispose();
   });
 }
 
-Deno.test("trainer: fast and stock models follow the same loss trajectory", async () => {
+Deno.test("trainer: fast and stock taggers follow the same loss trajectory", async () => {
   await initBackend();
-  const fast = createTrainer(buildModel({ ...SMALL, layer: "fast" }), { learningRate: 0.01 });
-  const stock = createTrainer(buildModel({ ...SMALL, layer: "stock" }), { learningRate: 0.01 });
+  const taggers = [
+    new Tagger({ ...SMALL, layer: "fast" }),
+    new Tagger({ ...SMALL, layer: "stock" }),
+  ];
+  const [fast, stock] = taggers.map((tagger) => createTrainer(tagger, { learningRate: 0.01 }));
   for (let step = 0; step < 4; step++) {
     const { wordIds, tagIds, mask } = batch(10 + step);
     const a = fast.trainBatch(wordIds, tagIds, mask, BATCH);
@@ -78,16 +81,18 @@ Deno.test("trainer: fast and stock models follow the same loss trajectory", asyn
     assert.ok(Math.abs(a.loss - b.loss) < 1e-4, `step ${step}: ${a.loss} vs ${b.loss}`);
     assert.equal(a.accuracy, b.accuracy);
   }
+  taggers.forEach((tagger) => tagger.dispose());
 });
 
-Deno.test("trainer: evaluateBatch is the masked cross-entropy of model.predict", async () => {
+Deno.test("trainer: evaluateBatch is the masked cross-entropy of tagger.model.predict", async () => {
   await initBackend();
-  const model = buildModel({ ...SMALL, numTags: 6 });
-  const trainer = createTrainer(model);
+  const tagger = new Tagger({ ...SMALL, numTags: 6 });
+  const trainer = createTrainer(tagger);
   const { wordIds, tagIds, mask } = batch(5);
   const { loss, accuracy } = trainer.evaluateBatch(wordIds, tagIds, mask, BATCH);
   const probs = tf.tidy(() =>
-    (model.predict(tf.tensor2d(wordIds, [BATCH, MAX_LEN], "int32")) as tf.Tensor).dataSync()
+    (tagger.model.predict(tf.tensor2d(wordIds, [BATCH, MAX_LEN], "int32")) as tf.Tensor)
+      .dataSync()
   );
   let sum = 0;
   let hits = 0;
@@ -101,17 +106,17 @@ Deno.test("trainer: evaluateBatch is the masked cross-entropy of model.predict",
   }
   assert.ok(Math.abs(loss - sum / real) < 1e-5, `${loss} vs ${sum / real}`);
   assert.ok(Math.abs(accuracy - hits / real) < 1e-6);
-  model.dispose();
+  tagger.dispose();
 });
 
 Deno.test("trainer: dropout is reproducible by seed", async () => {
   await initBackend();
   const run = (seed: number) => {
-    const model = buildModel({ ...SMALL, recurrentDropout: 0.3 });
-    const trainer = createTrainer(model, { seed });
+    const tagger = new Tagger({ ...SMALL, recurrentDropout: 0.3 });
+    const trainer = createTrainer(tagger, { seed });
     const { wordIds, tagIds, mask } = batch(7);
     const losses = [0, 1, 2].map(() => trainer.trainBatch(wordIds, tagIds, mask, BATCH).loss);
-    model.dispose();
+    tagger.dispose();
     return losses;
   };
   assert.deepEqual(run(5), run(5));
@@ -120,17 +125,17 @@ Deno.test("trainer: dropout is reproducible by seed", async () => {
 
 Deno.test("trainer: getState/setState resumes training exactly", async () => {
   await initBackend();
-  const modelA = buildModel(SMALL);
-  const trainerA = createTrainer(modelA, { learningRate: 0.02 });
+  const taggerA = new Tagger(SMALL);
+  const trainerA = createTrainer(taggerA, { learningRate: 0.02 });
   for (let s = 0; s < 3; s++) {
     const { wordIds, tagIds, mask } = batch(20 + s);
     trainerA.trainBatch(wordIds, tagIds, mask, BATCH);
   }
-  const modelB = buildModel({ ...SMALL, seed: 99 });
-  const weights = modelA.getWeights().map((w) => w.clone());
-  modelB.setWeights(weights);
+  const taggerB = new Tagger({ ...SMALL, seed: 99 });
+  const weights = taggerA.model.getWeights().map((w) => w.clone());
+  taggerB.model.setWeights(weights);
   tf.dispose(weights);
-  const trainerB = createTrainer(modelB, { learningRate: 0.02 });
+  const trainerB = createTrainer(taggerB, { learningRate: 0.02 });
   trainerB.setState(trainerA.getState());
   for (let s = 3; s < 5; s++) {
     const { wordIds, tagIds, mask } = batch(20 + s);
@@ -138,23 +143,23 @@ Deno.test("trainer: getState/setState resumes training exactly", async () => {
     const b = trainerB.trainBatch(wordIds, tagIds, mask, BATCH);
     assert.equal(a.loss, b.loss);
   }
-  modelA.dispose();
-  modelB.dispose();
+  taggerA.dispose();
+  taggerB.dispose();
 });
 
 Deno.test("trainer: updated weights are what the model's matMuls use (no stale packed weights)", async () => {
   await initBackend();
-  const trained = buildModel(SMALL);
+  const trained = new Tagger(SMALL);
   const trainer = createTrainer(trained, { learningRate: 0.05 });
   const { wordIds, tagIds, mask } = batch(30);
   for (let s = 0; s < 3; s++) trainer.trainBatch(wordIds, tagIds, mask, BATCH);
   // A fresh model holding copies of the trained weights must predict exactly the same.
-  const copy = buildModel({ ...SMALL, seed: 77 });
-  const weights = trained.getWeights().map((w) => tf.add(w, 0));
-  copy.setWeights(weights);
+  const copy = new Tagger({ ...SMALL, seed: 77 });
+  const weights = trained.model.getWeights().map((w) => tf.add(w, 0));
+  copy.model.setWeights(weights);
   tf.dispose(weights);
   const x = tf.tensor2d(wordIds, [BATCH, MAX_LEN], "int32");
-  const [a, b] = [trained.predict(x) as tf.Tensor, copy.predict(x) as tf.Tensor];
+  const [a, b] = [trained.model.predict(x) as tf.Tensor, copy.model.predict(x) as tf.Tensor];
   assert.equal(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]), 0);
   tf.dispose([x, a, b]);
   trained.dispose();
@@ -188,8 +193,8 @@ for (const layer of ["fast", "stock"] as const) {
   Deno.test(`trainer (${layer}): trimming padding changes neither losses nor updates`, async () => {
     await initBackend();
     const run = (trimPadding: boolean) => {
-      const model = buildModel({ ...SMALL, layer, recurrentDropout: 0.2 });
-      const trainer = createTrainer(model, { learningRate: 0.01, seed: 4, trimPadding });
+      const tagger = new Tagger({ ...SMALL, layer, recurrentDropout: 0.2 });
+      const trainer = createTrainer(tagger, { learningRate: 0.01, seed: 4, trimPadding });
       const metrics = [];
       for (let step = 0; step < 3; step++) {
         const { wordIds, tagIds, mask } = shortBatch(40 + step, 5);
@@ -197,8 +202,8 @@ for (const layer of ["fast", "stock"] as const) {
       }
       const { wordIds, tagIds, mask } = shortBatch(50, 4);
       metrics.push(trainer.evaluateBatch(wordIds, tagIds, mask, BATCH));
-      const weights = model.getWeights().map((w) => w.dataSync().slice());
-      model.dispose();
+      const weights = tagger.model.getWeights().map((w) => w.dataSync().slice());
+      tagger.dispose();
       return { metrics, weights };
     };
     const trimmed = run(true);
@@ -216,8 +221,8 @@ for (const layer of ["fast", "stock"] as const) {
     });
     assert.ok(worst < 1e-5, `weights differ by ${worst}`);
     // The updates were real: the weights moved away from the initial ones.
-    const initial = buildModel({ ...SMALL, layer });
-    const moved = initial.getWeights().some((w, k) =>
+    const initial = new Tagger({ ...SMALL, layer });
+    const moved = initial.model.getWeights().some((w, k) =>
       w.dataSync().some((v, i) => Math.abs(v - trimmed.weights[k][i]) > 1e-4)
     );
     initial.dispose();

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
-import { loadModelFolder } from "../lib/io/model_folder.ts";
+import { loadModelFolder } from "../lib/io/mod.ts";
 import { seededRandom } from "../lib/data/random.ts";
-import { buildModel } from "../lib/model/build.ts";
+import { Tagger } from "../lib/model/tagger.ts";
 import {
   dropSingletons,
   epochLearningRate,
@@ -12,7 +12,7 @@ import {
   resolveTrainConfig,
   train,
   type TrainConfig,
-} from "../lib/train/train.ts";
+} from "../lib/train/mod.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { straightAndResumed, weightsOf } from "./fixtures/resume.ts";
@@ -43,10 +43,11 @@ Deno.test("training lowers the loss, keeps memory flat and leaves a loadable run
     assert.equal(history.numTensors[2], history.numTensors[1], "no tensors leak across epochs");
     assert.ok(history.valAccuracy.every((value) => value > 0 && value <= 1));
     const loaded = await loadModelFolder(out);
-    assert.equal(loaded.config.maxLen, 10);
-    assert.deepEqual(loaded.vocab.words, result.vocab.words);
-    const expected = result.model.getWeights().map((w) => Array.from(w.dataSync()));
-    const actual = loaded.model.getWeights().map((w) => Array.from(w.dataSync()));
+    const [member] = loaded.members;
+    assert.equal(member.tagger.config.maxLen, 10);
+    assert.deepEqual(member.vocab.words, result.vocab.words);
+    const expected = result.tagger.model.getWeights().map((w) => Array.from(w.dataSync()));
+    const actual = member.tagger.model.getWeights().map((w) => Array.from(w.dataSync()));
     assert.deepEqual(actual, expected);
     const checkpoints = [...Deno.readDirSync(`${out}/checkpoints`)].map((entry) => entry.name);
     assert.deepEqual(checkpoints, ["epoch-003"], "only the latest complete checkpoint is kept");
@@ -76,8 +77,8 @@ Deno.test("validationSplit 0 trains on every sentence and records no validation 
       progress: null,
     });
     assert.ok(Number.isFinite(split.history.valLoss[0]), "the default split still validates");
-    split.model.dispose();
-    result.model.dispose();
+    split.tagger.dispose();
+    result.tagger.dispose();
   });
 });
 
@@ -92,8 +93,8 @@ Deno.test("learning-rate decay: a vanishing rate after epoch 1 leaves epoch 1's 
       config: { ...tinyConfig, epochs, learningRateDecay },
       progress: null,
     });
-    const weights = weightsOf(result.model);
-    result.model.dispose();
+    const weights = weightsOf(result.tagger);
+    result.tagger.dispose();
     return weights;
   };
   const one = await run(1, 1);
@@ -132,15 +133,16 @@ Deno.test("the train CLI passes model-shape flags into the saved model, and name
     const args = [...flags, ...shape, ...chars, "--out", out, "--json"];
     assert.equal((await withCapturedConsole(() => trainCli(args))).result, 0);
     const loaded = await loadModelFolder(out);
+    const [member] = loaded.members;
     try {
-      const { embeddingDim, recurrentDropout, charFilters, charWidth } = loaded.config.model;
+      const { embeddingDim, recurrentDropout, charFilters, charWidth } = member.tagger.config;
       assert.deepEqual([embeddingDim, recurrentDropout, charFilters, charWidth], [6, 0.25, 5, 5]);
-      const shapes = loaded.model.weights.map((weight) => weight.shape.join("x"));
-      assert.ok(shapes.includes(`${loaded.vocab.words.length}x6`), `word embedding: ${shapes}`);
+      const shapes = member.tagger.model.weights.map((weight) => weight.shape.join("x"));
+      assert.ok(shapes.includes(`${member.vocab.words.length}x6`), `word embedding: ${shapes}`);
       // The char CNN kernel is stored as [width · charDim, filters]; charDim is 25 by default.
       assert.ok(shapes.includes(`${5 * 25}x5`), `char CNN kernel: ${shapes}`);
     } finally {
-      loaded.model.dispose();
+      member.tagger.dispose();
     }
   });
 });
@@ -159,8 +161,8 @@ Deno.test("a run interrupted mid-epoch resumes from its last checkpoint to the s
     assert.deepEqual(resumed.history.epoch, [1, 2, 3]);
     assert.deepEqual(resumed.history.loss, straight.history.loss);
     assert.deepEqual(
-      weightsOf(resumed.model),
-      weightsOf(straight.model),
+      weightsOf(resumed.tagger),
+      weightsOf(straight.tagger),
       "resumed weights equal the uninterrupted run's",
     );
     await assert.rejects(
@@ -175,16 +177,16 @@ Deno.test("a NaN loss stops training with a clear message", async () => {
   const sentences = syntheticSentences(40);
   const config = { ...tinyConfig, epochs: 1 };
   const vocab = prepareData(sentences, resolveTrainConfig(config)).vocab;
-  const model = buildModel({
+  const tagger = new Tagger({
     ...config.model,
     vocabSize: vocab.words.length,
     numTags: vocab.tags.length,
     maxLen: config.maxLen,
   });
-  const head = model.getLayer("tags");
+  const head = tagger.model.getLayer("tags");
   head.setWeights(head.getWeights().map((weight) => tf.fill(weight.shape, NaN)));
   await assert.rejects(
-    train({ trainSentences: sentences, config, model, vocab, progress: null }),
+    train({ trainSentences: sentences, config, tagger, vocab, progress: null }),
     (error: unknown) => {
       assert.ok(error instanceof NonFiniteLossError);
       assert.match(error.message, /loss became NaN at epoch 1, step 1 /);
@@ -228,7 +230,7 @@ Deno.test("countPadding reproduces the tutorial's fault: padding counted, not ma
     progress: null,
   });
   const maskZero = (result: typeof honest) =>
-    result.model.getLayer("embedding").getConfig().maskZero;
+    result.tagger.model.getLayer("embedding").getConfig().maskZero;
   assert.equal(maskZero(honest), true);
   assert.equal(maskZero(faulty), false);
   assert.ok(

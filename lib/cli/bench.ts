@@ -15,19 +15,27 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import { initBackend } from "../backend/backend.ts";
-import { buildModel } from "../model/build.ts";
-import type { ModelConfig } from "../model/build.ts";
+import type { TaggerOptions } from "../model/config.ts";
+import { Tagger } from "../model/tagger.ts";
 import { createTrainer } from "../train/trainer.ts";
 import { loadCorpus } from "../data/corpus.ts";
-import type { LoadedModel } from "../io/model_folder.ts";
 import { predictWordIds } from "../predict/predict.ts";
 import { buildVocab, tagId, wordId } from "../data/vocab.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { seededRandom } from "../data/random.ts";
 import type { Random } from "../data/random.ts";
+import {
+  formatUsage,
+  HELP_FLAG,
+  parseFlags,
+  parseInteger,
+  parsePositiveInteger,
+  parseThreads,
+  reportUsageErrors,
+  THREADS_FLAG,
+} from "./_args.ts";
 
 /** Benchmark options. */
 export interface BenchOptions {
@@ -81,7 +89,7 @@ interface BenchData {
   words: Int32Array[];
   /** Tag ids of each sentence. */
   tags: Int32Array[];
-  config: ModelConfig;
+  config: TaggerOptions;
   vocab: Vocab;
   loadSeconds: number;
 }
@@ -152,7 +160,8 @@ async function timeSteps(
 
 /** Median ms per training step of stock tfjs-layers (`trainOnBatch`, always `maxLen` steps). */
 async function benchStock(o: BenchOptions, data: BenchData, batches: Batch[]): Promise<number> {
-  const model = buildModel({ ...data.config, layer: "stock" });
+  const tagger = new Tagger({ ...data.config, layer: "stock" });
+  const model = tagger.model;
   model.compile({ optimizer: tf.train.adam(0.001), loss: "sparseCategoricalCrossentropy" });
   const tensors = batches.map((b) => ({
     x: tf.tensor2d(b.wordIds, [BATCH, MAX_LEN], "int32"),
@@ -164,20 +173,20 @@ async function benchStock(o: BenchOptions, data: BenchData, batches: Batch[]): P
     return model.trainOnBatch(x, y);
   });
   tf.dispose(tensors.flatMap(({ x, y }) => [x, y]));
-  model.dispose();
+  tagger.dispose();
   return ms;
 }
 
 /** Median ms per training step of FastBiLSTM + createTrainer (padding trimmed per batch). */
 async function benchFast(o: BenchOptions, data: BenchData, batches: Batch[]): Promise<number> {
-  const model = buildModel({ ...data.config, layer: "fast" });
-  const trainer = createTrainer(model, { seed: 1 });
+  const tagger = new Tagger({ ...data.config, layer: "fast" });
+  const trainer = createTrainer(tagger, { seed: 1 });
   let k = 0;
   const ms = await timeSteps("fast", o.warmup, o.steps, () => {
     const b = batches[k++ % batches.length];
     return trainer.trainBatch(b.wordIds, b.tagIds, b.mask, BATCH);
   });
-  model.dispose();
+  tagger.dispose();
   return ms;
 }
 
@@ -187,19 +196,8 @@ async function benchFast(o: BenchOptions, data: BenchData, batches: Batch[]): Pr
  * tokens per second.
  */
 async function benchPredict(o: BenchOptions, data: BenchData, random: Random) {
-  const model = buildModel({ ...data.config, layer: "fast" });
-  const loaded: LoadedModel = {
-    model,
-    vocab: data.vocab,
-    config: {
-      format: "bilstm-ner-model",
-      version: 1,
-      maxLen: MAX_LEN,
-      modelType: "bilstm",
-      model: { ...data.config },
-    },
-    directory: "",
-  };
+  const tagger = new Tagger({ ...data.config, layer: "fast" });
+  const predictor = { tagger, vocab: data.vocab, chars: null };
   const count = PREDICT_BATCHES * o.predictBatch;
   const sentences = Array.from(
     { length: count },
@@ -207,9 +205,9 @@ async function benchPredict(o: BenchOptions, data: BenchData, random: Random) {
   );
   const realTokens = sentences.reduce((n, s) => n + s.length, 0);
   const ms = await timeSteps("predict", o.warmup, o.steps, () => {
-    predictWordIds(loaded, sentences, { batchSize: o.predictBatch });
+    predictWordIds(predictor, sentences, { batchSize: o.predictBatch });
   });
-  model.dispose();
+  tagger.dispose();
   return {
     batchSize: o.predictBatch,
     sentences: count,
@@ -275,32 +273,59 @@ function table(r: BenchResult): string {
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      steps: { type: "string", default: "10" },
-      warmup: { type: "string", default: "2" },
-      threads: { type: "string", default: "auto" },
-      "predict-batch": { type: "string", default: "128" },
-      json: { type: "boolean", default: false },
-    },
-  });
+const FLAGS = {
+  steps: {
+    type: "string",
+    default: "10",
+    value: "N",
+    help: "timed steps per implementation, median reported (default 10)",
+  },
+  warmup: { type: "string", default: "2", value: "N", help: "untimed warm-up steps (default 2)" },
+  ...THREADS_FLAG,
+  "predict-batch": {
+    type: "string",
+    default: "128",
+    value: "N",
+    help: "sentences per prediction batch (default 128)",
+  },
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...HELP_FLAG,
+} as const;
+
+const USAGE = formatUsage({ command: "deno task bench", flags: FLAGS });
+
+/** Parses the command line: the benchmark options and `--json`; undefined for `--help`. */
+function parseBenchCommand(
+  args: string[],
+): { options: BenchOptions; json: boolean } | undefined {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) return undefined;
   const options: BenchOptions = {
-    steps: Number(values.steps),
-    warmup: Number(values.warmup),
-    threads: values.threads === "auto" ? "auto" : Number(values.threads),
-    predictBatch: Number(values["predict-batch"]),
+    steps: parsePositiveInteger("--steps", values.steps),
+    warmup: parseInteger("--warmup", values.warmup, 0),
+    threads: parseThreads(values.threads),
+    predictBatch: parsePositiveInteger("--predict-batch", values["predict-batch"]),
   };
-  for (const [k, v] of Object.entries(options)) {
-    if (k === "threads" && v === "auto") continue;
-    if (!Number.isInteger(v) || v < (k === "warmup" ? 0 : 1)) {
-      console.error(
-        `bench: --${k} must be a positive integer${k === "threads" ? ' or "auto"' : ""}`,
-      );
-      Deno.exit(2);
-    }
-  }
-  const result = await runBench(options);
-  console.log(values.json ? JSON.stringify(result) : table(result));
+  return { options, json: values.json };
 }
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parseBenchCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    const result = await runBench(command.options);
+    console.log(command.json ? JSON.stringify(result) : table(result));
+    return 0;
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

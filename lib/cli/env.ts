@@ -10,13 +10,22 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { parseArgs } from "node:util";
 import {
   type BackendInfo,
   type BackendName,
   describeBackend,
   initBackend,
 } from "../backend/backend.ts";
+import {
+  BACKEND_FLAG,
+  formatUsage,
+  HELP_FLAG,
+  parseBackend,
+  parseFlags,
+  parseThreads,
+  reportUsageErrors,
+  THREADS_FLAG,
+} from "./_args.ts";
 
 /** Everything `env --json` reports. */
 export interface EnvReport extends BackendInfo {
@@ -26,6 +35,15 @@ export interface EnvReport extends BackendInfo {
   tfjs: string;
 }
 
+const FLAGS = {
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...BACKEND_FLAG,
+  ...THREADS_FLAG,
+  ...HELP_FLAG,
+} as const;
+
+const USAGE = formatUsage({ command: "deno task env", flags: FLAGS });
+
 /** Parsed command line of this CLI. */
 interface EnvArgs {
   json: boolean;
@@ -33,21 +51,15 @@ interface EnvArgs {
   threads: number | "auto";
 }
 
-/** Parses `--json`, `--backend` and `--threads`. */
-function parseEnvArgs(args: string[]): EnvArgs {
-  const { values } = parseArgs({
-    args,
-    options: {
-      json: { type: "boolean", default: false },
-      backend: { type: "string", default: "wasm" },
-      threads: { type: "string", default: "auto" },
-    },
-  });
-  if (values.backend !== "wasm" && values.backend !== "cpu") {
-    throw new Error(`--backend must be wasm or cpu, got ${values.backend}`);
-  }
-  const threads = values.threads === "auto" ? "auto" : Number(values.threads);
-  return { json: values.json, backend: values.backend, threads };
+/** Parses `--json`, `--backend` and `--threads`; undefined for `--help`. */
+function parseEnvArgs(args: string[]): EnvArgs | undefined {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) return undefined;
+  return {
+    json: values.json,
+    backend: parseBackend(values.backend),
+    threads: parseThreads(values.threads),
+  };
 }
 
 /**
@@ -64,9 +76,8 @@ export async function collectEnvReport(
   return { ...info, deno: Deno.version.deno, tfjs: tf.version.tfjs };
 }
 
-/** Entry point. */
-async function main(): Promise<void> {
-  const args = parseEnvArgs(Deno.args);
+/** Prints the report as one line, or as JSON. */
+async function printEnvReport(args: EnvArgs): Promise<number> {
   const report = await collectEnvReport(args.backend, args.threads);
   if (args.json) {
     const { backend, simd, threads, platform, deno, tfjs } = report;
@@ -77,6 +88,24 @@ async function main(): Promise<void> {
         `platform ${report.platform}`,
     );
   }
+  return 0;
 }
 
-if (import.meta.main) await main();
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const parsed = parseEnvArgs(args);
+    if (parsed === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await printEnvReport(parsed);
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

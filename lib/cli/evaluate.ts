@@ -18,19 +18,64 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { describeBackend } from "../backend/backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import { loadSplitFile, splitByIds, validationTail } from "../data/encode.ts";
 import { evaluateModel, evaluationToJSON, formatEvaluation } from "../evaluate/evaluate.ts";
 import type { EntityScheme } from "../evaluate/metrics.ts";
-import type { LoadedModel } from "../io/model_folder.ts";
-import { DEFAULT_TRAIN_CONFIG, tutorialTrainSentences } from "../train/train.ts";
-import { loadModelForCli, parseBackend, parseThreads, UsageError } from "./predict.ts";
+import type { LoadedModel } from "../io/ensemble_folder.ts";
+import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
+import { tutorialTrainSentences } from "../train/data.ts";
+import { loadModelForCli } from "./predict.ts";
+import {
+  BACKEND_FLAG,
+  formatUsage,
+  HELP_FLAG,
+  parseBackend,
+  parseChoice,
+  parseFlags,
+  parseOptional,
+  parsePositiveInteger,
+  parseThreads,
+  reportUsageErrors,
+  THREADS_FLAG,
+} from "./_args.ts";
 
-const USAGE = "usage: deno run -A lib/cli/evaluate.ts [--model DIR] [--limit N] [--json] " +
-  "[--backend wasm|cpu] [--threads N|auto] [--batch-size N] [--scheme strict|conlleval] " +
-  "[--split test|validation]";
+const FLAGS = {
+  model: {
+    type: "string",
+    value: "DIR",
+    help: "model folder or run folder (default the shipped data/model)",
+  },
+  limit: { type: "string", value: "N", help: "evaluate only the first N sentences" },
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...BACKEND_FLAG,
+  ...THREADS_FLAG,
+  "batch-size": {
+    type: "string",
+    default: "256",
+    value: "N",
+    help: "sentences per prediction batch (default 256)",
+  },
+  scheme: {
+    type: "string",
+    default: "strict",
+    value: "strict|conlleval",
+    help: "entity scheme: strict IOB2 like seqeval (default) or conlleval's",
+  },
+  split: {
+    type: "string",
+    default: "test",
+    value: "test|validation",
+    help: "the tutorial's test split (default) or the trainer's validation tail",
+  },
+  ...HELP_FLAG,
+} as const;
+
+const USAGE = formatUsage({ command: "deno task evaluate", flags: FLAGS });
+
+const SCHEMES: readonly EntityScheme[] = ["strict", "conlleval"];
+const SPLITS = ["test", "validation"] as const;
 
 /** The trainer's default validation share: `--split validation` evaluates on that tail. */
 const VALIDATION_SPLIT = DEFAULT_TRAIN_CONFIG.validationSplit;
@@ -48,7 +93,7 @@ const VALIDATION_SPLIT = DEFAULT_TRAIN_CONFIG.validationSplit;
 export function validationLeaks(loaded: LoadedModel, trainingSentences: number): string[] {
   const tailStart = Math.trunc(trainingSentences * (1 - VALIDATION_SPLIT));
   const tailSize = trainingSentences - tailStart;
-  return (loaded.members ?? [loaded]).flatMap((member) => {
+  return loaded.members.flatMap((member) => {
     const training = member.config.training;
     const split = training?.validationSplit;
     if (typeof split !== "number") {
@@ -61,63 +106,36 @@ export function validationLeaks(loaded: LoadedModel, trainingSentences: number):
   });
 }
 
-/** Parses a positive integer flag value. */
-function positiveInteger(flag: string, value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isInteger(number) || number < 1) {
-    throw new UsageError(`--${flag} must be a positive integer, got "${value}"`);
-  }
-  return number;
+/** What the command runs with. */
+interface EvaluateCommand {
+  split: (typeof SPLITS)[number];
+  model: string | undefined;
+  limit: number | undefined;
+  json: boolean;
+  backend: ReturnType<typeof parseBackend>;
+  threads: number | "auto";
+  batchSize: number;
+  scheme: EntityScheme;
 }
 
-/**
- * Runs the command.
- *
- * @param args command-line arguments
- * @returns the process exit code
- */
-export async function main(args: string[]): Promise<number> {
-  let options;
-  try {
-    const { values } = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        model: { type: "string" },
-        limit: { type: "string" },
-        json: { type: "boolean", default: false },
-        backend: { type: "string", default: "wasm" },
-        threads: { type: "string", default: "auto" },
-        "batch-size": { type: "string", default: "256" },
-        scheme: { type: "string", default: "strict" },
-        split: { type: "string", default: "test" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (values.scheme !== "strict" && values.scheme !== "conlleval") {
-      throw new UsageError(`--scheme must be strict or conlleval, got "${values.scheme}"`);
-    }
-    if (values.split !== "test" && values.split !== "validation") {
-      throw new UsageError(`--split must be test or validation, got "${values.split}"`);
-    }
-    options = {
-      split: values.split,
-      model: values.model,
-      limit: values.limit === undefined ? undefined : positiveInteger("limit", values.limit),
-      json: values.json,
-      backend: parseBackend(values.backend),
-      threads: parseThreads(values.threads),
-      batchSize: positiveInteger("batch-size", values["batch-size"]),
-      scheme: values.scheme as EntityScheme,
-    };
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+/** Parses the command line; undefined for `--help`. */
+function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) return undefined;
+  return {
+    split: parseChoice("--split", values.split, SPLITS),
+    model: values.model,
+    limit: parseOptional("--limit", values.limit, parsePositiveInteger),
+    json: values.json,
+    backend: parseBackend(values.backend),
+    threads: parseThreads(values.threads),
+    batchSize: parsePositiveInteger("--batch-size", values["batch-size"]),
+    scheme: parseChoice("--scheme", values.scheme, SCHEMES),
+  };
+}
+
+/** Evaluates the model and prints the report; returns the exit code. */
+async function runEvaluation(options: EvaluateCommand): Promise<number> {
   try {
     const started = performance.now();
     const { loaded, backend } = await loadModelForCli(options.model, {
@@ -158,7 +176,7 @@ export async function main(args: string[]): Promise<number> {
     if (options.json) {
       console.log(JSON.stringify({
         model: loaded.directory,
-        ensembleMembers: loaded.members?.map((member) => member.directory) ?? null,
+        ensembleMembers: loaded.ensemble ? loaded.members.map((member) => member.directory) : null,
         backend,
         split: options.split,
         ...evaluationToJSON(result),
@@ -167,8 +185,10 @@ export async function main(args: string[]): Promise<number> {
     } else {
       console.log(
         `Model: ${loaded.directory} (${
-          loaded.members ? `an ensemble of ${loaded.members.length} × ` : ""
-        }${loaded.config.modelType}, maxLen ${result.maxLen}) on the ${options.split} split`,
+          loaded.ensemble ? `an ensemble of ${loaded.members.length} × ` : ""
+        }${
+          loaded.members[0].tagger.config.modelType
+        }, maxLen ${result.maxLen}) on the ${options.split} split`,
       );
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);
@@ -178,6 +198,23 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parseEvaluateCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await runEvaluation(command);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -12,14 +12,59 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { initBackend } from "../backend/backend.ts";
-import { saveEnsembleFolder } from "../io/ensemble_folder.ts";
-import { type LoadedModel, loadModelFolder, saveModelFolder } from "../io/model_folder.ts";
+import { type LoadedModel, loadModelFolder, saveEnsembleFolder } from "../io/ensemble_folder.ts";
+import { saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { formatUsage, HELP_FLAG, parseFlags, reportUsageErrors, UsageError } from "./_args.ts";
 
-const USAGE = "usage: deno task export --from RUN_DIR [--from RUN_DIR ...] --to MODEL_DIR " +
-  "[--float16] [--description TEXT]";
+const FLAGS = {
+  from: {
+    type: "string",
+    multiple: true,
+    value: "RUN_DIR",
+    help: "a training run (its latest checkpoint); several make an ensemble",
+  },
+  to: { type: "string", value: "MODEL_DIR", help: "the model folder to write" },
+  float16: {
+    type: "boolean",
+    default: false,
+    help: "store the weights as float16 (half the size)",
+  },
+  description: {
+    type: "string",
+    value: "TEXT",
+    help: "a description stored in an ensemble's ensemble.json",
+  },
+  ...HELP_FLAG,
+} as const;
+
+const USAGE = formatUsage({
+  command: "deno task export",
+  synopsis: "--from RUN_DIR [--from RUN_DIR ...] --to MODEL_DIR [options]",
+  flags: FLAGS,
+});
+
+/** What the command runs with. */
+interface ExportCommand {
+  from: string[];
+  to: string;
+  float16: boolean;
+  description: string | undefined;
+}
+
+/** Parses the command line; undefined for `--help`. */
+function parseExportCommand(args: string[]): ExportCommand | undefined {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) return undefined;
+  if (!values.from?.length || !values.to) throw new UsageError("--from and --to are required");
+  return {
+    from: values.from,
+    to: values.to,
+    float16: values.float16,
+    description: values.description,
+  };
+}
 
 /** Total size in bytes of the `weights.bin` files under a folder. */
 async function weightBytes(directory: string): Promise<number> {
@@ -32,47 +77,30 @@ async function weightBytes(directory: string): Promise<number> {
   return total;
 }
 
-/**
- * Runs the command.
- *
- * @param args command-line arguments
- * @returns the process exit code
- */
-export async function main(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        from: { type: "string", multiple: true },
-        to: { type: "string" },
-        float16: { type: "boolean", default: false },
-        description: { type: "string" },
-      },
-    }));
-    if (!values.from?.length || !values.to) throw new Error("--from and --to are required");
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+/** Writes the model folder (or ensemble folder) and prints its size; returns the exit code. */
+async function runExport(command: ExportCommand): Promise<number> {
   await initBackend({ backend: "wasm", threads: 1 });
-  const to = values.to;
+  const to = command.to;
   const loaded: LoadedModel[] = [];
   try {
-    for (const from of values.from) loaded.push(await loadModelFolder(from));
+    for (const from of command.from) loaded.push(await loadModelFolder(from));
     if (loaded.length > 1) {
-      await saveEnsembleFolder(to, loaded, {
-        float16: values.float16,
-        description: values.description,
+      const ensembles = loaded.filter((model) => model.ensemble !== null);
+      if (ensembles.length > 0) {
+        throw new Error(`${ensembles[0].directory}: a member cannot be an ensemble`);
+      }
+      await saveEnsembleFolder(to, loaded.map((model) => model.members[0]), {
+        float16: command.float16,
+        description: command.description,
       });
       // Loading it back checks that the members can be averaged (same tags, maxLen and head).
       await loadModelFolder(to);
     } else {
       const [single] = loaded;
-      if (single.members) throw new Error(`${single.directory}: is an ensemble; export its runs`);
-      await saveModelFolder(to, single.model, single.vocab, single.config, {
-        float16: values.float16,
-        chars: single.chars,
+      if (single.ensemble) throw new Error(`${single.directory}: is an ensemble; export its runs`);
+      const [tagger] = single.members;
+      await saveModelFolder(to, tagger, tagger.config.training as TrainingRecord | undefined, {
+        float16: command.float16,
       });
       const history = await Deno.readTextFile(`${single.directory}/history.json`)
         .catch(() => null);
@@ -86,9 +114,26 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `exported ${loaded.map((l) => l.directory).join(", ")} → ${to}` +
       `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""} (weights ` +
-      `${(size / 1e6).toFixed(1)} MB${values.float16 ? ", float16" : ""})`,
+      `${(size / 1e6).toFixed(1)} MB${command.float16 ? ", float16" : ""})`,
   );
   return 0;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parseExportCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await runExport(command);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -14,8 +14,14 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { NotebookCellError, runNotebook } from "../notebook/runner.ts";
+import {
+  formatUsage,
+  HELP_FLAG,
+  parseFlags,
+  parsePositiveNumber,
+  reportUsageErrors,
+} from "./_args.ts";
 
 /** Parsed command-line options. */
 export interface NotebooksCliOptions {
@@ -51,36 +57,52 @@ export interface NotebookSummary {
   error?: { cellNumber?: number; firstLine?: string; message: string };
 }
 
-const USAGE = `Usage: deno run -A lib/cli/notebooks.ts [options] [notebooks...]
-  --quick        set BILSTM_NER_QUICK=1 and write executed copies to --out (default temp dir)
-  --timeout S    per-cell timeout in seconds (default 7200: full training is one cell)
-  --out DIR      write executed notebooks into DIR instead of in place
-  --json         print one JSON summary object on stdout
-  --keep-going   run the remaining notebooks after a failure
-  -h, --help     show this help`;
+const FLAGS = {
+  quick: {
+    type: "boolean",
+    default: false,
+    help: "set BILSTM_NER_QUICK=1 and write executed copies to --out (default temp dir)",
+  },
+  timeout: {
+    type: "string",
+    default: "7200",
+    value: "S",
+    help: "per-cell timeout in seconds (default 7200: full training is one cell)",
+  },
+  out: {
+    type: "string",
+    value: "DIR",
+    help: "write executed notebooks into DIR instead of in place",
+  },
+  json: { type: "boolean", default: false, help: "print one JSON summary object on stdout" },
+  "keep-going": {
+    type: "boolean",
+    default: false,
+    help: "run the remaining notebooks after a failure",
+  },
+  ...HELP_FLAG,
+} as const;
 
-/** Parses command-line arguments. */
+const USAGE = formatUsage({
+  command: "deno task notebooks",
+  synopsis: "[options] [notebooks...]",
+  flags: FLAGS,
+  notes: ["notebooks: .ipynb files (default every notebooks/*.ipynb, in name order)"],
+});
+
+/**
+ * Parses command-line arguments.
+ *
+ * @param args command-line arguments
+ * @returns the options, or `"help"` for `--help`
+ * @throws {UsageError} naming a bad flag
+ */
 export function parseNotebooksArgs(args: string[]): NotebooksCliOptions | "help" {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      quick: { type: "boolean", default: false },
-      timeout: { type: "string", default: "7200" },
-      out: { type: "string" },
-      json: { type: "boolean", default: false },
-      "keep-going": { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
+  const { values, positionals } = parseFlags(args, FLAGS, true);
   if (values.help) return "help";
-  const timeoutSeconds = Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new Error(`--timeout must be a positive number of seconds, got ${values.timeout}`);
-  }
   return {
     quick: values.quick,
-    timeoutSeconds,
+    timeoutSeconds: parsePositiveNumber("--timeout", values.timeout),
     outDir: values.out,
     json: values.json,
     keepGoing: values["keep-going"],
@@ -117,19 +139,8 @@ export function formatSummaryTable(rows: NotebookSummary[]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
-/** Runs the notebooks; returns the process exit code. */
-export async function main(args: string[]): Promise<number> {
-  let options: NotebooksCliOptions | "help";
-  try {
-    options = parseNotebooksArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (options === "help") {
-    console.log(USAGE);
-    return 0;
-  }
+/** Runs the notebooks and prints the summary; returns the exit code. */
+async function runNotebooks(options: NotebooksCliOptions): Promise<number> {
   const notebooks = options.notebooks.length > 0
     ? options.notebooks
     : await listNotebooks(defaultNotebooksDir());
@@ -202,6 +213,23 @@ export async function main(args: string[]): Promise<number> {
     if (outDir !== undefined) console.log(`executed notebooks in ${outDir}`);
   }
   return ok ? 0 : 1;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 all ran, 1 a notebook failed, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const options = parseNotebooksArgs(args);
+    if (options === "help") {
+      console.log(USAGE);
+      return 0;
+    }
+    return await runNotebooks(options);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
 import "../model/bilstm.ts";
 import {
@@ -25,50 +24,44 @@ import {
   describeBackend,
   initBackend,
 } from "../backend/backend.ts";
-import { type LoadedModel, loadModelFolder } from "../io/model_folder.ts";
+import { type LoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
 import { predictTexts, type TextPrediction } from "../predict/predict.ts";
 import { formatTable } from "../plot/table.ts";
+import {
+  BACKEND_FLAG,
+  formatUsage,
+  HELP_FLAG,
+  parseBackend,
+  parseFlags,
+  parseThreads,
+  reportUsageErrors,
+  THREADS_FLAG,
+  UsageError,
+} from "./_args.ts";
 
 /** The shipped reference model folder, used when `--model` is not given. */
 export const DEFAULT_MODEL_DIR: string = decodeURIComponent(
   new URL("../../data/model", import.meta.url).pathname,
 );
 
-const USAGE = "usage: deno run -A lib/cli/predict.ts [--model DIR] [--json] " +
-  "[--backend wasm|cpu] [--threads N|auto] [TEXT...]   (no TEXT: one document per stdin line)";
+const FLAGS = {
+  model: {
+    type: "string",
+    value: "DIR",
+    help: "model folder or run folder (default the shipped data/model)",
+  },
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...BACKEND_FLAG,
+  ...THREADS_FLAG,
+  ...HELP_FLAG,
+} as const;
 
-/** A usage error: printed with the usage line, exit code 2. */
-export class UsageError extends Error {}
-
-/**
- * Checks a `--backend` value.
- *
- * @param value the flag's value
- * @returns the backend name
- * @throws {UsageError} for anything but `wasm` or `cpu`
- */
-export function parseBackend(value: string): BackendName {
-  if (value !== "wasm" && value !== "cpu") {
-    throw new UsageError(`--backend must be wasm or cpu, got "${value}"`);
-  }
-  return value;
-}
-
-/**
- * Checks a `--threads` value.
- *
- * @param value the flag's value
- * @returns a positive thread count or `"auto"`
- * @throws {UsageError} otherwise
- */
-export function parseThreads(value: string): number | "auto" {
-  if (value === "auto") return value;
-  const threads = Number(value);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new UsageError(`--threads must be a positive integer or auto, got "${value}"`);
-  }
-  return threads;
-}
+const USAGE = formatUsage({
+  command: "deno task predict",
+  synopsis: "[options] [TEXT...]",
+  flags: FLAGS,
+  notes: ["TEXT: one document; without it, every line of stdin is one document"],
+});
 
 /**
  * Initialises the backend and loads a model folder, with the messages a CLI user needs: when
@@ -136,50 +129,38 @@ export function formatPrediction(prediction: TextPrediction): string {
   return `${tokens}\n\n${entities}`;
 }
 
-/**
- * Runs the command.
- *
- * @param args command-line arguments
- * @returns the process exit code
- */
-export async function main(args: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        model: { type: "string" },
-        json: { type: "boolean", default: false },
-        backend: { type: "string", default: "wasm" },
-        threads: { type: "string", default: "auto" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    parseBackend(values.backend);
-    parseThreads(values.threads);
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n${USAGE}`);
-    return 2;
+/** What the command runs with. */
+interface PredictCommand {
+  model: string | undefined;
+  json: boolean;
+  backend: { backend: BackendName; threads: number | "auto" };
+  /** The text given as arguments, or undefined to read stdin. */
+  text: string | undefined;
+}
+
+/** Parses the command line; undefined for `--help`. */
+function parsePredictCommand(args: string[]): PredictCommand | undefined {
+  const { values, positionals } = parseFlags(args, FLAGS, true);
+  if (values.help) return undefined;
+  const backend = { backend: parseBackend(values.backend), threads: parseThreads(values.threads) };
+  const text = positionals.length === 0 ? undefined : positionals.join(" ");
+  if (text === undefined && Deno.stdin.isTerminal()) {
+    throw new UsageError("no text given and stdin is a terminal");
   }
+  return { model: values.model, json: values.json, backend, text };
+}
+
+/** Tags the text (or stdin's lines) and prints the result; returns the exit code. */
+async function runPrediction(command: PredictCommand): Promise<number> {
   try {
-    const fromStdin = positionals.length === 0;
-    if (fromStdin && Deno.stdin.isTerminal()) {
-      console.error(`error: no text given and stdin is a terminal\n${USAGE}`);
-      return 2;
-    }
-    const texts = fromStdin ? documentsFromLines(await readStdinUtf8()) : [positionals.join(" ")];
-    const { loaded, backend } = await loadModelForCli(values.model, {
-      backend: parseBackend(values.backend),
-      threads: parseThreads(values.threads),
-    });
+    const fromStdin = command.text === undefined;
+    const texts = command.text === undefined
+      ? documentsFromLines(await readStdinUtf8())
+      : [command.text];
+    const { loaded, backend } = await loadModelForCli(command.model, command.backend);
     console.error(`model ${loaded.directory} · ${describeBackend(backend)}`);
     const predictions = predictTexts(loaded, texts);
-    if (values.json) {
+    if (command.json) {
       const output = fromStdin
         ? {
           documents: predictions.map((prediction, index) => ({
@@ -201,6 +182,23 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   }
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parsePredictCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await runPrediction(command);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,45 +4,55 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { CorpusError, DEFAULT_CORPUS_PATH, loadCorpus } from "../data/corpus.ts";
 import { corpusStats } from "../data/stats.ts";
 import { formatCount, formatTable } from "../plot/table.ts";
+import {
+  formatUsage,
+  HELP_FLAG,
+  parseFlags,
+  parsePositiveInteger,
+  reportUsageErrors,
+} from "./_args.ts";
 
-const USAGE = "usage: deno task stats [--json] [--max-len N] [FILE.csv|FILE.csv.gz]";
+const FLAGS = {
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  "max-len": {
+    type: "string",
+    default: "50",
+    value: "N",
+    help: "count the sentences longer than N tokens (default 50)",
+  },
+  ...HELP_FLAG,
+} as const;
 
-/**
- * Runs the command.
- *
- * @param args command-line arguments
- * @returns the process exit code
- */
-export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean", default: false },
-        "max-len": { type: "string", default: "50" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const maxLen = Number(parsed.values["max-len"]);
-  if (!Number.isInteger(maxLen) || maxLen < 1) {
-    console.error(`--max-len must be a positive integer, got "${parsed.values["max-len"]}"`);
-    return 2;
-  }
-  const path = parsed.positionals[0] ?? DEFAULT_CORPUS_PATH;
+const USAGE = formatUsage({
+  command: "deno task stats",
+  synopsis: "[options] [FILE.csv|FILE.csv.gz]",
+  flags: FLAGS,
+  notes: ["FILE: a corpus file (default the bundled GMB corpus)"],
+});
+
+/** What the command runs with. */
+interface StatsCommand {
+  json: boolean;
+  maxLen: number;
+  path: string;
+}
+
+/** Parses the command line; undefined for `--help`. */
+function parseStatsCommand(args: string[]): StatsCommand | undefined {
+  const { values, positionals } = parseFlags(args, FLAGS, true);
+  if (values.help) return undefined;
+  return {
+    json: values.json,
+    maxLen: parsePositiveInteger("--max-len", values["max-len"]),
+    path: positionals[0] ?? DEFAULT_CORPUS_PATH,
+  };
+}
+
+/** Loads the corpus and prints its statistics; returns the exit code. */
+async function printStats({ json, maxLen, path }: StatsCommand): Promise<number> {
   const started = performance.now();
   let corpus;
   try {
@@ -56,7 +66,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const loadSeconds = (performance.now() - started) / 1000;
   const { sentenceLengths: _lengths, ...stats } = corpusStats(corpus, maxLen);
-  if (parsed.values.json) {
+  if (json) {
     console.log(JSON.stringify({ file: path, ...stats, loadSeconds }));
     return 0;
   }
@@ -80,6 +90,23 @@ export async function main(args: string[]): Promise<number> {
     ) => [tag, count, `${(100 * count / total).toFixed(2)}%`]),
   ));
   return 0;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 1 unreadable corpus, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parseStatsCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await printStats(command);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

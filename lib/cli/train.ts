@@ -10,74 +10,240 @@
  * Prints a table of the history, or with `--json` one JSON object (progress
  * goes to stderr either way).
  *
+ * The flags are parsed for their type here; their ranges are checked by the config resolvers
+ * (`checkTaggerOptions`, `resolveTrainConfig`) before training starts, and a bad setting is
+ * reported under the flag that set it. Exit codes: 0 ok, 1 runtime error, 2 usage error.
+ *
  * @module
  */
-import { parseArgs } from "node:util";
 import { type BackendName, describeBackend, initBackend } from "../backend/backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
+import { ConfigError } from "../errors.ts";
+import { checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
+import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+import { tutorialTrainSentences } from "../train/data.ts";
+import { NonFiniteLossError, train } from "../train/train.ts";
 import {
-  NonFiniteLossError,
-  train,
-  type TrainConfig,
-  tutorialTrainSentences,
-} from "../train/train.ts";
+  BACKEND_FLAG,
+  type FlagsByField,
+  formatUsage,
+  HELP_FLAG,
+  parseBackend,
+  parseChoice,
+  parseFlags,
+  parseInteger,
+  parseNumber,
+  parseOptional,
+  parseThreads,
+  reportUsageErrors,
+  THREADS_FLAG,
+  UsageError,
+  usageErrorFromConfig,
+} from "./_args.ts";
 
-const USAGE = `usage: deno task train [options]
-  --backend wasm|cpu   tfjs backend (default wasm)
-  --threads N|auto     WASM threads (default auto)
-  --epochs N           epochs (default 5)
-  --limit N            use only the first N training sentences
-  --batch-size N       sentences per step (default 32)
-  --seed N             seed of weights, shuffling and dropout (default 42)
-  --layer fast|stock   BiLSTM implementation (default fast)
-  --model-type T       bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)
-  --char-features      add a char CNN and casing features to the word representation
-  --dropout R          dropout on the word representation, in [0, 1) (default 0)
-  --output-dropout R   dropout on the BiLSTM output, before the head, in [0, 1) (default 0)
-  --units N            LSTM units per direction (default 100)
-  --embedding-dim N    word embedding width (default 100)
-  --recurrent-dropout R  dropout on the LSTM's recurrent state, in [0, 1) (default 0.1)
-  --char-filters N     char CNN filters, i.e. char features per word (default 50)
-  --char-width N       char CNN window width, odd (default 3)
-  --bilstm-layers N    stacked BiLSTM layers (default 1)
-  --lowercase          lowercase words before the vocabulary lookup
-  --validation-split R share of the training split held out at its end for validation, in
-                       [0, 1) (default 0.1; 0 trains on all 38,367 sentences, no validation)
-  --learning-rate R    Adam learning rate (default 0.001)
-  --learning-rate-decay R  factor on the learning rate after each epoch (default 1: constant)
-  --count-padding      reproduce the tutorial's fault: train on and count padding
-  --out DIR            run folder for checkpoints (default runs/<timestamp>)
-  --resume             continue the run in --out from its last complete epoch
-  --json               print one JSON object on stdout`;
+const FLAGS = {
+  ...BACKEND_FLAG,
+  ...THREADS_FLAG,
+  epochs: { type: "string", value: "N", help: "epochs (default 5)" },
+  limit: { type: "string", value: "N", help: "use only the first N training sentences" },
+  "batch-size": { type: "string", value: "N", help: "sentences per step (default 32)" },
+  seed: { type: "string", value: "N", help: "seed of weights, shuffling and dropout (default 42)" },
+  layer: {
+    type: "string",
+    default: "fast",
+    value: "fast|stock",
+    help: "BiLSTM implementation (default fast)",
+  },
+  "model-type": {
+    type: "string",
+    default: "bilstm",
+    value: "T",
+    help: "bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)",
+  },
+  "char-features": {
+    type: "boolean",
+    default: false,
+    help: "add a char CNN and casing features to the word representation",
+  },
+  dropout: {
+    type: "string",
+    value: "R",
+    help: "dropout on the word representation, in [0, 1) (default 0)",
+  },
+  "output-dropout": {
+    type: "string",
+    value: "R",
+    help: "dropout on the BiLSTM output, before the head, in [0, 1) (default 0)",
+  },
+  units: { type: "string", value: "N", help: "LSTM units per direction (default 100)" },
+  "embedding-dim": { type: "string", value: "N", help: "word embedding width (default 100)" },
+  "recurrent-dropout": {
+    type: "string",
+    value: "R",
+    help: "dropout on the LSTM's recurrent state, in [0, 1) (default 0.1)",
+  },
+  "char-filters": {
+    type: "string",
+    value: "N",
+    help: "char CNN filters, i.e. char features per word (default 50)",
+  },
+  "char-width": { type: "string", value: "N", help: "char CNN window width, odd (default 3)" },
+  "bilstm-layers": { type: "string", value: "N", help: "stacked BiLSTM layers (default 1)" },
+  lowercase: {
+    type: "boolean",
+    default: false,
+    help: "lowercase words before the vocabulary lookup",
+  },
+  "validation-split": {
+    type: "string",
+    value: "R",
+    help: "share of the training split held out at its end for validation,\n" +
+      "in [0, 1) (default 0.1; 0: train on all 38,367 sentences, no validation)",
+  },
+  "learning-rate": { type: "string", value: "R", help: "Adam learning rate (default 0.001)" },
+  "learning-rate-decay": {
+    type: "string",
+    value: "R",
+    help: "factor on the learning rate after each epoch (default 1: constant)",
+  },
+  "count-padding": {
+    type: "boolean",
+    default: false,
+    help: "reproduce the tutorial's fault: train on and count padding",
+  },
+  out: {
+    type: "string",
+    value: "DIR",
+    help: "run folder for checkpoints (default runs/<timestamp>)",
+  },
+  resume: {
+    type: "boolean",
+    default: false,
+    help: "continue the run in --out from its last complete epoch",
+  },
+  json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...HELP_FLAG,
+} as const;
 
-function positiveInteger(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
-    throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  }
-  return parsed;
+const USAGE = formatUsage({ command: "deno task train", flags: FLAGS });
+
+/** The flag that sets each {@linkcode TrainConfig} field, for naming a resolver's error. */
+const FLAGS_BY_FIELD: FlagsByField = {
+  epochs: "--epochs",
+  limit: "--limit",
+  batchSize: "--batch-size",
+  seed: "--seed",
+  validationSplit: "--validation-split",
+  learningRate: "--learning-rate",
+  learningRateDecay: "--learning-rate-decay",
+  countPadding: "--count-padding",
+  lowercase: "--lowercase",
+  "model.units": "--units",
+  "model.biLstmLayers": "--bilstm-layers",
+  "model.layer": "--layer",
+  "model.modelType": "--model-type",
+  "model.charFeatures": "--char-features",
+  "model.dropout": "--dropout",
+  "model.outputDropout": "--output-dropout",
+  "model.recurrentDropout": "--recurrent-dropout",
+  "model.embeddingDim": "--embedding-dim",
+  "model.charFilters": "--char-filters",
+  "model.charWidth": "--char-width",
+};
+
+type TrainFlags = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+/** The flags that take a value (the others are switches). */
+type ValueFlag = {
+  [K in keyof TrainFlags]-?: TrainFlags[K] extends boolean ? never : K;
+}[keyof TrainFlags];
+
+const LAYERS = ["fast", "stock"] as const;
+const MODEL_TYPES = ["bilstm", "bilstm-crf"] as const;
+
+/** What the command runs with, once its flags are parsed and its config checked. */
+interface TrainCommand {
+  config: TrainConfig;
+  backend: BackendName;
+  threads: number | "auto";
+  out: string | undefined;
+  resume: boolean;
+  json: boolean;
 }
 
-/** Parses an optional flag value in [0, 1) (a rate), naming the flag when it is not. */
-function rate(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === "" || !(parsed >= 0 && parsed < 1)) {
-    throw new Error(`--${name} must be in [0, 1), got "${value}"`);
-  }
-  return parsed;
+/** The object without its undefined fields (a flag not given leaves the default in force). */
+function definedFields<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(object).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
 }
 
-/** Parses an optional positive finite number flag value, naming the flag when it is not. */
-function positiveNumber(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!(parsed > 0 && Number.isFinite(parsed))) {
-    throw new Error(`--${name} must be a positive number, got "${value}"`);
+/** Builds the {@linkcode TrainConfig} from the flags, parsing each value for its type only. */
+function trainConfigFromFlags(values: TrainFlags): TrainConfig {
+  const integer = (flag: ValueFlag) => parseOptional(`--${flag}`, values[flag], parseInteger);
+  const number = (flag: ValueFlag) => parseOptional(`--${flag}`, values[flag], parseNumber);
+  const modelType = parseChoice("--model-type", values["model-type"], MODEL_TYPES);
+  return {
+    epochs: integer("epochs"),
+    limit: integer("limit"),
+    batchSize: integer("batch-size"),
+    seed: integer("seed"),
+    validationSplit: number("validation-split"),
+    learningRate: number("learning-rate"),
+    learningRateDecay: number("learning-rate-decay"),
+    countPadding: values["count-padding"],
+    lowercase: values.lowercase,
+    model: definedFields({
+      units: integer("units"),
+      biLstmLayers: integer("bilstm-layers"),
+      layer: parseChoice("--layer", values.layer, LAYERS),
+      modelType: modelType === "bilstm" ? undefined : modelType,
+      charFeatures: values["char-features"] ? true : undefined,
+      dropout: number("dropout"),
+      outputDropout: number("output-dropout"),
+      recurrentDropout: number("recurrent-dropout"),
+      embeddingDim: integer("embedding-dim"),
+      charFilters: integer("char-filters"),
+      charWidth: integer("char-width"),
+    }),
+  };
+}
+
+/**
+ * The train CLI's own wording of one resolver error (char settings without char features: the
+ * two char flags are named together); the rest are worded by {@linkcode usageErrorFromConfig}.
+ */
+function trainUsageError(error: unknown, values: TrainFlags): UsageError | undefined {
+  if (error instanceof ConfigError && /needs charFeatures/.test(error.problem)) {
+    return new UsageError("--char-filters and --char-width need --char-features");
   }
-  return parsed;
+  return usageErrorFromConfig(error, FLAGS_BY_FIELD, values);
+}
+
+/**
+ * Checks a config with the resolvers that training uses, so that a bad setting stops the
+ * command before the backend starts, named by its flag.
+ */
+function checkTrainConfig(config: TrainConfig, values: TrainFlags): void {
+  try {
+    checkTaggerOptions(config.model ?? {}, "model.");
+    resolveTrainConfig(config);
+  } catch (error) {
+    throw trainUsageError(error, values) ?? error;
+  }
+}
+
+/** Parses and checks the command line; undefined for `--help`. */
+function parseTrainCommand(args: string[]): TrainCommand | undefined {
+  const { values } = parseFlags(args, FLAGS);
+  if (values.help) return undefined;
+  const backend = parseBackend(values.backend);
+  const threads = parseThreads(values.threads);
+  if (values.resume && !values.out) throw new UsageError("--resume needs --out DIR");
+  const config = trainConfigFromFlags(values);
+  checkTrainConfig(config, values);
+  return { config, backend, threads, out: values.out, resume: values.resume, json: values.json };
 }
 
 /** Four decimals, or "—" for a missing value (no validation set: NaN, or null from JSON). */
@@ -85,128 +251,17 @@ function fixedOrDash(value: number | null): string {
   return value === null || !Number.isFinite(value) ? "—" : value.toFixed(4);
 }
 
-/**
- * Runs the command.
- *
- * @param args command-line arguments
- * @returns the process exit code
- */
-export async function main(args: string[]): Promise<number> {
-  let values;
-  let config: TrainConfig;
-  let backend: BackendName;
-  let threads: number | "auto";
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        backend: { type: "string", default: "wasm" },
-        threads: { type: "string", default: "auto" },
-        epochs: { type: "string" },
-        limit: { type: "string" },
-        "batch-size": { type: "string" },
-        seed: { type: "string" },
-        layer: { type: "string", default: "fast" },
-        "model-type": { type: "string", default: "bilstm" },
-        "char-features": { type: "boolean", default: false },
-        dropout: { type: "string" },
-        "output-dropout": { type: "string" },
-        units: { type: "string" },
-        "embedding-dim": { type: "string" },
-        "recurrent-dropout": { type: "string" },
-        "char-filters": { type: "string" },
-        "char-width": { type: "string" },
-        "bilstm-layers": { type: "string" },
-        lowercase: { type: "boolean", default: false },
-        "validation-split": { type: "string" },
-        "learning-rate": { type: "string" },
-        "learning-rate-decay": { type: "string" },
-        out: { type: "string" },
-        resume: { type: "boolean", default: false },
-        "count-padding": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (values.backend !== "wasm" && values.backend !== "cpu") {
-      throw new Error(`--backend must be wasm or cpu, got "${values.backend}"`);
-    }
-    backend = values.backend;
-    if (values.layer !== "fast" && values.layer !== "stock") {
-      throw new Error(`--layer must be fast or stock, got "${values.layer}"`);
-    }
-    const modelType = values["model-type"];
-    if (modelType !== "bilstm" && modelType !== "bilstm-crf") {
-      throw new Error(`--model-type must be bilstm or bilstm-crf, got "${modelType}"`);
-    }
-    const dropout = rate("dropout", values.dropout);
-    const outputDropout = rate("output-dropout", values["output-dropout"]);
-    const recurrentDropout = rate("recurrent-dropout", values["recurrent-dropout"]);
-    const embeddingDim = positiveInteger("embedding-dim", values["embedding-dim"]);
-    const charFilters = positiveInteger("char-filters", values["char-filters"]);
-    const charWidth = positiveInteger("char-width", values["char-width"]);
-    if (charWidth !== undefined && charWidth % 2 === 0) {
-      throw new Error(`--char-width must be odd, got "${values["char-width"]}"`);
-    }
-    if ((charFilters !== undefined || charWidth !== undefined) && !values["char-features"]) {
-      throw new Error("--char-filters and --char-width need --char-features");
-    }
-    if (modelType === "bilstm-crf" && values["count-padding"]) {
-      throw new Error("--count-padding cannot be used with --model-type bilstm-crf");
-    }
-    threads = values.threads === "auto" ? "auto" : positiveInteger("threads", values.threads)!;
-    if (values.resume && !values.out) throw new Error("--resume needs --out DIR");
-    const seed = values.seed === undefined ? undefined : Number(values.seed);
-    if (seed !== undefined && !Number.isInteger(seed)) {
-      throw new Error(`--seed must be an integer, got "${values.seed}"`);
-    }
-    const validationSplit = rate("validation-split", values["validation-split"]);
-    const learningRate = positiveNumber("learning-rate", values["learning-rate"]);
-    const learningRateDecay = positiveNumber("learning-rate-decay", values["learning-rate-decay"]);
-    config = {
-      epochs: positiveInteger("epochs", values.epochs),
-      limit: positiveInteger("limit", values.limit),
-      batchSize: positiveInteger("batch-size", values["batch-size"]),
-      seed,
-      validationSplit,
-      learningRate,
-      learningRateDecay,
-      countPadding: values["count-padding"],
-      lowercase: values.lowercase,
-      model: {
-        ...(values.units === undefined ? {} : { units: positiveInteger("units", values.units) }),
-        ...(values["bilstm-layers"] === undefined
-          ? {}
-          : { biLstmLayers: positiveInteger("bilstm-layers", values["bilstm-layers"]) }),
-        layer: values.layer,
-        ...(modelType === "bilstm" ? {} : { modelType }),
-        ...(values["char-features"] ? { charFeatures: true } : {}),
-        ...(dropout === undefined ? {} : { dropout }),
-        ...(outputDropout === undefined ? {} : { outputDropout }),
-        ...(recurrentDropout === undefined ? {} : { recurrentDropout }),
-        ...(embeddingDim === undefined ? {} : { embeddingDim }),
-        ...(charFilters === undefined ? {} : { charFilters }),
-        ...(charWidth === undefined ? {} : { charWidth }),
-      },
-    };
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-
-  const info = await initBackend({ backend, threads });
+/** Trains as the command says and prints the result; returns the exit code. */
+async function runTraining(command: TrainCommand): Promise<number> {
+  const info = await initBackend({ backend: command.backend, threads: command.threads });
   console.error(describeBackend(info));
-  const out = values.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const out = command.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const started = performance.now();
   const corpus = await loadCorpus();
   const trainSentences = await tutorialTrainSentences(corpus.sentences);
   let result;
   try {
-    result = await train({ trainSentences, config, out, resume: values.resume });
+    result = await train({ trainSentences, config: command.config, out, resume: command.resume });
   } catch (error) {
     if (error instanceof NonFiniteLossError || (error as Error).message.includes(out)) {
       console.error(`error: ${(error as Error).message}`);
@@ -215,22 +270,21 @@ export async function main(args: string[]): Promise<number> {
     throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
-  const summary = {
-    backend: info.backend,
-    simd: info.simd,
-    threads: info.threads,
-    epochs: result.config.epochs,
-    resumedFromEpoch: result.resumedFromEpoch,
-    steps: result.steps,
-    msPerStep: result.msPerStep,
-    wallSeconds,
-    out: result.out,
-    vocabularySize: result.vocab.words.length,
-    config: result.config,
-    history: result.history,
-  };
-  if (values.json) {
-    console.log(JSON.stringify(summary));
+  if (command.json) {
+    console.log(JSON.stringify({
+      backend: info.backend,
+      simd: info.simd,
+      threads: info.threads,
+      epochs: result.config.epochs,
+      resumedFromEpoch: result.resumedFromEpoch,
+      steps: result.steps,
+      msPerStep: result.msPerStep,
+      wallSeconds,
+      out: result.out,
+      vocabularySize: result.vocab.words.length,
+      config: result.config,
+      history: result.history,
+    }));
     return 0;
   }
   const history = result.history;
@@ -251,6 +305,23 @@ export async function main(args: string[]): Promise<number> {
       "\n(accuracy counts real tokens only; padding is masked out)",
   );
   return 0;
+}
+
+/**
+ * Runs the command.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
+ */
+export async function main(args: string[]): Promise<number> {
+  return await reportUsageErrors(USAGE, async () => {
+    const command = parseTrainCommand(args);
+    if (command === undefined) {
+      console.log(USAGE);
+      return 0;
+    }
+    return await runTraining(command);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,5 +1,5 @@
 /**
- * Honest evaluation of a model folder on gold sentences (the tutorial's step 6, done properly).
+ * Honest evaluation of a tagger (or an ensemble) on gold sentences (the tutorial's step 6, done properly).
  *
  * The tutorial reported Keras's accuracy over every padded position: 50 per sentence, most of
  * them padding the model could not get wrong, which inflates the figure to ~99%. Here the
@@ -19,7 +19,7 @@ import {
   entityScores,
   tokenAccuracy,
 } from "./metrics.ts";
-import type { LoadedModel } from "../io/model_folder.ts";
+import { membersOf, type Predictor } from "../model/mapped.ts";
 import { type PredictOptions, predictWordIds } from "../predict/predict.ts";
 import { wordId } from "../data/vocab.ts";
 
@@ -92,21 +92,21 @@ export interface EvaluationResult {
 /**
  * Evaluates a model on gold sentences.
  *
- * @param loaded the model folder
+ * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param sentences gold sentences (e.g. the tutorial's 9,592 test sentences)
  * @param options entity scheme (default `"strict"`), batch size, progress callback
  * @returns entity scores, token accuracy, the tutorial-style padded accuracy and a report
  */
 export function evaluateModel(
-  loaded: LoadedModel,
+  predictor: Predictor,
   sentences: readonly Sentence[],
   options: EvaluateOptions = {},
 ): EvaluationResult {
   const scheme = options.scheme ?? "strict";
-  const { vocab } = loaded;
-  const { maxLen } = loaded.config;
+  const { vocab, tagger } = membersOf(predictor)[0];
+  const { maxLen } = tagger.config;
   const predicted = predictWordIds(
-    loaded,
+    predictor,
     sentences.map((sentence) => Int32Array.from(sentence.words, (word) => wordId(vocab, word))),
     { ...options, words: sentences.map((sentence) => sentence.words) },
   );

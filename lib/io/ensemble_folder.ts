@@ -1,102 +1,137 @@
 /**
- * Ensembles: several trained taggers used as one, by averaging what they output.
+ * Ensemble folders and loading any model folder: `loadModelFolder` reads a model folder, a
+ * training run's latest checkpoint, or an ensemble folder, and gives the taggers in it with
+ * their maps, ready for lib/predict/ and lib/evaluate/.
  *
- * Members are model folders trained on the same split with different seeds (or settings); an
- * ensemble folder holds them with an `ensemble.json` (lib/model_folder.ts loads it). Per token,
- * softmax members' probabilities are averaged and decoded by argmax; CRF members' emission
- * scores are averaged and so are their transition, start and end scores, and the average is
- * decoded by Viterbi. Averaging a CRF's scores is averaging the log-potentials of the members'
- * path distributions (a product of experts): the decoded path is the one all members score
- * highest on average. The average of one member is that member, bit for bit in float32.
+ * An ensemble folder holds `ensemble.json` ({@linkcode EnsembleFolderConfig}) and one model
+ * folder per member (`member-1/`, …), trained on the same split with different seeds or
+ * settings; predictions average the members' scores (lib/predict/ensemble.ts).
  *
  * @module
  */
-import type { CrfHostParameters } from "../model/crf.ts";
-import { writeFileAtomic } from "./files.ts";
+import type { TaggerEnsemble } from "../model/mapped.ts";
+import { readJSONFile, writeFileAtomic } from "./files.ts";
 import {
-  ENSEMBLE_FILE,
-  type EnsembleFolderConfig,
-  type LoadedModel,
+  type LoadedTagger,
+  loadTaggerFolder,
+  resolveModelDirectory,
   saveModelFolder,
+  type TrainingRecord,
 } from "./model_folder.ts";
 import type { FileIOOptions } from "./model_io.ts";
 
-/** One member's scores for a batch: row-major `[batchSize, time, numTags]`. */
-export interface BatchScores {
-  /** The scores. */
-  scores: Float32Array;
-  /** Time steps per row. */
-  time: number;
+/** The file whose presence makes a folder an ensemble. */
+export const ENSEMBLE_FILE = "ensemble.json";
+
+/** What `ensemble.json` of an ensemble folder holds. */
+export interface EnsembleFolderConfig {
+  /** Always `"bilstm-ner-ensemble"`. */
+  format: "bilstm-ner-ensemble";
+  /** Format version. */
+  version: 1;
+  /** The member model folders, relative to the ensemble folder (e.g. `"member-1"`). */
+  members: string[];
+  /** Free-form notes on how the members were made (e.g. their seeds). */
+  description?: string;
+}
+
+/** A loaded model folder: one tagger, or an ensemble folder's members. */
+export interface LoadedModel extends TaggerEnsemble {
+  /** The folder read (a run folder's latest checkpoint folder for a run). */
+  readonly directory: string;
+  /** The taggers: one for a model folder, every member for an ensemble folder. */
+  readonly members: readonly LoadedTagger[];
+  /** `ensemble.json` of an ensemble folder, else null. */
+  readonly ensemble: EnsembleFolderConfig | null;
+}
+
+/** Whether a path exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /**
- * The element-wise mean of several members' scores for the same batch. Members may have
- * computed different numbers of time steps (the fast path trims a batch to its longest row, the
- * stock path does not); the mean keeps the fewest, which cover every real token.
+ * Loads a model folder, a training run folder (its latest checkpoint) or an ensemble folder.
  *
- * @param outputs each member's scores, same batch and labels
- * @param batchSize rows in the batch
- * @param numTags labels per position
- * @returns the mean scores, `[batchSize, time, numTags]` with `time` the fewest steps
- * @throws {RangeError} when there are no outputs or a member's size does not fit
+ * @param directory the folder
+ * @returns its tagger(s) with maps and configs
+ * @throws {Error} naming the folder or file when files are missing, corrupt or mismatched
  */
-export function averageScores(
-  outputs: readonly BatchScores[],
-  batchSize: number,
-  numTags: number,
-): BatchScores {
-  if (outputs.length === 0) throw new RangeError("averageScores: no member outputs");
-  for (const [index, output] of outputs.entries()) {
-    if (output.scores.length !== batchSize * output.time * numTags) {
-      throw new RangeError(
-        `averageScores: member ${index} gave ${output.scores.length} values, not ` +
-          `${batchSize}×${output.time}×${numTags}`,
-      );
-    }
+export async function loadModelFolder(directory: string): Promise<LoadedModel> {
+  const resolved = await resolveModelDirectory(directory);
+  if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) return await loadEnsembleFolder(resolved);
+  const member = await loadTaggerFolder(resolved);
+  return { directory: member.directory, members: [member], ensemble: null };
+}
+
+/** Frees every tagger of a loaded folder. */
+export function disposeLoadedModel(loaded: LoadedModel): void {
+  for (const member of loaded.members) member.tagger.dispose();
+}
+
+/** Reads and checks `ensemble.json`. */
+async function readEnsembleConfig(directory: string): Promise<EnsembleFolderConfig> {
+  const file = `${directory}/${ENSEMBLE_FILE}`;
+  const ensemble = await readJSONFile<EnsembleFolderConfig>(file, "ensemble config");
+  if (
+    ensemble?.format !== "bilstm-ner-ensemble" || !Array.isArray(ensemble.members) ||
+    ensemble.members.length === 0 ||
+    !ensemble.members.every((m) => typeof m === "string" && m !== "" && !m.includes(".."))
+  ) {
+    throw new Error(
+      `${file}: not a bilstm-ner ensemble config (need format "bilstm-ner-ensemble" and a ` +
+        `non-empty list of member folders inside the ensemble folder)`,
+    );
   }
-  if (outputs.length === 1) return outputs[0];
-  const time = Math.min(...outputs.map((o) => o.time));
-  const rowSize = time * numTags;
-  const sums = new Float64Array(batchSize * rowSize);
-  for (const { scores, time: memberTime } of outputs) {
-    for (let row = 0; row < batchSize; row++) {
-      const from = row * memberTime * numTags;
-      const to = row * rowSize;
-      for (let i = 0; i < rowSize; i++) sums[to + i] += scores[from + i];
-    }
-  }
-  const scores = new Float32Array(sums.length);
-  for (let i = 0; i < sums.length; i++) scores[i] = sums[i] / outputs.length;
-  return { scores, time };
+  return ensemble;
 }
 
 /**
- * The mean of several CRFs' transition, start and end scores.
- *
- * @param params each member's CRF weights on the host (lib/crf.ts `readCrfParameters`)
- * @returns their element-wise mean (the single member's own weights for one)
- * @throws {RangeError} when there are none or their label counts differ
+ * Loads an ensemble folder: every member (plain model folders, not ensembles), checked to be
+ * averageable: the same tags in the same order, the same `maxLen`, and all CRF heads or all
+ * softmax heads. Members may differ otherwise (units, seeds, vocabularies, char maps).
  */
-export function averageCrfParameters(params: readonly CrfHostParameters[]): CrfHostParameters {
-  if (params.length === 0) throw new RangeError("averageCrfParameters: no members");
-  if (params.length === 1) return params[0];
-  const mean = (pick: (p: CrfHostParameters) => Float32Array): Float32Array => {
-    const size = pick(params[0]).length;
-    const sums = new Float64Array(size);
-    for (const [index, p] of params.entries()) {
-      const values = pick(p);
-      if (values.length !== size) {
-        throw new RangeError(`averageCrfParameters: member ${index} has another label count`);
+async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
+  const ensemble = await readEnsembleConfig(directory);
+  const members: LoadedTagger[] = [];
+  try {
+    for (const name of ensemble.members) {
+      const memberDirectory = `${directory}/${name}`;
+      if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
+        throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
       }
-      for (let i = 0; i < size; i++) sums[i] += values[i];
+      members.push(await loadTaggerFolder(memberDirectory));
     }
-    return Float32Array.from(sums, (sum) => sum / params.length);
-  };
-  return {
-    transitions: mean((p) => p.transitions),
-    start: mean((p) => p.start),
-    end: mean((p) => p.end),
-  };
+    checkEnsembleMembers(members);
+  } catch (error) {
+    for (const member of members) member.tagger.dispose(); // nothing half-loaded stays
+    throw error;
+  }
+  return { directory, members, ensemble };
+}
+
+/** Throws, naming the member folder, unless the loaded members can be averaged. */
+export function checkEnsembleMembers(members: readonly LoadedTagger[]): void {
+  const [first] = members;
+  const headOf = (m: LoadedTagger) => m.tagger.hasCrf ? "CRF" : "softmax";
+  for (const member of members.slice(1)) {
+    const maxLen = member.tagger.config.maxLen;
+    const firstMaxLen = first.tagger.config.maxLen;
+    const problem = member.vocab.tags.join("\u0000") !== first.vocab.tags.join("\u0000")
+      ? `its tags [${member.vocab.tags.join(", ")}] differ from ${first.directory}'s`
+      : maxLen !== firstMaxLen
+      ? `its maxLen ${maxLen} differs from ${first.directory}'s ${firstMaxLen}`
+      : headOf(member) !== headOf(first)
+      ? `its ${headOf(member)} head differs from ${first.directory}'s ${headOf(first)} head`
+      : null;
+    if (problem) throw new Error(`${member.directory}: cannot join the ensemble: ${problem}`);
+  }
 }
 
 /** Options of {@linkcode saveEnsembleFolder}: weight storage plus a description. */
@@ -106,19 +141,19 @@ export interface SaveEnsembleOptions extends FileIOOptions {
 }
 
 /**
- * Saves loaded models as an ensemble folder: `member-1/`, `member-2/`, … (each a model folder,
+ * Saves loaded taggers as an ensemble folder: `member-1/`, `member-2/`, … (each a model folder,
  * with its `history.json` when the source had one) and `ensemble.json`. The folder is built
  * beside `directory` and renamed into place, replacing what was there, so a reader never sees a
  * half-written ensemble.
  *
  * @param directory the ensemble folder
- * @param members the models (plain model folders, loaded), in order
+ * @param members the taggers (loaded from plain model folders), in order
  * @param options weight storage (e.g. float16) and a description
  * @returns the member folder names
  */
 export async function saveEnsembleFolder(
   directory: string,
-  members: readonly LoadedModel[],
+  members: readonly LoadedTagger[],
   options: SaveEnsembleOptions = {},
 ): Promise<string[]> {
   if (members.length === 0) throw new RangeError(`${directory}: an ensemble needs members`);
@@ -129,12 +164,8 @@ export async function saveEnsembleFolder(
   await Deno.remove(staging, { recursive: true }).catch(() => {});
   const names = members.map((_, index) => `member-${index + 1}`);
   for (const [index, member] of members.entries()) {
-    if (member.members) throw new Error(`${member.directory}: a member cannot be an ensemble`);
     const target = `${staging}/${names[index]}`;
-    await saveModelFolder(target, member.model, member.vocab, member.config, {
-      ...storage,
-      chars: member.chars,
-    });
+    await saveModelFolder(target, member, member.config.training as TrainingRecord, storage);
     const history = await Deno.readTextFile(`${member.directory}/history.json`).catch(() => null);
     if (history !== null) await writeFileAtomic(`${target}/history.json`, history);
   }

@@ -36,14 +36,15 @@
  * - {@linkcode createCharCnnParameters}: three `tf.Variable`s, for a hand-written trainer
  *   ({@linkcode charCnnVariables} lists them for a dense optimiser, {@linkcode charCnnWeights} /
  *   {@linkcode setCharCnnWeights} save and restore them as named tensors);
- * - {@linkcode CharCnn}: a tfjs-layers `Layer` (registered for serialisation) mapping
+ * - `CharCnn` (./char_cnn_layer.ts): a tfjs-layers `Layer` (registered for serialisation) mapping
  *   `[batch, time, C]` char ids to `[batch, time, filters]`, so it can sit in the tagger's
- *   `tf.LayersModel` and be saved with it; {@linkcode CharCnn.parameters} gives the same
+ *   `tf.LayersModel` and be saved with it; `CharCnn.parameters()` gives the same
  *   {@linkcode CharCnnParameters} view of its variables for the trainer.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { initialisers, parameterShapes, type TensorInitialiser } from "./_char_cnn_init.ts";
 
 /** Activation after the convolution. */
 export type CharCnnActivation = "tanh" | "relu";
@@ -128,28 +129,6 @@ export function resolveCharCnnOptions(options: CharCnnOptions): Required<CharCnn
     throw new RangeError(`CharCnnOptions.padId must be an integer >= 0, got ${resolved.padId}`);
   }
   return resolved;
-}
-
-/** What {@linkcode initialisers} returns per parameter (a tfjs-layers `Initializer`). */
-type TensorInitialiser = ReturnType<typeof tf.initializers.zeros>;
-
-/** The seeded initialisers of the three parameters (shared by both ways to hold them). */
-function initialisers(c: Required<CharCnnOptions>) {
-  const limit = Math.sqrt(3 / c.charDim);
-  return {
-    charEmbedding: tf.initializers.randomUniform({ minval: -limit, maxval: limit, seed: c.seed }),
-    kernel: tf.initializers.glorotUniform({ seed: c.seed + 1 }),
-    bias: tf.initializers.zeros(),
-  };
-}
-
-/** Shapes of the three parameters. */
-function parameterShapes(c: Required<CharCnnOptions>) {
-  return {
-    charEmbedding: [c.numChars, c.charDim] as [number, number],
-    kernel: [c.width * c.charDim, c.filters] as [number, number],
-    bias: [c.filters] as [number],
-  };
 }
 
 /**
@@ -254,7 +233,7 @@ export type CharCnnTensors = Pick<CharCnnParameters, "config"> & {
  * for the measurements behind this choice.
  *
  * @param params the parameters (from {@linkcode createCharCnnParameters} or
- *   {@linkcode CharCnn.parameters})
+ *   `CharCnn.parameters()`)
  * @param charIds int32 `[N, C]` character ids, post-padded with `padId` (lib/chars.ts layout:
  *   `encodeChars(...)` reshaped to `[size * maxLen, maxChars]`); read to the host once
  * @returns float32 `[N, filters]`; zeros for padding words (all characters `padId`)
@@ -417,88 +396,3 @@ export function charCnnForwardUnfolded(params: CharCnnTensors, charIds: tf.Tenso
     return tf.mul(pooled, isRealWord) as tf.Tensor2D;
   });
 }
-
-/** Constructor arguments of {@linkcode CharCnn}: the hyper-parameters plus layer basics. */
-export interface CharCnnLayerArgs extends CharCnnOptions {
-  /** Layer name. */
-  name?: string;
-  /** Whether the weights train. Default true. */
-  trainable?: boolean;
-}
-
-/**
- * The char CNN as a tfjs-layers `Layer`: int32 char ids `[batch, time, C]` → float32 features
- * `[batch, time, filters]`. Registered with `tf.serialization.registerClass`, so a `LayersModel`
- * holding it saves and loads like any other (import this module before `tf.loadLayersModel`).
- * Weights are `char_embedding`, `kernel`, `bias`, initialised as {@linkcode createCharCnnParameters}
- * does for the same seed.
- */
-export class CharCnn extends tf.layers.Layer {
-  /** Name used by `tf.serialization` (and in saved model topologies). */
-  static className = "CharCnn";
-  /** The resolved hyper-parameters. */
-  readonly config: Required<CharCnnOptions>;
-  private weightList: tf.LayerVariable[] = [];
-
-  /** @param args see {@linkcode CharCnnLayerArgs} */
-  constructor(args: CharCnnLayerArgs) {
-    super({ name: args.name, trainable: args.trainable, dtype: "float32" });
-    const { name: _name, trainable: _trainable, ...options } = args;
-    this.config = resolveCharCnnOptions(options);
-  }
-
-  /** Creates the three weights. */
-  override build(_inputShape: tf.Shape | tf.Shape[]): void {
-    const init = initialisers(this.config);
-    const shapes = parameterShapes(this.config);
-    this.weightList = [
-      this.addWeight("char_embedding", shapes.charEmbedding, "float32", init.charEmbedding),
-      this.addWeight("kernel", shapes.kernel, "float32", init.kernel),
-      this.addWeight("bias", shapes.bias, "float32", init.bias),
-    ];
-    this.built = true;
-  }
-
-  /** `[batch, time, C]` → `[batch, time, filters]`. */
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [shape[0], shape[1], this.config.filters];
-  }
-
-  /**
-   * The layer's variables as {@linkcode CharCnnParameters} (the same variables, not copies), for
-   * {@linkcode charCnnForward}, {@linkcode charCnnVariables} and a hand-written trainer.
-   *
-   * @returns the parameters
-   * @throws {Error} before the layer is built
-   */
-  parameters(): CharCnnParameters {
-    if (!this.built) throw new Error(`CharCnn ${this.name}: not built yet`);
-    const [charEmbedding, kernel, bias] = this.weightList.map((w) => w.read());
-    return {
-      config: this.config,
-      charEmbedding: charEmbedding as tf.Variable<tf.Rank.R2>,
-      kernel: kernel as tf.Variable<tf.Rank.R2>,
-      bias: bias as tf.Variable<tf.Rank.R1>,
-    };
-  }
-
-  /** Runs the char CNN on every word of the batch. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-    const [batch, time, maxChars] = x.shape;
-    return tf.tidy(() => {
-      const features = charCnnForward(
-        this.parameters(),
-        tf.reshape(x, [batch * time, maxChars]) as tf.Tensor2D,
-      );
-      return tf.reshape(features, [batch, time, this.config.filters]);
-    });
-  }
-
-  /** Serialisable configuration (the hyper-parameters). */
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ...this.config };
-  }
-}
-tf.serialization.registerClass(CharCnn);

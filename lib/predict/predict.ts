@@ -1,5 +1,5 @@
 /**
- * Prediction with a loaded model folder: tags for tokenized sentences and entities with
+ * Prediction with a tagger (or an ensemble of them) and its maps: tags for tokenized sentences and entities with
  * character offsets for raw text (the tutorial's step 7, done properly).
  *
  * The tutorial tagged `sentence.split()` tokens and silently truncated at 50 words. Here raw text
@@ -23,121 +23,18 @@
  * @module
  */
 import { encodeWordChars, wordCasing } from "../data/chars.ts";
-import {
-  type CrfHostParameters,
-  crfMarginals,
-  readCrfParameters,
-  viterbiDecode,
-} from "../model/crf.ts";
-import { averageCrfParameters, averageScores } from "../io/ensemble_folder.ts";
-import { modelInterface, tagScores } from "./inference.ts";
+import { type Vocab, wordId } from "../data/vocab.ts";
 import { type EntityScheme, extractEntities } from "../evaluate/metrics.ts";
-import type { LoadedModel } from "../io/model_folder.ts";
+import { readCrfParameters } from "../model/crf.ts";
+import { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
+import { planWindows, type Window } from "./windows.ts";
+import { describeMember, type MappedTagger, membersOf, type Predictor } from "../model/mapped.ts";
+import { averageCrfParameters, averageScores } from "./ensemble.ts";
+import { tagScores } from "./inference.ts";
 import { tokenizeSentences } from "./tokenize.ts";
-import { wordId } from "../data/vocab.ts";
 
-/** The decoded tags of one sentence (or window): a tag id and its probability per token. */
-export interface DecodedTags {
-  /** Tag ids, one per token; never the padding label for a real token. */
-  tagIds: Int32Array;
-  /** The probability the model gave each chosen tag. */
-  probabilities: Float32Array;
-}
-
-/**
- * Turns a model's output for one padded row into tag ids for its real tokens.
- *
- * @param scores the row's output, row-major `[time, numTags]` (softmax probabilities), where
- *   `time ≥ length` (the batch's longest row, or `maxLen`)
- * @param length the number of real tokens at the start of the row (post padding)
- * @param numTags labels per position, id 0 being the padding label
- * @returns tag ids and probabilities for the `length` real tokens
- */
-export type TagDecoder = (scores: Float32Array, length: number, numTags: number) => DecodedTags;
-
-/**
- * The default decoder: per token, the most probable label among the real tags (ids 1..), so
- * the padding label (id 0) is never chosen for a real token, however probable. Ties go to
- * the lower id.
- */
-export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
-  const tagIds = new Int32Array(length);
-  const probabilities = new Float32Array(length);
-  for (let token = 0; token < length; token++) {
-    const base = token * numTags;
-    let best = 1;
-    for (let tag = 2; tag < numTags; tag++) {
-      if (scores[base + tag] > scores[base + best]) best = tag;
-    }
-    tagIds[token] = best;
-    probabilities[token] = scores[base + best];
-  }
-  return { tagIds, probabilities };
-};
-
-/**
- * A decoder for CRF emissions: the Viterbi path of the row (never `paddingTagId`), with each
- * chosen tag's CRF marginal probability.
- *
- * @param params the CRF weights on the host (lib/crf.ts `readCrfParameters`)
- * @param paddingTagId the label never decoded; default 0
- * @returns a {@linkcode TagDecoder} taking emission scores
- */
-export function crfDecoder(params: CrfHostParameters, paddingTagId: number | null = 0): TagDecoder {
-  return (scores, length, numTags) => {
-    const { tags } = viterbiDecode(scores, length, params, numTags, paddingTagId);
-    const marginals = crfMarginals(scores, length, params, numTags, paddingTagId);
-    const tagIds = Int32Array.from(tags);
-    const probabilities = new Float32Array(length);
-    for (let t = 0; t < length; t++) probabilities[t] = marginals[t * numTags + tags[t]];
-    return { tagIds, probabilities };
-  };
-}
-
-/** One window of a long sentence: the model sees `[start, start + length)`, we keep `[keepFrom, keepTo)`. */
-export interface Window {
-  /** First token the model sees. */
-  start: number;
-  /** Tokens the model sees (at most `maxLen`). */
-  length: number;
-  /** First token whose prediction is kept from this window (absolute index). */
-  keepFrom: number;
-  /** One past the last kept token (absolute index). */
-  keepTo: number;
-}
-
-/**
- * Plans the windows that tag a sentence of any length with a model of row length `maxLen`.
- *
- * A sentence that fits is one window. A longer one is covered by windows of `maxLen` tokens
- * starting every `ceil(maxLen / 2)` tokens, the last one ending at the sentence's end; each
- * token's prediction is taken from exactly one window: consecutive windows split their overlap
- * in the middle, so every kept token has context on both sides where the sentence allows it.
- * The kept ranges partition `[0, length)` in order. Empty sentences give no windows.
- *
- * @param length tokens in the sentence
- * @param maxLen the model's row length
- * @returns the windows, in order
- */
-export function planWindows(length: number, maxLen: number): Window[] {
-  if (!Number.isInteger(maxLen) || maxLen < 1) {
-    throw new RangeError(`maxLen must be a positive integer, got ${maxLen}`);
-  }
-  if (length <= 0) return [];
-  if (length <= maxLen) return [{ start: 0, length, keepFrom: 0, keepTo: length }];
-  const stride = Math.ceil(maxLen / 2);
-  const starts: number[] = [];
-  for (let start = 0; start + maxLen < length; start += stride) starts.push(start);
-  starts.push(length - maxLen);
-  return starts.map((start, index) => {
-    const previous = starts[index - 1];
-    const next = starts[index + 1];
-    // Split each overlap [next, start + maxLen) at its middle.
-    const keepFrom = previous === undefined ? 0 : Math.floor((start + previous + maxLen) / 2);
-    const keepTo = next === undefined ? length : Math.floor((next + start + maxLen) / 2);
-    return { start, length: maxLen, keepFrom, keepTo };
-  });
-}
+export { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
+export { planWindows, type Window } from "./windows.ts";
 
 /** Options for the prediction functions. */
 export interface PredictOptions {
@@ -170,7 +67,7 @@ export interface SequencePrediction extends DecodedTags {
 }
 
 /** Whether two word maps are the same (same object, or the same words and casing rule). */
-function sameWords(a: LoadedModel["vocab"], b: LoadedModel["vocab"]): boolean {
+function sameWords(a: Vocab, b: Vocab): boolean {
   if (a === b) return true;
   if (a.words.length !== b.words.length || a.options.lowercase !== b.options.lowercase) {
     return false;
@@ -186,20 +83,21 @@ interface BatchInput {
   casingIds?: Int32Array;
 }
 
-/** Lays out a batch of windows (rows of the batch's first row length) for one model. */
+/** Lays out a batch of windows (rows of the batch's first row length) for one tagger. */
 function batchInput(
   batch: readonly { sentence: number; window: Window }[],
   sentences: readonly ArrayLike<number>[],
   words: readonly (readonly string[])[] | undefined,
-  member: LoadedModel,
-  io: ReturnType<typeof modelInterface>,
+  member: MappedTagger,
 ): BatchInput {
   const rowLength = batch[0].window.length;
-  const { maxChars } = io;
+  const { charFeatures, casingDim, maxChars } = member.tagger.config;
   const wordIds = new Int32Array(batch.length * rowLength).fill(member.vocab.padId);
   const lengths = new Int32Array(batch.length);
-  const charIds = maxChars > 0 ? new Int32Array(batch.length * rowLength * maxChars) : undefined;
-  const casingIds = io.casing ? new Int32Array(batch.length * rowLength) : undefined;
+  const charIds = charFeatures ? new Int32Array(batch.length * rowLength * maxChars) : undefined;
+  const casingIds = charFeatures && casingDim > 0
+    ? new Int32Array(batch.length * rowLength)
+    : undefined;
   batch.forEach(({ sentence, window }, row) => {
     const ids = sentences[sentence];
     lengths[row] = window.length;
@@ -216,50 +114,35 @@ function batchInput(
   return { wordIds, lengths, charIds, casingIds };
 }
 
-/**
- * Tags sentences given as word ids, batching all windows of all sentences together.
- *
- * @param loaded the model folder (an ensemble folder: its members, scores averaged)
- * @param sentences word ids per sentence (any length; see {@linkcode planWindows})
- * @param options batch size, decoder, progress callback
- * @returns per sentence: tag ids and probabilities for every token, and the first window's ids
- */
-export function predictWordIds(
-  loaded: LoadedModel,
-  sentences: readonly ArrayLike<number>[],
-  options: PredictOptions = {},
-): SequencePrediction[] {
-  const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
-  }
-  const members = loaded.members ?? [loaded];
-  const interfaces = members.map((member) => modelInterface(member.model));
-  const crfLayers = interfaces.map((io) => io.crf);
-  const decoder = options.decoder ??
-    (crfLayers[0]
-      ? crfDecoder(
-        averageCrfParameters(crfLayers.map((crf) => readCrfParameters(crf!.parameters()))),
-        crfLayers[0].paddingTagId,
-      )
-      : argmaxDecoder);
-  const words = options.words;
-  const needsWords = interfaces.some((io) => io.maxChars > 0 || io.casing);
-  members.forEach((member, index) => {
-    if ((interfaces[index].maxChars > 0 || interfaces[index].casing) && !member.chars) {
-      throw new Error(`predict: ${member.directory} has char features but no character map`);
-    }
-  });
-  // Members with their own word map (an ensemble of differently built models) look the words up
-  // themselves; the others share the ids given.
-  const ownIds = members.map((member) =>
-    sameWords(member.vocab, loaded.vocab) ? null : member.directory
+/** The decoder a predictor uses by default: Viterbi under the members' mean CRF, or argmax. */
+function defaultDecoder(members: readonly MappedTagger[]): TagDecoder {
+  const crfs = members.map((member) => member.tagger.parts.crf);
+  if (crfs[0] === null) return argmaxDecoder;
+  return crfDecoder(
+    averageCrfParameters(crfs.map((crf) => readCrfParameters(crf!))),
+    crfs[0].paddingTagId,
   );
-  if (needsWords || ownIds.some((directory) => directory !== null)) {
+}
+
+/**
+ * Each member's word ids for the sentences: the ids given, or (for a member with its own word
+ * map) the words looked up in its map. Throws when the words are needed and missing.
+ */
+function memberWordIds(
+  members: readonly MappedTagger[],
+  sentences: readonly ArrayLike<number>[],
+  words: readonly (readonly string[])[] | undefined,
+): (readonly ArrayLike<number>[])[] {
+  const needsWords = members.some((member) => member.tagger.config.charFeatures);
+  // Members with their own word map (an ensemble of differently built taggers) look the words
+  // up themselves; the others share the ids given.
+  const ownMap = members.map((member) => !sameWords(member.vocab, members[0].vocab));
+  const firstOwn = ownMap.indexOf(true);
+  if (needsWords || firstOwn >= 0) {
     if (!words || words.length !== sentences.length) {
       const why = needsWords
         ? "this model has char features"
-        : `ensemble member ${ownIds.find((d) => d !== null)} has its own word map`;
+        : `ensemble member ${describeMember(members[firstOwn], firstOwn)} has its own word map`;
       throw new Error(`predict: ${why}: pass the words (options.words)`);
     }
     words.forEach((w, i) => {
@@ -270,13 +153,43 @@ export function predictWordIds(
       }
     });
   }
-  const memberIds = members.map((member, index) =>
-    ownIds[index] === null
-      ? sentences
-      : words!.map((sentence) => Int32Array.from(sentence, (word) => wordId(member.vocab, word)))
+  return members.map((member, index) =>
+    ownMap[index]
+      ? words!.map((sentence) => Int32Array.from(sentence, (word) => wordId(member.vocab, word)))
+      : sentences
   );
-  const { maxLen } = loaded.config;
-  const numTags = loaded.vocab.tags.length;
+}
+
+/**
+ * Tags sentences given as word ids, batching all windows of all sentences together.
+ *
+ * @param predictor a tagger with its maps, or an ensemble (its members' scores averaged), e.g. a
+ *   loaded model folder
+ * @param sentences word ids per sentence (any length; see {@linkcode planWindows})
+ * @param options batch size, decoder, progress callback
+ * @returns per sentence: tag ids and probabilities for every token, and the first window's ids
+ */
+export function predictWordIds(
+  predictor: Predictor,
+  sentences: readonly ArrayLike<number>[],
+  options: PredictOptions = {},
+): SequencePrediction[] {
+  const batchSize = options.batchSize ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+  const members = membersOf(predictor);
+  members.forEach((member, index) => {
+    if (member.tagger.config.charFeatures && !member.chars) {
+      throw new Error(
+        `predict: ${describeMember(member, index)} has char features but no character map`,
+      );
+    }
+  });
+  const decoder = options.decoder ?? defaultDecoder(members);
+  const words = options.words;
+  const memberIds = memberWordIds(members, sentences, words);
+  const { maxLen, numTags } = members[0].tagger.config;
   const results: SequencePrediction[] = sentences.map((ids) => ({
     tagIds: new Int32Array(ids.length),
     probabilities: new Float32Array(ids.length),
@@ -297,11 +210,17 @@ export function predictWordIds(
   for (let from = 0; from < order.length; from += batchSize) {
     const batch = order.slice(from, from + batchSize).map((i) => rows[i]);
     const outputs = members.map((member, index) => {
-      const input = batchInput(batch, memberIds[index], words, member, interfaces[index]);
-      const { scores, time } = tagScores(member.model, input.wordIds, input.lengths, batch.length, {
-        charIds: input.charIds,
-        casingIds: input.casingIds,
-      });
+      const input = batchInput(batch, memberIds[index], words, member);
+      const { scores, time } = tagScores(
+        member.tagger,
+        input.wordIds,
+        input.lengths,
+        batch.length,
+        {
+          charIds: input.charIds,
+          casingIds: input.casingIds,
+        },
+      );
       return { scores, time };
     });
     const { scores, time } = averageScores(outputs, batch.length, numTags);
@@ -333,19 +252,19 @@ export interface TokenPrediction {
  * Tags tokenized sentences. Words the model does not know go through `<unk>`; long sentences
  * are tagged in windows (see {@linkcode planWindows}); an empty sentence gives `[]`.
  *
- * @param loaded the model folder
+ * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param sentences the tokens of each sentence
  * @param options batch size (default 256), decoder
  * @returns per sentence, per token: the tag and its probability
  */
 export function predictTokens(
-  loaded: LoadedModel,
+  predictor: Predictor,
   sentences: readonly (readonly string[])[],
   options: PredictOptions = {},
 ): TokenPrediction[][] {
-  const { vocab } = loaded;
+  const { vocab } = membersOf(predictor)[0];
   const ids = sentences.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
-  return predictWordIds(loaded, ids, { ...options, words: sentences }).map((prediction) =>
+  return predictWordIds(predictor, ids, { ...options, words: sentences }).map((prediction) =>
     Array.from(prediction.tagIds, (id, token) => ({
       tag: vocab.tags[id],
       probability: prediction.probabilities[token],
@@ -400,37 +319,37 @@ export interface PredictTextOptions extends PredictOptions {
  * token and groups the tags into entities within each sentence. Any length works; empty or
  * whitespace-only text gives no tokens and no entities.
  *
- * @param loaded the model folder
+ * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param text the text
  * @param options entity scheme (default lenient `"conlleval"`), batch size, decoder
  * @returns tokens with offsets, tags and probabilities; entities with offsets, types and scores
  */
 export function predictText(
-  loaded: LoadedModel,
+  predictor: Predictor,
   text: string,
   options: PredictTextOptions = {},
 ): TextPrediction {
-  return predictTexts(loaded, [text], options)[0];
+  return predictTexts(predictor, [text], options)[0];
 }
 
 /**
  * Tags several raw texts, batching the sentences of all of them together
  * (see {@linkcode predictText}).
  *
- * @param loaded the model folder
+ * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param texts the texts
  * @param options entity scheme, batch size, decoder
  * @returns one prediction per text, in order
  */
 export function predictTexts(
-  loaded: LoadedModel,
+  predictor: Predictor,
   texts: readonly string[],
   options: PredictTextOptions = {},
 ): TextPrediction[] {
   const scheme = options.scheme ?? "conlleval";
   const documents = texts.map((text) => tokenizeSentences(text));
   const predictions = predictTokens(
-    loaded,
+    predictor,
     documents.flat().map((sentence) => sentence.map((token) => token.text)),
     options,
   );

@@ -1,0 +1,140 @@
+/**
+ * The tagger's one forward pass: word ids (and char and casing ids) → per-token tag scores, used
+ * by training (with dropout, under a gradient), validation, prediction and ensembles alike.
+ *
+ * It runs: word embedding rows → [char CNN ‖ casing embedding] → dropout → BiLSTM stack →
+ * dropout → one `[batch·time, width]·[width, tags]` matMul. Dropout is applied only when the
+ * caller passes a {@linkcode TrainingPass}. The result is logits (softmax head) or emission
+ * scores (CRF head), never probabilities: the loss and the decoders take it from there.
+ *
+ * A batch covers only `time` steps, which may be fewer than `maxLen`: with padding masked, steps
+ * after a batch's longest row change no real token's output (the forward direction is causal;
+ * the backward direction starts from a zero state that masked steps carry unchanged), so callers
+ * trim batches to their longest row (see `trimmedLength` in lib/train/batches.ts).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Random } from "../data/random.ts";
+import { drawDropoutMask, gatherRows } from "./bilstm.ts";
+import { charCnnForward } from "./char_cnn.ts";
+import type { TaggerConfig } from "./config.ts";
+import type { TaggerParts } from "./parts.ts";
+
+/** A batch of rows as the tagger reads it. */
+export interface TaggerBatch {
+  /** Rows. */
+  batchSize: number;
+  /** Time steps per row (≤ `maxLen`; `maxLen` when padding is not masked). */
+  time: number;
+  /** `[batchSize, time]` int32 word ids, 0 = PAD (the padding mask comes from them). */
+  wordIds: tf.Tensor2D;
+  /**
+   * Where the word embedding rows come from, when not from the embedding itself: `table` holds
+   * rows gathered beforehand (the trainer gathers each distinct word once and differentiates
+   * with respect to those rows only) and `ids` indexes it, one per token.
+   */
+  wordRows?: { table: tf.Tensor2D; ids: tf.Tensor };
+  /** `[batchSize·time, maxChars]` int32 char ids; required with char features. */
+  charIds?: tf.Tensor2D | null;
+  /** `[batchSize·time]` int32 casing classes; required with a casing embedding. */
+  casingIds?: tf.Tensor1D | null;
+}
+
+/** Dropout for a training pass: every mask is drawn from `random` (deterministic by seed). */
+export interface TrainingPass {
+  /** The stream word-representation and output dropout masks are drawn from. */
+  random: Random;
+}
+
+/** Inverted dropout on the last axis of `[batch, time, width]` features, one mask per token. */
+function dropUnits<T extends tf.Tensor3D>(features: T, rate: number, random: Random): T {
+  const [batchSize, time, width] = features.shape;
+  const keep = drawDropoutMask(random, batchSize * time, width, rate);
+  return tf.mul(features, tf.reshape(keep, features.shape)) as T;
+}
+
+/**
+ * `x·kernel + bias` with a hand-written gradient that multiplies explicitly transposed operands
+ * (tfjs's own matMul gradient uses transposed matMuls, several times slower on wasm).
+ */
+function denseHeadForTraining(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+  const f = tf.customGrad((...args: unknown[]) => {
+    const [xIn, k, b] = args as tf.Tensor2D[];
+    (args[3] as tf.GradSaveFunc)([xIn, k]);
+    const value = tf.add(tf.matMul(xIn, k), b);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sk] = saved as tf.Tensor2D[];
+      return [
+        tf.matMul(dy as tf.Tensor2D, tf.transpose(sk)),
+        tf.matMul(tf.transpose(sx), dy as tf.Tensor2D),
+        tf.sum(dy, 0),
+      ];
+    };
+    return { value, gradFunc };
+  });
+  return f(x, kernel, bias) as tf.Tensor2D;
+}
+
+/** The BiLSTM input: word embedding rows, then char CNN features and casing rows per token. */
+function wordRepresentation(
+  config: TaggerConfig,
+  parts: TaggerParts,
+  batch: TaggerBatch,
+): tf.Tensor3D {
+  const { batchSize, time } = batch;
+  const wordRows = batch.wordRows
+    ? gatherRows(batch.wordRows.table, batch.wordRows.ids)
+    : gatherRows(parts.wordEmbedding as tf.Tensor2D, batch.wordIds);
+  if (!parts.charCnn && !parts.casingEmbedding) {
+    return tf.reshape(wordRows, [batchSize, time, config.embeddingDim]) as tf.Tensor3D;
+  }
+  const pieces: tf.Tensor2D[] = [wordRows];
+  if (parts.charCnn) {
+    if (!batch.charIds) throw new Error("this tagger has char features: char ids are required");
+    pieces.push(charCnnForward(parts.charCnn, batch.charIds));
+  }
+  if (parts.casingEmbedding) {
+    if (!batch.casingIds) {
+      throw new Error("this tagger has a casing embedding: casing ids are required");
+    }
+    pieces.push(gatherRows(parts.casingEmbedding as tf.Tensor2D, batch.casingIds));
+  }
+  const joined = tf.concat(pieces, 1);
+  return tf.reshape(joined, [batchSize, time, joined.shape[1]]) as tf.Tensor3D;
+}
+
+/**
+ * The forward pass.
+ *
+ * @param config the tagger's resolved config
+ * @param parts its weights by role
+ * @param batch the rows
+ * @param training dropout masks' source for a training pass; omit for inference
+ * @returns `[batchSize·time, numTags]` logits (softmax head) or emission scores (CRF head)
+ */
+export function taggerForward(
+  config: TaggerConfig,
+  parts: TaggerParts,
+  batch: TaggerBatch,
+  training?: TrainingPass,
+): tf.Tensor2D {
+  let sequence = wordRepresentation(config, parts, batch);
+  if (training && config.dropout > 0) {
+    sequence = dropUnits(sequence, config.dropout, training.random);
+  }
+  const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : undefined;
+  for (const biLstm of parts.biLstms) {
+    sequence = biLstm.apply(sequence, { mask, training: training !== undefined }) as tf.Tensor3D;
+  }
+  if (training && config.outputDropout > 0) {
+    sequence = dropUnits(sequence, config.outputDropout, training.random);
+  }
+  const features = tf.reshape(sequence, [batch.batchSize * batch.time, sequence.shape[2]]);
+  const x = features as tf.Tensor2D;
+  return training ? denseHeadForTraining(x, parts.headKernel, parts.headBias) : tf.fused.matMul({
+    a: x,
+    b: parts.headKernel as tf.Tensor2D,
+    bias: parts.headBias,
+  }) as tf.Tensor2D;
+}

@@ -1,0 +1,8 @@
+/**
+ * Presentation: plots rendered to SVG without a browser (Observable Plot + linkedom) and plain
+ * text tables for CLIs and notebooks.
+ *
+ * @module
+ */
+export * from "./plot.ts";
+export * from "./table.ts";

@@ -1,0 +1,156 @@
+/**
+ * A training run's settings: {@linkcode TrainConfig} as given, {@linkcode ResolvedTrainConfig}
+ * with every default filled in and every value checked, once, here (the train CLI and the
+ * notebooks pass settings through unchanged and report the {@linkcode ConfigError} this throws).
+ *
+ * @module
+ */
+import { ConfigError } from "../errors.ts";
+import { checkTaggerOptions, type ModelSettings, type TaggerConfig } from "../model/config.ts";
+
+/** Training settings. Every field has the tutorial's value (or ours, where it is wrong). */
+export interface TrainConfig {
+  /** Passes over the training rows. Default 5. */
+  epochs?: number;
+  /** Sentences per step. Default 32. */
+  batchSize?: number;
+  /** Share of the training split held out, from its end, like Keras. Default 0.1. */
+  validationSplit?: number;
+  /** Use only the first N training sentences (quick runs); default all. */
+  limit?: number;
+  /** Seed of weights, shuffling and dropout. Default 42. */
+  seed?: number;
+  /** Adam step size. Default 0.001. */
+  learningRate?: number;
+  /**
+   * Factor applied to the learning rate after each epoch: epoch `e` (1-based) trains at
+   * `learningRate · learningRateDecay^(e−1)`. Default 1 (constant, the tutorial's).
+   */
+  learningRateDecay?: number;
+  /** Padded length. Default 50. */
+  maxLen?: number;
+  /** Words seen fewer times in the training rows map to `<unk>`. Default 1. */
+  minFrequency?: number;
+  /** Lowercase words. Default false. */
+  lowercase?: boolean;
+  /**
+   * Probability of replacing a word seen once in training by `<unk>` in a batch,
+   * so the `<unk>` embedding is trained for unseen words at test time. Default 0.5.
+   */
+  unknownWordRate?: number;
+  /**
+   * Reproduce the tutorial's fault, for comparison: padding positions are trained
+   * on (labelled `<pad>`) and counted in loss and accuracy, and the tagger does not
+   * mask padding (`model.maskPadding` defaults to false then). Default false.
+   */
+  countPadding?: boolean;
+  /** The tagger's settings beyond the sizes the data decides (see lib/model/config.ts). */
+  model?: ModelSettings;
+}
+
+/** {@linkcode TrainConfig} with every default filled in. */
+export type ResolvedTrainConfig = Required<Omit<TrainConfig, "limit">> & { limit: number | null };
+
+/** The defaults: the tutorial's settings. */
+export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
+  epochs: 5,
+  batchSize: 32,
+  validationSplit: 0.1,
+  limit: null,
+  seed: 42,
+  learningRate: 0.001,
+  learningRateDecay: 1,
+  maxLen: 50,
+  minFrequency: 1,
+  lowercase: false,
+  unknownWordRate: 0.5,
+  countPadding: false,
+  model: {},
+};
+
+/** Throws a {@linkcode ConfigError} unless `ok`. */
+function require(ok: boolean, field: string, problem: string, value: unknown): void {
+  if (!ok) throw new ConfigError(field, problem, value);
+}
+
+/**
+ * Fills in defaults and checks values, the model settings included.
+ *
+ * @param config partial settings
+ * @returns complete settings
+ * @throws {ConfigError} naming the bad setting (`epochs`, `model.units`, …)
+ */
+export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfig {
+  const given = Object.fromEntries(
+    Object.entries(config).filter(([, value]) => value !== undefined),
+  );
+  const resolved: ResolvedTrainConfig = {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...given,
+    model: {
+      ...(config.countPadding ? { maskPadding: false } : {}),
+      ...config.model,
+    },
+  };
+  for (const key of ["epochs", "batchSize", "maxLen", "minFrequency"] as const) {
+    const value = resolved[key];
+    require(Number.isInteger(value) && value >= 1, key, "must be a positive integer", value);
+  }
+  const limit = resolved.limit;
+  require(
+    limit === null || (Number.isInteger(limit) && limit >= 2),
+    "limit",
+    "must be an integer >= 2",
+    limit,
+  );
+  require(Number.isInteger(resolved.seed), "seed", "must be an integer", resolved.seed);
+  for (const key of ["learningRate", "learningRateDecay"] as const) {
+    const value = resolved[key];
+    require(value > 0 && Number.isFinite(value), key, "must be a positive number", value);
+  }
+  const { validationSplit, unknownWordRate } = resolved;
+  require(
+    validationSplit >= 0 && validationSplit < 1,
+    "validationSplit",
+    "must be in [0, 1)",
+    validationSplit,
+  );
+  require(
+    unknownWordRate >= 0 && unknownWordRate <= 1,
+    "unknownWordRate",
+    "must be in [0, 1]",
+    unknownWordRate,
+  );
+  checkTaggerOptions(resolved.model, "model.");
+  require(
+    !(resolved.countPadding && resolved.model.modelType === "bilstm-crf"),
+    "countPadding",
+    "cannot be used with a bilstm-crf model",
+    true,
+  );
+  return resolved;
+}
+
+/**
+ * The model settings a tagger config holds (everything but the sizes the data decides), e.g.
+ * to restate a resumed run's settings from its saved tagger.
+ *
+ * @param config a tagger's config
+ */
+export function modelSettingsOf(config: TaggerConfig): ModelSettings {
+  const { vocabSize: _v, numTags: _n, maxLen: _m, numChars: _c, ...settings } = config;
+  if (config.charFeatures) return settings;
+  const { maxChars: _x, charDim: _d, charFilters: _f, charWidth: _w, ...withoutChars } = settings;
+  return withoutChars;
+}
+
+/**
+ * The learning rate of an epoch under {@linkcode TrainConfig.learningRateDecay}.
+ *
+ * @param config resolved settings
+ * @param epoch 1-based epoch
+ * @returns `learningRate · learningRateDecay^(epoch−1)`
+ */
+export function epochLearningRate(config: ResolvedTrainConfig, epoch: number): number {
+  return config.learningRate * config.learningRateDecay ** (epoch - 1);
+}

@@ -1,0 +1,48 @@
+/**
+ * The training stage: settings, data preparation, the trainer (one step of any tagger variant,
+ * lazy sparse Adam), the epoch loop with checkpoints and resume, and progress.
+ *
+ * @example
+ * ```ts
+ * import { train } from "./mod.ts";
+ * import { loadCorpus } from "../data/mod.ts";
+ * import { tutorialTrainSentences } from "./mod.ts";
+ *
+ * const corpus = await loadCorpus();
+ * const result = await train({
+ *   trainSentences: await tutorialTrainSentences(corpus.sentences),
+ *   config: { epochs: 1, limit: 1000, model: { modelType: "bilstm-crf" } },
+ *   out: "runs/quick",
+ * });
+ * console.log(result.history.valAccuracy);
+ * ```
+ *
+ * @module
+ */
+export { evaluateRows, NonFiniteLossError, train } from "./train.ts";
+export type { TrainOptions, TrainResult } from "./train.ts";
+export {
+  DEFAULT_TRAIN_CONFIG,
+  epochLearningRate,
+  modelSettingsOf,
+  resolveTrainConfig,
+} from "./config.ts";
+export type { ResolvedTrainConfig, TrainConfig } from "./config.ts";
+export {
+  dropSingletons,
+  gatherBatch,
+  gatherFeatures,
+  prepareData,
+  tutorialTrainSentences,
+} from "./data.ts";
+export type { RowFeatures, TrainingData } from "./data.ts";
+export { appendEpoch, emptyHistory } from "./history.ts";
+export type { History } from "./history.ts";
+export { createTrainer, DEFAULT_TRAINER_OPTIONS } from "./trainer.ts";
+export type { BatchMetrics, Trainer, TrainerOptions, TrainerState } from "./trainer.ts";
+export { trimmedLength } from "./batches.ts";
+export type { BatchFeatures, LabelledBatch } from "./batches.ts";
+export { readPointer, resumeRun, trainingRecord, writeCheckpoint } from "./checkpoint.ts";
+export type { CheckpointPointer, ResumedRun } from "./checkpoint.ts";
+export * from "./progress.ts";
+export * from "./sparse_adam.ts";
