@@ -69,6 +69,7 @@ const VARIANTS: { name: string; options: Partial<TaggerOptions> }[] = [
   { name: "softmax, 2 BiLSTMs", options: { biLstmLayers: 2 } },
   { name: "crf+chars, 2 BiLSTMs", options: { ...CRF, ...CHARS, biLstmLayers: 2 } },
   { name: "softmax, hardSigmoid gates", options: { recurrentActivation: "hardSigmoid" } },
+  { name: "crf+chars, relu char CNN", options: { ...CRF, ...CHARS, charActivation: "relu" } },
   { name: "softmax, maskPadding false", options: { maskPadding: false } },
   { name: "crf+chars, maskPadding false", options: { ...CRF, ...CHARS, maskPadding: false } },
   { name: "stock softmax", options: { layer: "stock" } },

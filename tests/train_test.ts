@@ -121,22 +121,32 @@ Deno.test("the train CLI passes model-shape flags into the saved model, and name
     assert.equal(await trainCli(["--char-filters", "8"]), 2);
     assert.equal(await trainCli(["--recurrent-dropout", "1"]), 2);
     assert.equal(await trainCli(["--embedding-dim", "0"]), 2);
+    assert.equal(await trainCli(["--char-features", "--char-activation", "sigmoid"]), 2);
+    assert.equal(await trainCli(["--char-activation", "relu"]), 2);
   });
   assert.match(errors[0], /--char-width must be odd, got "4"/);
   assert.match(errors[1], /--char-filters and --char-width need --char-features/);
   assert.match(errors[2], /--recurrent-dropout must be in \[0, 1\), got "1"/);
   assert.match(errors[3], /--embedding-dim must be a positive integer, got "0"/);
+  assert.match(errors[4], /--char-activation must be one of tanh, relu, got "sigmoid"/);
+  assert.match(errors[5], /need --char-features.*\(given: --char-activation\)/);
   await withTempDir(async (out) => {
     const flags = ["--limit", "40", "--epochs", "1", "--units", "4", "--threads", "1"];
     const shape = ["--embedding-dim", "6", "--recurrent-dropout", "0.25"];
-    const chars = ["--char-features", "--char-filters", "5", "--char-width", "5"];
+    const chars = [
+      ...["--char-features", "--char-filters", "5", "--char-width", "5"],
+      ...["--char-activation", "relu"],
+    ];
     const args = [...flags, ...shape, ...chars, "--out", out, "--json"];
     assert.equal((await withCapturedConsole(() => trainCli(args))).result, 0);
     const loaded = await loadModelFolder(out);
     const [member] = loaded.members;
     try {
-      const { embeddingDim, recurrentDropout, charFilters, charWidth } = member.tagger.config;
+      const { embeddingDim, recurrentDropout, charFilters, charWidth, charActivation } =
+        member.tagger.config;
       assert.deepEqual([embeddingDim, recurrentDropout, charFilters, charWidth], [6, 0.25, 5, 5]);
+      assert.equal(charActivation, "relu");
+      assert.equal(member.tagger.parts.charCnn?.config.activation, "relu", "the layer uses it");
       const shapes = member.tagger.model.weights.map((weight) => weight.shape.join("x"));
       assert.ok(shapes.includes(`${member.vocab.words.length}x6`), `word embedding: ${shapes}`);
       // The char CNN kernel is stored as [width · charDim, filters]; charDim is 25 by default.

@@ -19,7 +19,7 @@
 import { type BackendName, describeBackend, initBackend } from "../backend/backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import { ConfigError } from "../errors.ts";
-import { checkTaggerOptions } from "../model/config.ts";
+import { type CharActivation, checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
 import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import { tutorialTrainSentences } from "../train/data.ts";
@@ -89,6 +89,11 @@ const FLAGS = {
     help: "char CNN filters, i.e. char features per word (default 50)",
   },
   "char-width": { type: "string", value: "N", help: "char CNN window width, odd (default 3)" },
+  "char-activation": {
+    type: "string",
+    value: "A",
+    help: "char CNN activation: tanh (default) or relu",
+  },
   "bilstm-layers": { type: "string", value: "N", help: "stacked BiLSTM layers (default 1)" },
   lowercase: {
     type: "boolean",
@@ -150,6 +155,7 @@ const FLAGS_BY_FIELD: FlagsByField = {
   "model.embeddingDim": "--embedding-dim",
   "model.charFilters": "--char-filters",
   "model.charWidth": "--char-width",
+  "model.charActivation": "--char-activation",
 };
 
 type TrainFlags = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
@@ -206,6 +212,8 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
       embeddingDim: integer("embedding-dim"),
       charFilters: integer("char-filters"),
       charWidth: integer("char-width"),
+      // Passed as given: the tagger config's check names the choices.
+      charActivation: values["char-activation"] as CharActivation | undefined,
     }),
   };
 }
@@ -216,7 +224,11 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
  */
 function trainUsageError(error: unknown, values: TrainFlags): UsageError | undefined {
   if (error instanceof ConfigError && /needs charFeatures/.test(error.problem)) {
-    return new UsageError("--char-filters and --char-width need --char-features");
+    const given = FLAGS_BY_FIELD[error.field] ?? error.field;
+    return new UsageError(
+      "--char-filters and --char-width need --char-features, and so does --char-activation " +
+        `(given: ${given})`,
+    );
   }
   return usageErrorFromConfig(error, FLAGS_BY_FIELD, values);
 }

@@ -122,6 +122,7 @@ function wordRepresentation(
       charDim: c.charDim,
       filters: c.charFilters,
       width: c.charWidth,
+      activation: c.charActivation,
       seed: c.seed + SEED_OFFSET.chars,
     }),
     init,

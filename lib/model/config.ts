@@ -28,6 +28,9 @@ export type ModelType = "bilstm" | "bilstm-crf";
 /** LSTM gate activation. */
 export type RecurrentActivation = "hardSigmoid" | "sigmoid";
 
+/** Char CNN activation: tanh (Ma & Hovy 2016) or relu. */
+export type CharActivation = "tanh" | "relu";
+
 /** A tagger's settings as given: the sizes of its maps are required, the rest default. */
 export interface TaggerOptions {
   /** Word vocabulary size including PAD (0) and UNK (1). */
@@ -68,6 +71,8 @@ export interface TaggerOptions {
   charFilters?: number;
   /** Char CNN window width, odd; default 3. */
   charWidth?: number;
+  /** Char CNN activation; default `"tanh"`. */
+  charActivation?: CharActivation;
   /** Casing embedding width (0 leaves casing out); default 8. */
   casingDim?: number;
   /** Dropout on the word representation, before the BiLSTMs, training only; default 0. */
@@ -103,13 +108,21 @@ export const DEFAULT_TAGGER_OPTIONS: Readonly<
   charDim: 25,
   charFilters: 50,
   charWidth: 3,
+  charActivation: "tanh",
   casingDim: 8,
   dropout: 0,
   outputDropout: 0,
 };
 
-/** The char-feature settings, meaningful only with `charFeatures`. */
-const CHAR_FIELDS = ["numChars", "maxChars", "charDim", "charFilters", "charWidth"] as const;
+/** The char-feature settings, meaningful only with `charFeatures` (the map size first). */
+export const CHAR_FIELDS = [
+  "numChars",
+  "maxChars",
+  "charDim",
+  "charFilters",
+  "charWidth",
+  "charActivation",
+] as const;
 
 /** Every field of {@linkcode TaggerOptions}, in a stable order. */
 export const TAGGER_FIELDS: readonly (keyof TaggerOptions)[] = [
@@ -125,6 +138,7 @@ const CHOICES: Partial<Record<keyof TaggerOptions, readonly unknown[]>> = {
   maskPadding: [true, false],
   unitForgetBias: [true, false],
   charFeatures: [true, false],
+  charActivation: ["tanh", "relu"],
 };
 
 /** Throws a {@linkcode ConfigError} naming `prefix + key` unless `value` suits the field. */
@@ -179,7 +193,7 @@ export function checkTaggerOptions(options: Partial<TaggerOptions>, prefix = "")
     checkField(key as keyof TaggerOptions, value, prefix);
   }
   if (!options.charFeatures) {
-    for (const key of ["charFilters", "charWidth", "charDim", "maxChars"] as const) {
+    for (const key of CHAR_FIELDS.slice(1)) {
       if (options[key] !== undefined) {
         throw new ConfigError(`${prefix}${key}`, "needs charFeatures", options[key]);
       }

@@ -13,6 +13,7 @@
  * @module
  */
 export {
+  CHAR_FIELDS,
   checkTaggerOptions,
   DEFAULT_TAGGER_OPTIONS,
   headInputWidth,
@@ -22,6 +23,7 @@ export {
 } from "./config.ts";
 export type {
   BiLstmKind,
+  CharActivation,
   ModelSettings,
   ModelType,
   RecurrentActivation,

@@ -6,7 +6,12 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { checkTaggerOptions, type ModelSettings, type TaggerConfig } from "../model/config.ts";
+import {
+  CHAR_FIELDS,
+  checkTaggerOptions,
+  type ModelSettings,
+  type TaggerConfig,
+} from "../model/config.ts";
 
 /** Training settings. Every field has the tutorial's value (or ours, where it is wrong). */
 export interface TrainConfig {
@@ -138,10 +143,11 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
  * @param config a tagger's config
  */
 export function modelSettingsOf(config: TaggerConfig): ModelSettings {
-  const { vocabSize: _v, numTags: _n, maxLen: _m, numChars: _c, ...settings } = config;
-  if (config.charFeatures) return settings;
-  const { maxChars: _x, charDim: _d, charFilters: _f, charWidth: _w, ...withoutChars } = settings;
-  return withoutChars;
+  const { vocabSize: _v, numTags: _n, maxLen: _m, ...settings } = config;
+  const dropped = new Set<string>(config.charFeatures ? ["numChars"] : CHAR_FIELDS);
+  return Object.fromEntries(
+    Object.entries(settings).filter(([key]) => !dropped.has(key)),
+  ) as ModelSettings;
 }
 
 /**
