@@ -1,5 +1,5 @@
 /**
- * Behaviour of `lib/backend.ts`: the wasm backend starts, the added `UnsortedSegmentSum` kernel
+ * Behaviour of `lib/backend/backend.ts`: the wasm backend starts, the added `UnsortedSegmentSum` kernel
  * matches tfjs's cpu reference, an Embedding + BiLSTM training step runs on wasm without missing
  * kernels and leaves absent embedding rows untouched, and the reported thread count is the
  * number of threads really running.

@@ -1,5 +1,5 @@
 /**
- * `lib/chars.ts`: character map, character ids aligned with `encodeSentences`, long words,
+ * `lib/data/chars.ts`: character map, character ids aligned with `encodeSentences`, long words,
  * unknown and astral characters, casing classes, JSON round trip.
  *
  * @module

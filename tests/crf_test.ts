@@ -1,5 +1,5 @@
 /**
- * `lib/crf.ts` against brute force over all K^T tag paths on tiny sizes: logZ, NLL, Viterbi,
+ * `lib/model/crf/` against brute force over all K^T tag paths on tiny sizes: logZ, NLL, Viterbi,
  * gradients (= marginals − one-hot gold), padding (masked steps and the padding label) and leaks,
  * for both loss implementations.
  *

@@ -1,6 +1,6 @@
 /**
  * Kernels that tfjs 4.22.0's WebAssembly backend lacks but a training step of the BiLSTM tagger
- * needs. Registered by `initBackend` in `lib/backend.ts`.
+ * needs. Registered by `initBackend` in `lib/backend/backend.ts`.
  *
  * @module
  */

@@ -12,7 +12,7 @@
  * object (`model`, `ensembleMembers` (member folders; null for one model), `backend`,
  * `split`, `sentences`, `tokens`, `entity`, `perType`, `macro`, `weighted`, `tokenAccuracy`,
  * `paddedAccuracy`, `confusion`, `definitions`, `seconds`); progress goes to stderr. An ensemble
- * folder (lib/ensemble.ts) is evaluated as one model.
+ * folder (lib/predict/ensemble.ts) is evaluated as one model.
  *
  * Exit codes: 0 ok, 1 runtime error (missing model, bad data), 2 usage error.
  *

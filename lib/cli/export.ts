@@ -3,7 +3,7 @@
  * [--description TEXT]`: copies the latest checkpoint of a training run into a plain model
  * folder (model, maps, config, history), optionally with float16 weights (half the size). With
  * several `--from`, writes an ensemble folder instead: one member folder per run and an
- * `ensemble.json` (lib/ensemble.ts, with `--description` stored in it), which `evaluate` and
+ * `ensemble.json` (lib/io/ensemble_folder.ts, with `--description` stored in it), which `evaluate` and
  * `predict` load like one model. This is
  * how the reference model in `data/model/` was made.
  *

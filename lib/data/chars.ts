@@ -1,6 +1,6 @@
 /**
  * Character-level inputs of the tagger: a character vocabulary, character ids per word aligned
- * with the word ids of `encodeSentences` (lib/encode.ts), and casing classes per word.
+ * with the word ids of `encodeSentences` (lib/data/encode.ts), and casing classes per word.
  *
  * Layouts (all row-major, all aligned with `EncodedSentences.wordIds` `[size, maxLen]`):
  * - {@linkcode encodeChars}: `Int32Array [size * maxLen * maxChars]`; the characters of the word
@@ -155,7 +155,7 @@ export interface WordCharOptions {
 /** Options for {@linkcode encodeChars}: the word options plus the row layout of `encodeSentences`. */
 export interface CharEncodeOptions extends WordCharOptions, SentenceLayoutOptions {}
 
-/** The row layout options shared with `encodeSentences` (lib/encode.ts); same defaults. */
+/** The row layout options shared with `encodeSentences` (lib/data/encode.ts); same defaults. */
 export interface SentenceLayoutOptions {
   /** Row length: sentences are padded or truncated to it. Default 50. */
   maxLen?: number;

@@ -4,7 +4,7 @@
  * `filters`-wide feature vector per word, to be concatenated with the word embedding.
  *
  * The function, for char ids `[N, C]` (N words, C = maxChars characters each, `padId` 0 after
- * the word's end, see lib/chars.ts): a "same" convolution of width `width` (odd; the ids are
+ * the word's end, see lib/data/chars.ts): a "same" convolution of width `width` (odd; the ids are
  * padded with `padId` on both sides, so every real character is the centre of one window) over
  * the character embeddings, plus bias, then `tanh` (Ma & Hovy) or `relu`, then the max over
  * positions. Positions centred on a padding character are left out of the max, so trailing
@@ -234,7 +234,7 @@ export type CharCnnTensors = Pick<CharCnnParameters, "config"> & {
  *
  * @param params the parameters (from {@linkcode createCharCnnParameters} or
  *   `CharCnn.parameters()`)
- * @param charIds int32 `[N, C]` character ids, post-padded with `padId` (lib/chars.ts layout:
+ * @param charIds int32 `[N, C]` character ids, post-padded with `padId` (lib/data/chars.ts layout:
  *   `encodeChars(...)` reshaped to `[size * maxLen, maxChars]`); read to the host once
  * @returns float32 `[N, filters]`; zeros for padding words (all characters `padId`)
  */

@@ -4,13 +4,13 @@
  * `loadModelFolder`.
  *
  * The layer holds the three CRF weights (`transitions [K, K]`, `start [K]`, `end [K]`, the layout
- * of {@linkcode CrfParameters} in lib/crf.ts) and passes its input, the per-token emission scores
+ * of {@linkcode CrfParameters} in lib/model/crf/) and passes its input, the per-token emission scores
  * `[batch, time, K]`, through unchanged: a model ending in it outputs emissions, not
- * probabilities. Decoding (Viterbi), marginals and the loss are done by lib/crf.ts from
- * {@linkcode CrfLayer.parameters} (the trainer, `lib/inference.ts`, `lib/predict.ts`).
+ * probabilities. Decoding (Viterbi), marginals and the loss are done by lib/model/crf/ from
+ * {@linkcode CrfLayer.parameters} (the trainer, `lib/predict/inference.ts`, `lib/predict/predict.ts`).
  *
  * Registered with `tf.serialization.registerClass`: import this module before
- * `tf.loadLayersModel` (lib/model_folder.ts does).
+ * `tf.loadLayersModel` (the tagger's graph builder, lib/model/_graph.ts, imports it).
  *
  * @module
  */
@@ -106,7 +106,7 @@ export class CrfLayer extends tf.layers.Layer {
   }
 
   /**
-   * The layer's variables as lib/crf.ts {@linkcode CrfParameters} (the same variables, not
+   * The layer's variables as lib/model/crf/ {@linkcode CrfParameters} (the same variables, not
    * copies), for `crfNegLogLikelihood`, `readCrfParameters` and the trainer.
    *
    * @returns the parameters

@@ -49,7 +49,7 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
  * A decoder for CRF emissions: the Viterbi path of the row (never `paddingTagId`), with each
  * chosen tag's CRF marginal probability.
  *
- * @param params the CRF weights on the host (lib/crf.ts `readCrfParameters`)
+ * @param params the CRF weights on the host (lib/model/crf/ `readCrfParameters`)
  * @param paddingTagId the label never decoded; default 0
  * @returns a {@linkcode TagDecoder} taking emission scores
  */

@@ -9,14 +9,14 @@
  * token is dropped.
  *
  * The step "model output → tag ids" is one swappable function, a {@linkcode TagDecoder}
- * ({@linkcode argmaxDecoder} by default). A `"bilstm-crf"` model (lib/model.ts) is decoded by
+ * ({@linkcode argmaxDecoder} by default). A `"bilstm-crf"` model (lib/model/tagger.ts) is decoded by
  * default with {@linkcode crfDecoder}: the Viterbi path (never the padding label), each tag's
  * probability being its CRF marginal `P(y_t = tag | sentence)` (forward–backward). A model with
  * char features needs the words themselves (`PredictOptions.words`; {@linkcode predictTokens},
  * {@linkcode predictText} and `evaluateModel` pass them): their char ids and casing classes are
  * encoded per window with the model folder's character map.
  *
- * An ensemble folder (lib/ensemble.ts) predicts like one model: every member scores the same
+ * An ensemble folder (lib/predict/ensemble.ts) predicts like one model: every member scores the same
  * windows (with its own word and character maps), the scores are averaged, and the average is
  * decoded (a CRF ensemble by Viterbi under its members' mean transition scores).
  *

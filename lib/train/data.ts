@@ -38,9 +38,9 @@ export interface TrainingData {
 
 /** Char ids `[size * maxLen * maxChars]` and casing ids `[size * maxLen]` of encoded rows. */
 export interface RowFeatures {
-  /** Char ids (lib/chars.ts `encodeChars`). */
+  /** Char ids (lib/data/chars.ts `encodeChars`). */
   charIds: Int32Array;
-  /** Casing class ids (lib/chars.ts `encodeCasing`). */
+  /** Casing class ids (lib/data/chars.ts `encodeCasing`). */
   casingIds: Int32Array;
   /** Characters per word. */
   maxChars: number;
