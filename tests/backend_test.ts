@@ -152,3 +152,13 @@ Deno.test("the reported thread count is the number of threads running", async (t
     assert.equal(report.allCorrect, true);
   });
 });
+
+Deno.test("asking for another thread count once wasm runs says a restart is needed", async () => {
+  const info = await initBackend({ backend: "wasm" });
+  assert.equal(info.notice, null, "no notice when nothing changes");
+  const other = info.threads === 1 ? 2 : 1;
+  const again = await initBackend({ backend: "wasm", threads: other });
+  assert.equal(again.threads, info.threads, "the running thread count stays");
+  assert.match(again.notice ?? "", new RegExp(`${other} threads? asked, ${info.threads} running`));
+  assert.match(describeBackend(again), /restart the kernel/);
+});

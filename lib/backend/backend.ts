@@ -38,6 +38,12 @@ export interface BackendInfo {
   threads: number;
   /** tfjs's platform name (`"node"` under Deno). */
   platform: string;
+  /**
+   * Set when the threads asked for are not the threads running: the wasm backend started
+   * earlier in this process (e.g. an earlier notebook cell) and keeps its thread count until
+   * the process (the kernel) restarts. Null otherwise.
+   */
+  notice?: string | null;
 }
 
 /** Default options. */
@@ -114,6 +120,7 @@ async function queryBackendInfo(): Promise<BackendInfo> {
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
   const { backend, threads } = { ...DEFAULT_BACKEND_OPTIONS, ...options };
+  const wasmWasRunning = tf.engine().registry["wasm"] !== undefined;
   registerExtraWasmKernels();
   if (backend === "wasm") installWasmFactory(resolveThreadCount(threads));
   if (tf.getBackend() !== backend) {
@@ -123,7 +130,14 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     }
   }
   await tf.ready();
-  return await queryBackendInfo();
+  const info = await queryBackendInfo();
+  const wanted = info.backend === "wasm" ? resolveThreadCount(threads) : info.threads;
+  const notice = !wasmWasRunning || wanted === info.threads
+    ? null
+    : `${wanted} thread${wanted === 1 ? "" : "s"} ` +
+      `asked, ${info.threads} running: the wasm backend keeps the thread count it started with ` +
+      "in this process; restart the kernel (or the command) to change it";
+  return { ...info, notice };
 }
 
 /**
@@ -133,5 +147,6 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
  */
 export function describeBackend(info: BackendInfo): string {
   const threads = `${info.threads} thread${info.threads === 1 ? "" : "s"}`;
-  return `backend ${info.backend} · SIMD ${info.simd ? "on" : "off"} · ${threads}`;
+  const line = `backend ${info.backend} · SIMD ${info.simd ? "on" : "off"} · ${threads}`;
+  return info.notice ? `${line}\nnote: ${info.notice}` : line;
 }

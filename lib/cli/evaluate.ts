@@ -21,9 +21,16 @@
 import { describeBackend } from "../backend/backend.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import { loadSplitFile, splitByIds, validationTail } from "../data/encode.ts";
-import { evaluateModel, evaluationToJSON, formatEvaluation } from "../evaluate/evaluate.ts";
+import {
+  evaluateModel,
+  type EvaluationResult,
+  evaluationToJSON,
+  formatEvaluation,
+} from "../evaluate/evaluate.ts";
 import type { EntityScheme } from "../evaluate/metrics.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
+import { EVALUATION_FILE, isRunFolder, writeRunEvaluation } from "../io/runs.ts";
+import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { tutorialTrainSentences } from "../train/data.ts";
 import { loadModelForCli } from "./predict.ts";
@@ -134,6 +141,44 @@ function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
   };
 }
 
+/**
+ * Records the scores in `RUN/evaluation.json` (what `deno task runs` shows as the run's test F1)
+ * when `--model` names a training run folder and its whole test split was evaluated with the
+ * strict scheme; otherwise says on stderr, for a run folder, that nothing was recorded. A write
+ * that fails is a warning: the evaluation itself succeeded.
+ */
+async function recordRunScores(
+  options: EvaluateCommand,
+  loaded: LoadedModel,
+  result: EvaluationResult,
+): Promise<void> {
+  if (options.model === undefined || !(await isRunFolder(options.model))) return;
+  const file = `${options.model}/${EVALUATION_FILE}`;
+  if (options.split !== "test" || options.limit !== undefined || options.scheme !== "strict") {
+    console.error(
+      `${file} not updated: only an evaluation of the whole test split (strict scheme) is recorded`,
+    );
+    return;
+  }
+  try {
+    const epochsDone = loaded.members[0].config.training?.epochsDone;
+    const { precision, recall, f1, support } = result.entity;
+    await writeRunEvaluation(options.model, {
+      split: "test",
+      epoch: typeof epochsDone === "number"
+        ? epochsDone
+        : (await readPointer(options.model))?.epoch ?? 0,
+      scheme: options.scheme,
+      entity: { precision, recall, f1, support },
+      tokenAccuracy: result.tokenAccuracy,
+      evaluatedAt: new Date().toISOString(),
+    });
+    console.error(`recorded the test scores in ${file}`);
+  } catch (error) {
+    console.error(`warning: ${file} not written (${(error as Error).message})`);
+  }
+}
+
 /** Evaluates the model and prints the report; returns the exit code. */
 async function runEvaluation(options: EvaluateCommand): Promise<number> {
   try {
@@ -193,6 +238,7 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);
     }
+    await recordRunScores(options, loaded, result);
     return 0;
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);

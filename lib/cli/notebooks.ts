@@ -151,7 +151,12 @@ async function runNotebooks(options: NotebooksCliOptions): Promise<number> {
   const outDir = options.outDir ??
     (options.quick ? await Deno.makeTempDir({ prefix: "notebooks-quick-" }) : undefined);
   if (outDir !== undefined) await Deno.mkdir(outDir, { recursive: true });
-  const env: Record<string, string> = options.quick ? { BILSTM_NER_QUICK: "1" } : {};
+  // Quick runs train into the scratch folder, so they never resume or litter the project's runs.
+  const env: Record<string, string> = options.quick && outDir !== undefined
+    ? { BILSTM_NER_QUICK: "1", BILSTM_NER_RUNS: `${await Deno.realPath(outDir)}/runs` }
+    : options.quick
+    ? { BILSTM_NER_QUICK: "1" }
+    : {};
 
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));

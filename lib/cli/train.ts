@@ -282,6 +282,15 @@ async function runTraining(command: TrainCommand): Promise<number> {
     throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  // Ctrl-C stopped training at a step boundary and saved it: exit as an interrupted command does.
+  const exitCode = result.interrupted ? 130 : 0;
+  if (result.interrupted) {
+    const { epoch, step } = result.interrupted;
+    console.error(
+      `interrupted at epoch ${epoch}, step ${step}; to continue: ` +
+        `deno task train --resume --out ${result.out}`,
+    );
+  }
   if (command.json) {
     console.log(JSON.stringify({
       backend: info.backend,
@@ -296,18 +305,20 @@ async function runTraining(command: TrainCommand): Promise<number> {
       vocabularySize: result.vocab.words.length,
       config: result.config,
       history: result.history,
+      interrupted: result.interrupted,
     }));
-    return 0;
+    return exitCode;
   }
   const history = result.history;
   console.log(formatTable(
-    ["epoch", "loss", "accuracy", "val loss", "val accuracy", "seconds", "ms/step"],
+    ["epoch", "loss", "accuracy", "val loss", "val accuracy", "val F1", "seconds", "ms/step"],
     history.epoch.map((epoch, index) => [
       epoch,
       history.loss[index].toFixed(4),
       history.accuracy[index].toFixed(4),
       fixedOrDash(history.valLoss[index]),
       fixedOrDash(history.valAccuracy[index]),
+      fixedOrDash(history.valF1?.[index] ?? null),
       history.seconds[index].toFixed(1),
       history.msPerStep[index].toFixed(0),
     ]),
@@ -316,7 +327,7 @@ async function runTraining(command: TrainCommand): Promise<number> {
     `\n${describeBackend(info)} · ${wallSeconds.toFixed(1)} s wall · model in ${result.out}` +
       "\n(accuracy counts real tokens only; padding is masked out)",
   );
-  return 0;
+  return exitCode;
 }
 
 /**

@@ -35,3 +35,4 @@ export * from "./model_io.ts";
 export * from "./files.ts";
 export * from "./state_file.ts";
 export * from "./paths.ts";
+export * from "./runs.ts";

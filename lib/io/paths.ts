@@ -23,3 +23,11 @@ export const PROJECT_ROOT: string = decodeURIComponent(new URL("../../", import.
 export function projectPath(relative: string): string {
   return PROJECT_ROOT + relative.replace(/^\.?\/+/, "");
 }
+
+/**
+ * The folder holding training runs: `$BILSTM_NER_RUNS` when set (the tests' quick notebook run
+ * points it at a scratch folder), else the project's `runs/`.
+ */
+export function runsRoot(): string {
+  return Deno.env.get("BILSTM_NER_RUNS") ?? projectPath("runs");
+}

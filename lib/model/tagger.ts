@@ -41,6 +41,8 @@ export class Tagger {
   readonly model: tf.LayersModel;
   /** Its weights by role (the graph's own variables). */
   readonly parts: TaggerParts;
+  /** The seeded dropout streams of stock BiLSTMs (ours keep theirs in the layer). */
+  #stockStreams: { next: number }[] = [];
 
   /**
    * Builds a tagger with freshly initialised weights (deterministic by `seed`).
@@ -87,7 +89,31 @@ export class Tagger {
     this.parts.biLstms.forEach((layer, index) => {
       const layerSeed = seed + 7919 * index; // the first layer keeps the single-layer stream
       if (this.config.layer === "fast") (layer as FastBiLSTM).setDropoutSeed(layerSeed);
-      else seedStockDropout(layer, layerSeed);
+      else this.#stockStreams[index] = seedStockDropout(layer, layerSeed);
+    });
+  }
+
+  /**
+   * The state of each BiLSTM's recurrent-dropout stream, bottom first: restoring it (e.g. from a
+   * mid-epoch checkpoint) continues the same masks.
+   */
+  get recurrentDropoutState(): number[] {
+    return this.parts.biLstms.map((layer, index) =>
+      this.config.layer === "fast"
+        ? (layer as FastBiLSTM).dropoutState
+        : this.#stockStreams[index]?.next ?? 0
+    );
+  }
+
+  set recurrentDropoutState(states: number[]) {
+    if (states.length !== this.parts.biLstms.length) {
+      throw new RangeError(
+        `recurrentDropoutState: ${states.length} states for ${this.parts.biLstms.length} BiLSTMs`,
+      );
+    }
+    this.parts.biLstms.forEach((layer, index) => {
+      if (this.config.layer === "fast") (layer as FastBiLSTM).dropoutState = states[index];
+      else this.#stockStreams[index] = seedStockDropout(layer, states[index]);
     });
   }
 
@@ -139,15 +165,19 @@ export function buildTagger(options: TaggerOptions): Tagger {
   return new Tagger(options);
 }
 
-/** Makes a stock Bidirectional(LSTM)'s recurrent dropout draw from a seeded stream. */
-function seedStockDropout(biLstm: tf.layers.Layer, seed: number): void {
-  let counter = seed;
+/**
+ * Makes a stock Bidirectional(LSTM)'s recurrent dropout draw from a seeded stream: each mask
+ * uses the next seed; the returned object holds that next seed (its state).
+ */
+function seedStockDropout(biLstm: tf.layers.Layer, seed: number): { next: number } {
+  const stream = { next: seed };
   const dropoutFunc = (ones: tf.Tensor, rate: number) =>
-    tf.dropout(ones, rate, undefined, counter++);
+    tf.dropout(ones, rate, undefined, stream.next++);
   // tfjs-layers' LSTM cell takes a dropout function but offers no public way to set it later.
   const bi = biLstm as unknown as Record<string, { cell: { dropoutFunc?: unknown } }>;
   bi.forwardLayer.cell.dropoutFunc = dropoutFunc;
   bi.backwardLayer.cell.dropoutFunc = dropoutFunc;
+  return stream;
 }
 
 /** The cached dropout masks of a stock Bidirectional(LSTM), which `model.dispose()` leaves. */

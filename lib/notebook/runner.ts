@@ -23,7 +23,12 @@ export { dirname, findDenoConfig, formatNotebookText, formatWithDeno } from "./f
 export interface RunNotebookOptions {
   /** Where to write the executed notebook (default: in place). */
   outputPath?: string;
-  /** Kernel working directory (default: the notebook's folder, so relative imports work). */
+  /**
+   * Kernel working directory (default: the notebook's folder, so relative imports work).
+   * Relative imports (`./x.ts`, `../lib/x.ts`) resolve from this folder; import-map entries such
+   * as `#lib/` come from the deno.json found from this folder upwards, so they work from any
+   * folder inside the repository (and fail outside it).
+   */
   cwd?: string;
   /** Extra environment variables for the kernel, e.g. `{ BILSTM_NER_QUICK: "1" }`. */
   env?: Record<string, string>;

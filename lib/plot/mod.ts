@@ -6,3 +6,4 @@
  */
 export * from "./plot.ts";
 export * from "./table.ts";
+export * from "./runs_plot.ts";

@@ -3,162 +3,124 @@
  * to standalone SVG strings, plus displaCy-style entity highlighting as HTML. Every result
  * displays inline in the Deno Jupyter kernel (via `Symbol.for("Jupyter.display")`, giving
  * `text/html` with the inline SVG, `image/svg+xml`, and `text/plain`) and exposes its
- * markup as `.svg` / `.html`.
+ * markup as `.svg` / `.html`. Entity types use one colour-blind-safe palette everywhere
+ * (`ENTITY_COLORS`, Okabe–Ito).
  *
  * @module
  */
 
 import * as Plot from "@observablehq/plot";
-import { parseHTML } from "linkedom";
+import { entityColor, entityTypeOfTag, OTHER_COLOR, OUTLINE_COLOR } from "./_palette.ts";
+import {
+  baseOptions,
+  composeSvg,
+  legendPanel,
+  type PlotOptions,
+  renderPlotSvg,
+  SvgPlot,
+} from "./_render.ts";
 
-/** The symbol the Deno kernel calls to get an object's MIME bundle. */
-export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display") as never;
+export {
+  escapeHtml,
+  HtmlView,
+  JUPYTER_DISPLAY,
+  type MimeBundle,
+  type PlotOptions,
+  SvgPlot,
+} from "./_render.ts";
+export {
+  contrastRatio,
+  type CvdKind,
+  deltaE,
+  ENTITY_COLORS,
+  entityColor,
+  entityTypeOfTag,
+  type Lab,
+  OTHER_COLOR,
+  OUTLINE_COLOR,
+  readableTextColor,
+  type Rgb,
+  toLab,
+} from "./_palette.ts";
+export { type EntitySpan, highlightEntities, type HighlightOptions } from "./highlight.ts";
 
-/** A MIME bundle as returned to the Deno kernel. */
-export type MimeBundle = Record<string, string>;
-
-/** Size and title options shared by all plots. */
-export interface PlotOptions {
-  /** Title drawn above the plot (each function has a default). */
-  title?: string;
-  /** Width in pixels (default 640). */
-  width?: number;
-  /** Height in pixels of the plot area (default depends on the plot). */
-  height?: number;
-}
-
-const SVG_NS = "http://www.w3.org/2000/svg";
-const TITLE_HEIGHT = 28;
-
-/** Escapes text for HTML/XML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
-}
-
-/** A rendered SVG chart that Jupyter displays inline. */
-export class SvgPlot {
-  /** Standalone SVG document (with xmlns), usable as `image/svg+xml` or written to a file. */
-  readonly svg: string;
-  /** Title of the chart. */
-  readonly title: string;
-
-  /** Wraps a standalone SVG string. */
-  constructor(svg: string, title: string) {
-    this.svg = svg;
-    this.title = title;
+/** The powers of ten from `min` up to the first at or above `max`. */
+function powersOfTen(min: number, max: number): number[] {
+  const ticks: number[] = [];
+  for (let e = Math.ceil(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+    ticks.push(10 ** e);
   }
-
-  /** HTML embedding the SVG inline. */
-  get html(): string {
-    return `<div class="bilstm-ner-plot">${this.svg}</div>`;
-  }
-
-  /** MIME bundle for the Deno Jupyter kernel. */
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return {
-      "text/html": this.html,
-      "image/svg+xml": this.svg,
-      "text/plain": `[plot] ${this.title}`,
-    };
-  }
+  return ticks;
 }
 
-/** An HTML fragment that Jupyter displays inline. */
-export class HtmlView {
-  /** The HTML markup. */
-  readonly html: string;
-  /** Plain-text rendering. */
-  readonly text: string;
-
-  /** Wraps HTML and its plain-text fallback. */
-  constructor(html: string, text: string) {
-    this.html = html;
-    this.text = text;
-  }
-
-  /** MIME bundle for the Deno Jupyter kernel. */
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return { "text/html": this.html, "text/plain": this.text };
-  }
-}
-
-/** The parts of a linkedom element this module reads. */
-interface RenderedElement {
-  tagName: string;
-  outerHTML: string;
-  getAttribute(name: string): string | null;
-  querySelector(selector: string): RenderedElement | null;
-}
-
-/** Creates a fresh linkedom document for Plot to draw into. */
-function createDocument(): unknown {
-  const window = parseHTML("<!DOCTYPE html><html><body></body></html>");
-  return (window as unknown as { document: unknown }).document;
-}
-
-/** Renders Plot options to a bare `<svg>` string (no title; Plot's own legends are not used). */
-function renderPlotSvg(options: Plot.PlotOptions): { svg: string; width: number; height: number } {
-  const document = createDocument();
-  const node = Plot.plot({ ...options, document: document as never }) as unknown as RenderedElement;
-  const svg = node.tagName.toLowerCase() === "svg" ? node : node.querySelector("svg");
-  if (svg === null) throw new Error("Observable Plot produced no <svg>");
-  return {
-    svg: svg.outerHTML,
-    width: Number(svg.getAttribute("width")),
-    height: Number(svg.getAttribute("height")),
-  };
+/** Options of {@link tagDistributionPlot}. */
+export interface TagDistributionOptions extends PlotOptions {
+  /** Count axis scale (default `"log"`, so rare tags stay visible next to `O`). */
+  scale?: "log" | "linear";
+  /** Older spelling of `scale`: `true` = `"log"`, `false` = `"linear"`; `scale` wins. */
+  logScale?: boolean;
 }
 
 /**
- * Stacks rendered panels vertically under a title into one standalone SVG (nested `<svg>`
- * elements), with a white background so it reads on dark themes too.
+ * Bar chart of how often each tag occurs, most frequent first, bars coloured by entity type
+ * (the shared palette; `O` grey) with a legend. On the (default) log scale bars rise from 1
+ * (from 0.5 if some tag occurs once), since a log axis has no 0; zero counts draw no bar.
  */
-function composeSvg(title: string, panels: Array<{ svg: string; width: number; height: number }>) {
-  const width = Math.max(...panels.map((p) => p.width));
-  let y = TITLE_HEIGHT;
-  const placed = panels.map((panel) => {
-    const positioned = panel.svg.replace(/^<svg /, `<svg x="0" y="${y}" `);
-    y += panel.height;
-    return positioned;
-  });
-  return `<svg xmlns="${SVG_NS}" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" ` +
-    `style="background: white; color: black; max-width: 100%; height: auto" ` +
-    `font-family="system-ui, sans-serif">` +
-    `<rect width="100%" height="100%" fill="white"/>` +
-    `<text x="${width / 2}" y="19" text-anchor="middle" font-size="15" font-weight="bold" ` +
-    `fill="black">${escapeHtml(title)}</text>${placed.join("")}</svg>`;
-}
-
-/** Common Plot options: size, white background, black text. */
-function baseOptions(options: PlotOptions, defaultHeight: number): Plot.PlotOptions {
-  return {
-    width: options.width ?? 640,
-    height: options.height ?? defaultHeight,
-    style: { background: "white", color: "black" },
-  };
-}
-
-/** Bar chart of how often each tag occurs, most frequent first. */
 export function tagDistributionPlot(
   tagCounts: Record<string, number>,
-  options: PlotOptions & { logScale?: boolean } = {},
+  options: TagDistributionOptions = {},
 ): SvgPlot {
-  const { title = "Tag distribution", logScale = false } = options;
-  const data = Object.entries(tagCounts).map(([tag, count]) => ({ tag, count }))
-    .sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag));
+  const { title = "Tag distribution" } = options;
+  const log = (options.scale ?? (options.logScale === false ? "linear" : "log")) === "log";
+  const data = Object.entries(tagCounts).map(([tag, count]) => ({
+    tag,
+    count,
+    color: entityColor(entityTypeOfTag(tag)),
+  })).sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag));
+  const drawn = log ? data.filter((d) => d.count > 0) : data;
+  const base = log ? (drawn.some((d) => d.count < 2) ? 0.5 : 1) : 0;
+  const max = Math.max(base * 10, ...drawn.map((d) => d.count));
+  const width = options.width ?? 640;
+  const rotate = data.length > 12;
   const panel = renderPlotSvg({
     ...baseOptions(options, 360),
     marginLeft: 60,
-    x: { label: "tag", domain: data.map((d) => d.tag), tickRotate: data.length > 12 ? -45 : 0 },
-    y: { label: "count", grid: true, type: logScale ? "log" : "linear" },
-    marginBottom: data.length > 12 ? 60 : 30,
+    marginBottom: rotate ? 60 : 30,
+    x: { label: "tag", domain: data.map((d) => d.tag), tickRotate: rotate ? -45 : 0 },
+    y: log
+      ? {
+        label: "count (log scale)",
+        grid: true,
+        type: "log",
+        domain: [base, 10 ** Math.ceil(Math.log10(max))],
+        ticks: powersOfTen(base, max),
+        tickFormat: "~s",
+      }
+      : { label: "count", grid: true, type: "linear" },
     marks: [
-      Plot.barY(data, { x: "tag", y: "count", fill: "steelblue" }),
-      ...(logScale ? [] : [Plot.ruleY([0])]),
+      Plot.barY(drawn, {
+        x: "tag",
+        y1: base,
+        y2: "count",
+        fill: "color",
+        stroke: OUTLINE_COLOR,
+        strokeWidth: 0.75,
+        title: (d: { tag: string; count: number }) =>
+          `${d.tag}: ${d.count.toLocaleString("en-US")}`,
+      }),
+      Plot.ruleY([base]),
     ],
   });
-  return new SvgPlot(composeSvg(title, [panel]), title);
+  const types = [...new Set(data.map((d) => entityTypeOfTag(d.tag)))];
+  const legend = legendPanel(
+    types.map((type) => ({
+      label: type ?? "O / other",
+      color: type ? entityColor(type) : OTHER_COLOR,
+    })),
+    width,
+    60,
+  );
+  return new SvgPlot(composeSvg(title, [legend, panel]), title);
 }
 
 /** Histogram of sentence lengths (tokens per sentence). */
@@ -194,6 +156,30 @@ export interface TrainingHistory {
   valAccuracy: number[];
 }
 
+/**
+ * Integer epoch ticks, each once: every epoch when there are at most 12, otherwise a whole
+ * step (1, 2, 5 × 10^k) giving at most ~10 ticks.
+ */
+export function epochTicks(epochs: number[]): number[] {
+  const whole = [...new Set(epochs.filter(Number.isFinite).map(Math.round))].sort((a, b) => a - b);
+  if (whole.length <= 12) return whole;
+  const [first, last] = [whole[0], whole[whole.length - 1]];
+  const raw = (last - first) / 10;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? 10 * magnitude;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(first / step) * step; t <= last; t += step) ticks.push(t);
+  return ticks;
+}
+
+/** The x domain of the epoch axis, padded when there is a single epoch. */
+function epochDomain(epochs: number[]): [number, number] {
+  const finite = epochs.filter(Number.isFinite);
+  if (finite.length === 0) return [0, 1];
+  const [min, max] = [Math.min(...finite), Math.max(...finite)];
+  return min === max ? [min - 1, max + 1] : [min, max];
+}
+
 /** One line panel of train vs validation values per epoch. */
 function curvePanel(
   epochs: number[],
@@ -210,11 +196,11 @@ function curvePanel(
     ...baseOptions(options, 260),
     marginLeft: 60,
     marginRight: 80,
-    x: { label: "epoch", tickFormat: "d" },
+    x: { label: "epoch", domain: epochDomain(epochs), ticks: epochTicks(epochs), tickFormat: "d" },
     y: { label: metric, grid: true },
-    color: { domain: ["train", "validation"], range: ["#1f77b4", "#ff7f0e"] },
+    color: { domain: ["train", "validation"], range: ["#0072B2", "#D55E00"] },
     marks: [
-      Plot.lineY(data, { x: "epoch", y: "value", stroke: "split", marker: "circle" }),
+      Plot.lineY(data, { x: "epoch", y: "value", stroke: "split", z: "split", marker: "circle" }),
       Plot.text(
         data,
         Plot.selectLast({
@@ -253,37 +239,66 @@ export interface TypeScores {
   support: number;
 }
 
-/** Grouped bars of precision, recall and F1 per entity type. */
+/** Fills of the precision, recall and F1 bars: light to dark, so order survives greyscale. */
+export const METRIC_COLORS: Readonly<Record<"precision" | "recall" | "f1", string>> = Object
+  .freeze({ precision: "#A6CEE3", recall: "#4A90C2", f1: "#08306B" });
+
+/**
+ * Grouped bars of precision, recall and F1 per entity type, with an SVG legend for the three
+ * bar colours and a swatch of each type's palette colour above its group.
+ */
 export function perTypeF1Bars(
   perType: Record<string, TypeScores>,
   options: PlotOptions = {},
 ): SvgPlot {
   const { title = "Precision, recall and F1 per entity type" } = options;
+  const metrics = ["precision", "recall", "f1"] as const;
   const types = Object.keys(perType).sort((a, b) => perType[b].f1 - perType[a].f1);
+  const facet = (type: string) => `${type} (n=${perType[type].support})`;
   const data = types.flatMap((type) =>
-    (["precision", "recall", "f1"] as const).map((metric) => ({
-      type: `${type} (n=${perType[type].support})`,
-      metric,
-      value: perType[type][metric],
-    }))
+    metrics.map((metric) => ({ type: facet(type), metric, value: perType[type][metric] }))
   );
+  const swatches = types.map((type) => ({ type: facet(type), color: entityColor(type) }));
   const panel = renderPlotSvg({
     ...baseOptions(options, 340),
     marginLeft: 50,
     marginBottom: 40,
-    fx: { label: "entity type", domain: types.map((t) => `${t} (n=${perType[t].support})`) },
-    x: { axis: null, domain: ["precision", "recall", "f1"] },
+    marginTop: 30,
+    fx: { label: "entity type", domain: types.map(facet), axis: "bottom" },
+    x: { axis: null, domain: [...metrics] },
     y: { label: "score", domain: [0, 1], grid: true },
-    color: {
-      domain: ["precision", "recall", "f1"],
-      range: ["#9ecae1", "#4292c6", "#08519c"],
-    },
+    color: { domain: [...metrics], range: metrics.map((m) => METRIC_COLORS[m]) },
     marks: [
-      Plot.barY(data, { fx: "type", x: "metric", y: "value", fill: "metric" }),
+      Plot.barY(data, {
+        fx: "type",
+        x: "metric",
+        y: "value",
+        fill: "metric",
+        title: (d: { type: string; metric: string; value: number }) =>
+          `${d.type} ${d.metric}: ${d.value.toFixed(3)}`,
+      }),
+      Plot.dot(swatches, {
+        fx: "type",
+        frameAnchor: "top",
+        dy: -14,
+        symbol: "square",
+        r: 6,
+        fill: "color",
+        stroke: OUTLINE_COLOR,
+      }),
       Plot.ruleY([0]),
     ],
   });
-  return new SvgPlot(composeSvg(`${title} (bars: precision, recall, F1)`, [panel]), title);
+  const legend = legendPanel(
+    [
+      { label: "precision", color: METRIC_COLORS.precision },
+      { label: "recall", color: METRIC_COLORS.recall },
+      { label: "F1", color: METRIC_COLORS.f1 },
+    ],
+    options.width ?? 640,
+    50,
+  );
+  return new SvgPlot(composeSvg(title, [legend, panel]), title);
 }
 
 /** A confusion matrix: `counts[i][j]` = tokens with true label i predicted as label j. */
@@ -294,7 +309,28 @@ export interface ConfusionMatrix {
   counts: number[][];
 }
 
-/** Heatmap of a confusion matrix; colour is the row-normalised fraction, text the count. */
+/**
+ * A count in at most 4 characters for a heatmap cell: exact below 1000, else 1 significant
+ * decimal or none with a k/M/G suffix (`1234` → `1.2k`, `176254` → `176k`, `2.5e6` → `2.5M`).
+ */
+export function compactCount(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const sign = value < 0 ? "-" : "";
+  let n = Math.abs(Math.round(value));
+  if (n < 1000) return `${sign}${n}`;
+  for (const suffix of ["k", "M", "G", "T"]) {
+    n /= 1000;
+    const text = n < 9.95 ? n.toFixed(1).replace(/\.0$/, "") : String(Math.round(n));
+    if (Number(text) < 1000) return `${sign}${text}${suffix}`;
+  }
+  return `${sign}${value.toExponential(0)}`;
+}
+
+/**
+ * Heatmap of a confusion matrix; colour is the row-normalised fraction, text the count,
+ * abbreviated to fit the cell ({@link compactCount}); each cell's `<title>` tooltip holds the
+ * exact count and row percentage.
+ */
 export function confusionHeatmap(matrix: ConfusionMatrix, options: PlotOptions = {}): SvgPlot {
   const { title = "Confusion matrix (rows: true, columns: predicted)" } = options;
   const { labels, counts } = matrix;
@@ -310,7 +346,8 @@ export function confusionHeatmap(matrix: ConfusionMatrix, options: PlotOptions =
       fraction: rowTotal === 0 ? 0 : counts[i][j] / rowTotal,
     }));
   });
-  const size = Math.max(240, 32 * labels.length);
+  type Datum = (typeof data)[number];
+  const size = Math.max(240, 34 * labels.length);
   const panel = renderPlotSvg({
     ...baseOptions(options, size + 70),
     width: options.width ?? size + 110,
@@ -320,89 +357,24 @@ export function confusionHeatmap(matrix: ConfusionMatrix, options: PlotOptions =
     y: { label: "true", domain: labels },
     color: { scheme: "blues", domain: [0, 1] },
     marks: [
-      Plot.cell(data, { x: "predicted", y: "trueLabel", fill: "fraction", inset: 0.5 }),
+      Plot.cell(data, {
+        x: "predicted",
+        y: "trueLabel",
+        fill: "fraction",
+        inset: 0.5,
+        title: (d: Datum) =>
+          `true ${d.trueLabel} → predicted ${d.predicted}: ${d.count.toLocaleString("en-US")} ` +
+          `(${(100 * d.fraction).toFixed(1)}% of row)`,
+      }),
       Plot.text(data, {
         x: "predicted",
         y: "trueLabel",
-        text: (d: { count: number }) => (d.count === 0 ? "" : String(d.count)),
-        fill: (d: { fraction: number }) => (d.fraction > 0.5 ? "white" : "black"),
+        text: (d: Datum) => (d.count === 0 ? "" : compactCount(d.count)),
+        fill: (d: Datum) => (d.fraction > 0.5 ? "white" : "black"),
         fontSize: 9,
+        pointerEvents: "none",
       }),
     ],
   });
   return new SvgPlot(composeSvg(title, [panel]), title);
-}
-
-/** An entity span in a text, by character offsets. */
-export interface EntitySpan {
-  /** Start offset (inclusive). */
-  start: number;
-  /** End offset (exclusive). */
-  end: number;
-  /** Entity type, e.g. `per`, `geo`, `org`. */
-  type: string;
-  /** Optional confidence in [0, 1], shown next to the type. */
-  score?: number;
-}
-
-/** displaCy-like colours for the GMB entity types; other types get a grey. */
-export const ENTITY_COLORS: Readonly<Record<string, string>> = {
-  per: "#aa9cfc",
-  geo: "#feca74",
-  org: "#7aecec",
-  gpe: "#bfeeb7",
-  tim: "#bfe1d9",
-  art: "#ff9561",
-  eve: "#ffeb80",
-  nat: "#c887fb",
-};
-
-/** Options for {@link highlightEntities}. */
-export interface HighlightOptions {
-  /** Colour per entity type (lower-cased lookup); defaults to {@link ENTITY_COLORS}. */
-  colors?: Record<string, string>;
-  /** Colour of types without one (default light grey). */
-  fallbackColor?: string;
-}
-
-/**
- * Renders text with its entities highlighted like displaCy: a coloured `<mark>` per entity
- * with its type label. Text is HTML-escaped; overlapping or out-of-range spans are skipped.
- */
-export function highlightEntities(
-  text: string,
-  entities: EntitySpan[],
-  options: HighlightOptions = {},
-): HtmlView {
-  const { colors = ENTITY_COLORS, fallbackColor = "#ddd" } = options;
-  const sorted = [...entities].sort((a, b) => a.start - b.start || b.end - a.end);
-  const htmlParts: string[] = [];
-  const textParts: string[] = [];
-  let cursor = 0;
-  for (const entity of sorted) {
-    if (entity.start < cursor || entity.end > text.length || entity.end <= entity.start) continue;
-    const before = text.slice(cursor, entity.start);
-    const span = text.slice(entity.start, entity.end);
-    const color = colors[entity.type.toLowerCase()] ?? fallbackColor;
-    const label = entity.score === undefined
-      ? entity.type
-      : `${entity.type} ${entity.score.toFixed(2)}`;
-    htmlParts.push(escapeHtml(before));
-    htmlParts.push(
-      `<mark class="entity" data-type="${escapeHtml(entity.type)}" style="background: ${
-        escapeHtml(color)
-      }; padding: 0.45em 0.6em; margin: 0 0.25em; line-height: 1; border-radius: 0.35em;">` +
-        `${escapeHtml(span)}<span style="font-size: 0.8em; font-weight: bold; line-height: 1; ` +
-        `border-radius: 0.35em; vertical-align: middle; margin-left: 0.5rem;">` +
-        `${escapeHtml(label)}</span></mark>`,
-    );
-    textParts.push(before, `[${span}](${label})`);
-    cursor = entity.end;
-  }
-  htmlParts.push(escapeHtml(text.slice(cursor)));
-  textParts.push(text.slice(cursor));
-  const html = `<div class="entities" style="line-height: 2.5; direction: ltr; ` +
-    `font-family: system-ui, sans-serif; color: black; background: white; padding: 0.5em;">` +
-    `${htmlParts.join("")}</div>`;
-  return new HtmlView(html, textParts.join(""));
 }

@@ -1,8 +1,10 @@
 /**
  * A training run folder's checkpoints: after every epoch a complete model folder (tagger, maps,
  * config with the training record, history, optimiser state) is written beside the previous
- * one and renamed into place, then `checkpoint.json` is pointed at it, so a run interrupted at
- * any moment resumes from its last complete epoch.
+ * one and renamed into place, then `checkpoint.json` is pointed at it, so a run killed at any
+ * moment resumes from its last complete epoch. A run stopped on request (Ctrl-C, Jupyter's
+ * Interrupt) also writes a mid-epoch checkpoint with the epoch's position, and resumes from
+ * that step to the weights an uninterrupted run reaches.
  *
  * @module
  */
@@ -17,16 +19,22 @@ import {
 import { loadState, saveState } from "../io/state_file.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { modelSettingsOf, type ResolvedTrainConfig, resolveTrainConfig } from "./config.ts";
+import type { EpochPosition } from "./epoch.ts";
 import type { History } from "./history.ts";
 import type { TrainerState } from "./trainer.ts";
 
 /** What `checkpoint.json` of a run folder holds. */
 export interface CheckpointPointer {
-  /** The latest complete checkpoint, relative to the run folder. */
+  /** The latest checkpoint, relative to the run folder. */
   latest: string;
   /** Epochs complete in it. */
   epoch: number;
+  /** When the latest checkpoint is mid-epoch (an interrupted run): that epoch and its steps done. */
+  partial?: { epoch: number; step: number };
 }
+
+/** The file of a mid-epoch checkpoint that says where its epoch stands. */
+const POSITION_FILE = "epoch_position.json";
 
 /** Reads a run folder's pointer to its latest checkpoint, or null when there is none. */
 export async function readPointer(out: string): Promise<CheckpointPointer | null> {
@@ -51,34 +59,44 @@ export function trainingRecord(config: ResolvedTrainConfig, epochsDone: number):
 }
 
 /**
- * Writes a complete checkpoint into `out/checkpoints/epoch-NNN` (via a temp folder renamed into
- * place), then points `out/checkpoint.json` at it, then removes older checkpoints.
+ * Writes a checkpoint into `out/checkpoints/<name>` (via a temp folder renamed into place), then
+ * points `out/checkpoint.json` at it, then removes older checkpoints. A crash at any moment
+ * leaves the previous checkpoint loadable.
  *
  * @param out the run folder
- * @param epoch the epoch just completed
- * @param mapped the tagger and its maps
- * @param config the run's settings
- * @param history the history so far
- * @param trainerState the optimiser state
+ * @param state what to save: the tagger and maps, the settings, the history of complete
+ *   epochs, the optimiser state, and for a mid-epoch checkpoint the epoch's position
  */
 export async function writeCheckpoint(
   out: string,
-  epoch: number,
-  mapped: MappedTagger,
-  config: ResolvedTrainConfig,
-  history: History,
-  trainerState: TrainerState,
+  state: {
+    mapped: MappedTagger;
+    config: ResolvedTrainConfig;
+    history: History;
+    trainerState: TrainerState;
+    position?: EpochPosition;
+  },
 ): Promise<void> {
-  const name = `epoch-${String(epoch).padStart(3, "0")}`;
+  const { mapped, config, history, trainerState, position } = state;
+  const epochsDone = history.epoch.length === 0 ? 0 : history.epoch[history.epoch.length - 1];
+  const name = `epoch-${String(position?.epoch ?? epochsDone).padStart(3, "0")}` +
+    (position ? `-step-${String(position.step).padStart(5, "0")}` : "");
   const folder = `${out}/checkpoints`;
   const staging = `${folder}/.${name}-${crypto.randomUUID().slice(0, 8)}.tmp`;
   await Deno.mkdir(staging, { recursive: true });
-  await saveModelFolder(staging, mapped, trainingRecord(config, epoch));
+  await saveModelFolder(staging, mapped, trainingRecord(config, epochsDone));
   await writeFileAtomic(`${staging}/history.json`, JSON.stringify(history, null, 2));
   await saveState(`${staging}/optimizer`, trainerState);
+  if (position) {
+    await writeFileAtomic(`${staging}/${POSITION_FILE}`, JSON.stringify(position, null, 2));
+  }
   await Deno.remove(`${folder}/${name}`, { recursive: true }).catch(() => {});
   await Deno.rename(staging, `${folder}/${name}`);
-  const pointer: CheckpointPointer = { latest: `checkpoints/${name}`, epoch };
+  const pointer: CheckpointPointer = {
+    latest: `checkpoints/${name}`,
+    epoch: epochsDone,
+    ...(position ? { partial: { epoch: position.epoch, step: position.step } } : {}),
+  };
   await writeFileAtomic(`${out}/${CHECKPOINT_POINTER}`, JSON.stringify(pointer));
   await writeFileAtomic(`${out}/history.json`, JSON.stringify(history, null, 2));
   for await (const entry of Deno.readDir(folder)) {
@@ -98,6 +116,8 @@ export interface ResumedRun {
   trainerState: TrainerState;
   /** Epochs complete. */
   epoch: number;
+  /** Where the interrupted epoch stands, when the checkpoint is mid-epoch. */
+  position?: EpochPosition;
 }
 
 /**
@@ -128,5 +148,13 @@ export async function resumeRun(
     history: await readJSONFile<History>(`${checkpoint}/history.json`, "history"),
     trainerState: await loadState<TrainerState>(`${checkpoint}/optimizer`),
     epoch: pointer.epoch,
+    ...(pointer.partial
+      ? {
+        position: await readJSONFile<EpochPosition>(
+          `${checkpoint}/${POSITION_FILE}`,
+          "epoch position",
+        ),
+      }
+      : {}),
   };
 }

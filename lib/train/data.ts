@@ -24,6 +24,8 @@ export interface TrainingData {
   fit: EncodedSentences;
   /** The held-out tail, for validation loss and accuracy. */
   validation: EncodedSentences;
+  /** The held-out tail's sentences, for validation entity F1. */
+  validationSentences: readonly Sentence[];
   /** Maps built from the `fit` rows. */
   vocab: Vocab;
   /** Per word id: 1 when the word occurs once in the `fit` rows. */
@@ -80,6 +82,7 @@ export function prepareData(
   const data: TrainingData = {
     fit,
     validation: encodeSentences(validation, maps, { maxLen: config.maxLen }),
+    validationSentences: validation,
     vocab: maps,
     singletons: new Uint8Array(singletons),
   };

@@ -37,9 +37,19 @@ export {
 } from "./data.ts";
 export type { RowFeatures, TrainingData } from "./data.ts";
 export { appendEpoch, emptyHistory } from "./history.ts";
+export { runEpoch } from "./epoch.ts";
+export type { EpochOutcome, EpochPosition, RunEpochOptions } from "./epoch.ts";
+export { listenForInterrupt, YIELD_EVERY_MS, yieldToEvents } from "./interrupt.ts";
+export type { StopRequest } from "./interrupt.ts";
 export type { History } from "./history.ts";
 export { createTrainer, DEFAULT_TRAINER_OPTIONS } from "./trainer.ts";
-export type { BatchMetrics, Trainer, TrainerOptions, TrainerState } from "./trainer.ts";
+export type {
+  BatchMetrics,
+  Trainer,
+  TrainerOptions,
+  TrainerRandomState,
+  TrainerState,
+} from "./trainer.ts";
 export { trimmedLength } from "./batches.ts";
 export type { BatchFeatures, LabelledBatch } from "./batches.ts";
 export { readPointer, resumeRun, trainingRecord, writeCheckpoint } from "./checkpoint.ts";

@@ -23,6 +23,8 @@ export interface ProgressOptions {
   everyPercent?: number;
   /** Clock in ms, for tests. Default `performance.now`. */
   now?: () => number;
+  /** Steps already done before this display started (a resumed epoch); default 0. */
+  startStep?: number;
 }
 
 /** A live progress display. */
@@ -84,8 +86,9 @@ export function createProgress(options: ProgressOptions): Progress {
   const everyPercent = options.everyPercent ?? 10;
   const now = options.now ?? (() => performance.now());
   const started = now();
-  let lastStep = 0;
-  let lastPrintedPercent = 0;
+  const startStep = options.startStep ?? 0;
+  let lastStep = startStep;
+  let lastPrintedPercent = Math.floor((100 * startStep) / Math.max(1, options.total));
 
   const render = (step: number, metrics: Record<string, number>, final: boolean) => {
     const elapsed = (now() - started) / 1000;
@@ -94,7 +97,7 @@ export function createProgress(options: ProgressOptions): Progress {
     const filled = Math.round(fraction * width);
     const bar = "=".repeat(Math.max(0, filled - 1)) + (filled > 0 ? (final ? "=" : ">") : "") +
       ".".repeat(width - filled);
-    const perStep = step > 0 ? (elapsed * 1000) / step : 0;
+    const perStep = step > startStep ? (elapsed * 1000) / (step - startStep) : 0;
     const eta = final
       ? `${formatDuration(elapsed)} total`
       : `ETA ${formatDuration(perStep * (options.total - step) / 1000)}`;
@@ -122,7 +125,7 @@ export function createProgress(options: ProgressOptions): Progress {
       sink(`${inPlace ? "\r" : ""}${render(lastStep, metrics, true)}${inPlace ? "\x1b[K" : ""}\n`);
     },
     msPerStep() {
-      return lastStep > 0 ? (now() - started) / lastStep : 0;
+      return lastStep > startStep ? (now() - started) / (lastStep - startStep) : 0;
     },
   };
 }

@@ -12,10 +12,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CharVocab } from "../data/chars.ts";
 import type { Sentence } from "../data/corpus.ts";
-import type { EncodedSentences } from "../data/encode.ts";
-import { seededRandom, shuffled } from "../data/random.ts";
 import type { Vocab } from "../data/vocab.ts";
+import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
+import type { MappedTagger } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
 import { readPointer, resumeRun, writeCheckpoint } from "./checkpoint.ts";
 import {
@@ -25,17 +25,14 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
-import {
-  dropSingletons,
-  gatherBatch,
-  gatherFeatures,
-  prepareData,
-  type RowFeatures,
-  type TrainingData,
-} from "./data.ts";
+import { prepareData, type TrainingData } from "./data.ts";
+import { type EpochPosition, evaluateRows, runEpoch } from "./epoch.ts";
 import { appendEpoch, emptyHistory, type History } from "./history.ts";
+import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
-import { createTrainer, type Trainer, type TrainerState } from "./trainer.ts";
+import { createTrainer, type TrainerState } from "./trainer.ts";
+
+export { evaluateRows } from "./epoch.ts";
 
 /** Options for {@linkcode train}. */
 export interface TrainOptions {
@@ -60,6 +57,18 @@ export interface TrainOptions {
   progress?: ProgressSink | null;
   /** Called after each epoch (after its checkpoint is written). */
   onEpoch?: (epoch: number, history: History) => void | Promise<void>;
+  /** Called after each training step with the epoch's running mean loss and accuracy. */
+  onStep?: (epoch: number, step: number, metrics: { loss: number; acc: number }) => void;
+  /**
+   * Stop at the next step boundary when aborted: a mid-epoch checkpoint is written (with `out`)
+   * and the result says where training stopped.
+   */
+  signal?: AbortSignal;
+  /**
+   * Stop the same way on SIGINT (Ctrl-C, Jupyter's Interrupt) while training runs, instead of
+   * the process (or kernel) being killed; default true.
+   */
+  stopOnInterrupt?: boolean;
 }
 
 /** What {@linkcode train} returns. */
@@ -82,6 +91,11 @@ export interface TrainResult {
   steps: number;
   /** Epochs already complete when this call started (resume). */
   resumedFromEpoch: number;
+  /**
+   * Where training stopped when a stop was requested (SIGINT or `signal`) before the last
+   * epoch ended: the epoch and its steps done (a checkpoint of them is in `out`); else null.
+   */
+  interrupted: { epoch: number; step: number; reason: string } | null;
 }
 
 /** Raised when the loss stops being a finite number. */
@@ -109,6 +123,7 @@ interface Start {
   history: History;
   trainerState?: TrainerState;
   epoch: number;
+  position?: EpochPosition;
 }
 
 /** Settings that agree with a tagger the caller built: its own model settings and `maxLen`. */
@@ -136,7 +151,11 @@ async function startOf(
   }
   if (existing && out) {
     const run = await resumeRun(out, existing, options.config?.epochs);
-    sink(`resuming ${out} after epoch ${run.epoch} of ${run.config.epochs}\n`);
+    sink(
+      run.position
+        ? `resuming ${out} at epoch ${run.position.epoch}, after step ${run.position.step}\n`
+        : `resuming ${out} after epoch ${run.epoch} of ${run.config.epochs}\n`,
+    );
     const { tagger, vocab, chars } = run.loaded;
     return { ...run, tagger, vocab, chars: chars ?? undefined };
   }
@@ -180,27 +199,51 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { config } = start;
   const data = prepareData(options.trainSentences, config, start.vocab, start.chars);
   const tagger = taggerFor(data, config, start.tagger);
+  const mapped = { tagger, vocab: data.vocab, chars: data.chars ?? null };
   const steps = Math.ceil(data.fit.size / config.batchSize);
   sink(
     `training on ${data.fit.size} sentences (${steps} steps of ${config.batchSize}), ` +
       `validating on ${data.validation.size}; vocabulary ${data.vocab.words.length} words, ` +
       `${data.vocab.tags.length} labels\n`,
   );
+  const stop = listenForInterrupt({
+    sigint: options.stopOnInterrupt ?? true,
+    signal: options.signal,
+  });
   let { history, trainerState } = start;
   let totalMs = 0;
   let totalSteps = 0;
-  for (let epoch = start.epoch + 1; epoch <= config.epochs; epoch++) {
-    const result = runEpochWithValidation(tagger, data, config, epoch, steps, trainerState, sink);
-    trainerState = result.trainerState;
-    totalMs += result.msPerStep * steps;
-    totalSteps += steps;
-    history = appendEpoch(history, result.record);
-    sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
-    if (out) {
-      const mapped = { tagger, vocab: data.vocab, chars: data.chars ?? null };
-      await writeCheckpoint(out, epoch, mapped, config, history, trainerState);
+  let interrupted: TrainResult["interrupted"] = null;
+  try {
+    for (let epoch = start.epoch + 1; epoch <= config.epochs; epoch++) {
+      const from = start.position?.epoch === epoch ? start.position : undefined;
+      const result = await runEpochWithValidation(
+        { mapped, data, config, epoch, steps, trainerState, sink, stop, onStep: options.onStep },
+        from,
+      );
+      trainerState = result.trainerState;
+      totalMs += result.msPerStep * result.stepsRun;
+      totalSteps += result.stepsRun;
+      if (result.stopped) {
+        const { step } = result.position;
+        interrupted = { epoch, step, reason: stop.reason ?? "stop" };
+        if (out) {
+          const checkpoint = { mapped, config, history, trainerState, position: result.position };
+          await writeCheckpoint(out, checkpoint);
+        }
+        sink(
+          `stopped (${interrupted.reason}) at epoch ${epoch}, step ${step} of ${steps}` +
+            (out ? `; checkpoint written: resume with --resume --out ${out}\n` : "\n"),
+        );
+        break;
+      }
+      history = appendEpoch(history, result.record!);
+      sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
+      if (out) await writeCheckpoint(out, { mapped, config, history, trainerState });
+      await options.onEpoch?.(epoch, history);
     }
-    await options.onEpoch?.(epoch, history);
+  } finally {
+    stop.release();
   }
   return {
     tagger,
@@ -212,30 +255,58 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     msPerStep: totalSteps > 0 ? totalMs / totalSteps : 0,
     steps: totalSteps,
     resumedFromEpoch: start.epoch,
+    interrupted,
   };
 }
 
-/** One epoch of training, then validation; the epoch's history record and optimiser state. */
-function runEpochWithValidation(
-  tagger: Tagger,
-  data: TrainingData,
-  config: ResolvedTrainConfig,
-  epoch: number,
-  steps: number,
-  trainerState: TrainerState | undefined,
-  sink: ProgressSink,
-) {
-  const started = performance.now();
-  const trainer = createTrainer(tagger, {
+/** What one epoch needs. */
+interface EpochContext {
+  mapped: MappedTagger;
+  data: TrainingData;
+  config: ResolvedTrainConfig;
+  epoch: number;
+  steps: number;
+  trainerState: TrainerState | undefined;
+  sink: ProgressSink;
+  stop: StopRequest;
+  onStep?: TrainOptions["onStep"];
+}
+
+/**
+ * One epoch of training (or its rest, from a mid-epoch position), then validation: loss and
+ * accuracy over real tokens, and entity F1 on the held-out sentences.
+ */
+async function runEpochWithValidation(context: EpochContext, from?: EpochPosition) {
+  const { mapped, data, config, epoch, steps, sink } = context;
+  const trainer = createTrainer(mapped.tagger, {
     learningRate: epochLearningRate(config, epoch),
     seed: config.seed * 1000 + epoch,
   });
-  if (trainerState) trainer.setState(trainerState);
-  const progress = createProgress({ label: `epoch ${epoch}/${config.epochs}`, total: steps, sink });
-  const fitMetrics = runEpoch(trainer, data, config, epoch, (step, metrics) => {
-    if (!Number.isFinite(metrics.loss)) throw new NonFiniteLossError(epoch, step, metrics.loss);
-    progress.update(step, metrics);
+  if (context.trainerState) trainer.setState(context.trainerState);
+  const progress = createProgress({
+    label: `epoch ${epoch}/${config.epochs}`,
+    total: steps,
+    sink,
+    startStep: from?.step ?? 0,
   });
+  const outcome = await runEpoch(trainer, data, config, epoch, {
+    from,
+    stop: context.stop,
+    onStep: (step, metrics) => {
+      if (!Number.isFinite(metrics.loss)) throw new NonFiniteLossError(epoch, step, metrics.loss);
+      progress.update(step, metrics);
+      context.onStep?.(epoch, step, metrics);
+    },
+  });
+  const common = {
+    trainerState: trainer.getState(),
+    msPerStep: progress.msPerStep(),
+    stepsRun: outcome.position.step - (from?.step ?? 0),
+    position: outcome.position,
+    stopped: outcome.stopped,
+  };
+  if (outcome.stopped) return { ...common, record: null };
+  const validationStarted = performance.now();
   const validation = evaluateRows(
     trainer,
     data.validation,
@@ -243,101 +314,27 @@ function runEpochWithValidation(
     config.countPadding,
     data.validationFeatures,
   );
+  const valF1 = data.validationSentences.length === 0
+    ? NaN
+    : evaluateModel(mapped, data.validationSentences).entity.f1;
   progress.done({
-    ...fitMetrics,
+    ...outcome.metrics,
     ...(data.validation.size === 0
       ? {}
-      : { val_loss: validation.loss, val_acc: validation.accuracy }),
+      : { val_loss: validation.loss, val_acc: validation.accuracy, val_f1: valF1 }),
   });
   return {
-    trainerState: trainer.getState(),
-    msPerStep: progress.msPerStep(),
+    ...common,
     record: {
       epoch,
-      loss: fitMetrics.loss,
-      accuracy: fitMetrics.acc,
+      loss: outcome.metrics.loss,
+      accuracy: outcome.metrics.acc,
       valLoss: validation.loss,
       valAccuracy: validation.accuracy,
-      seconds: (performance.now() - started) / 1000,
+      valF1,
+      seconds: outcome.position.seconds + (performance.now() - validationStarted) / 1000,
       msPerStep: progress.msPerStep(),
       numTensors: tf.memory().numTensors,
     },
   };
-}
-
-/** Runs one epoch over shuffled rows; returns token-weighted mean loss and accuracy. */
-function runEpoch(
-  trainer: Trainer,
-  data: TrainingData,
-  config: ResolvedTrainConfig,
-  epoch: number,
-  onStep: (step: number, metrics: { loss: number; acc: number }) => void,
-): { loss: number; acc: number } {
-  const random = seededRandom(config.seed * 7919 + epoch);
-  const order = shuffled(Array.from({ length: data.fit.size }, (_, row) => row), random);
-  let lossSum = 0;
-  let correctSum = 0;
-  let tokenSum = 0;
-  for (let start = 0, step = 1; start < order.length; start += config.batchSize, step++) {
-    const rows = order.slice(start, start + config.batchSize);
-    const batch = gatherBatch(data.fit, rows, config.countPadding);
-    dropSingletons(batch.wordIds, batch.mask, data.singletons, data.vocab.unknownId, {
-      rate: config.unknownWordRate,
-      random,
-    });
-    const metrics = trainer.trainBatch(
-      batch.wordIds,
-      batch.tagIds,
-      batch.mask,
-      rows.length,
-      gatherFeatures(data.fitFeatures, rows, data.fit.maxLen),
-    );
-    lossSum += metrics.loss * batch.tokens;
-    correctSum += metrics.accuracy * batch.tokens;
-    tokenSum += batch.tokens;
-    onStep(step, { loss: lossSum / tokenSum, acc: correctSum / tokenSum });
-  }
-  return { loss: lossSum / tokenSum, acc: correctSum / tokenSum };
-}
-
-/**
- * Loss and accuracy over the real tokens of encoded rows, without dropout.
- *
- * @param trainer the trainer of the tagger
- * @param rows encoded rows
- * @param batchSize rows per forward pass
- * @param countPadding count padding positions too (the tutorial's way; default false)
- * @param features char ids and casing ids of the rows (char-feature taggers)
- * @returns token-weighted mean loss and accuracy (NaN for no rows)
- */
-export function evaluateRows(
-  trainer: Trainer,
-  rows: EncodedSentences,
-  batchSize = 32,
-  countPadding = false,
-  features?: RowFeatures,
-): { loss: number; accuracy: number } {
-  let lossSum = 0;
-  let correctSum = 0;
-  let tokenSum = 0;
-  for (let start = 0; start < rows.size; start += batchSize) {
-    const indices = Array.from(
-      { length: Math.min(batchSize, rows.size - start) },
-      (_, offset) => start + offset,
-    );
-    const batch = gatherBatch(rows, indices, countPadding);
-    const metrics = trainer.evaluateBatch(
-      batch.wordIds,
-      batch.tagIds,
-      batch.mask,
-      indices.length,
-      gatherFeatures(features, indices, rows.maxLen),
-    );
-    lossSum += metrics.loss * batch.tokens;
-    correctSum += metrics.accuracy * batch.tokens;
-    tokenSum += batch.tokens;
-  }
-  return tokenSum === 0
-    ? { loss: NaN, accuracy: NaN }
-    : { loss: lossSum / tokenSum, accuracy: correctSum / tokenSum };
 }

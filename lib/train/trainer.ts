@@ -100,6 +100,18 @@ export interface Trainer {
   getState(): TrainerState;
   /** Restores a state from {@link getState}. */
   setState(state: TrainerState): void;
+  /** The dropout streams' states, for a mid-epoch checkpoint. */
+  getRandomState(): TrainerRandomState;
+  /** Restores the dropout streams from {@link getRandomState}: the same masks follow. */
+  setRandomState(state: TrainerRandomState): void;
+}
+
+/** Where a trainer's dropout streams are: restoring it continues the same masks. */
+export interface TrainerRandomState {
+  /** The word-representation and output dropout stream. */
+  dropout: number;
+  /** Each BiLSTM's recurrent-dropout stream, bottom first. */
+  recurrent: number[];
 }
 
 /**
@@ -155,7 +167,8 @@ export function createTrainer(tagger: Tagger, options: TrainerOptions = {}): Tra
   const sparseAdam = new SparseAdam(embedding, { learningRate: o.learningRate });
   const denseAdam = new DenseAdam(denseVars, { learningRate: o.learningRate });
   tagger.setRecurrentDropoutSeed(o.seed);
-  const training: TrainingPass = { random: seededRandom(o.seed * 31 + 17) };
+  const dropoutRandom = seededRandom(o.seed * 31 + 17);
+  const training: TrainingPass = { random: dropoutRandom };
   const upload = (
     wordIds: Int32Array,
     tagIds: Int32Array,
@@ -209,6 +222,15 @@ export function createTrainer(tagger: Tagger, options: TrainerOptions = {}): Tra
     setState(state) {
       sparseAdam.setState(state.embedding);
       denseAdam.setState(state.dense);
+    },
+
+    getRandomState() {
+      return { dropout: dropoutRandom.state, recurrent: tagger.recurrentDropoutState };
+    },
+
+    setRandomState(state) {
+      dropoutRandom.state = state.dropout;
+      tagger.recurrentDropoutState = state.recurrent;
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom } from "../../data/random.ts";
-import type { Random } from "../../data/random.ts";
+import type { SeededRandom } from "../../data/random.ts";
 import { fastBiLstm, type RecurrentActivation } from "./bilstm_function.ts";
 import { drawDropoutMask } from "./dropout.ts";
 
@@ -55,7 +55,7 @@ export class FastBiLSTM extends tf.layers.Layer {
   readonly unitForgetBias: boolean;
   /** Seed for initialisers and dropout; undefined = unseeded. */
   readonly seed: number | undefined;
-  private dropoutRandom: Random;
+  private dropoutRandom: SeededRandom;
   private weightList: tf.LayerVariable[] = [];
 
   /**
@@ -81,6 +81,15 @@ export class FastBiLSTM extends tf.layers.Layer {
   /** Restarts the recurrent-dropout mask sequence from `seed`. */
   setDropoutSeed(seed: number): void {
     this.dropoutRandom = seededRandom(seed);
+  }
+
+  /** The recurrent-dropout stream's state: restoring it continues the same masks. */
+  get dropoutState(): number {
+    return this.dropoutRandom.state;
+  }
+
+  set dropoutState(state: number) {
+    this.dropoutRandom.state = state;
   }
 
   /** Creates the six weights (stock layout). */
