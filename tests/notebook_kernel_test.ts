@@ -186,7 +186,6 @@ Deno.test("Interrupt (SIGINT) during train in a kernel: kernel alive, checkpoint
         reason: string;
       } | null;
       assert.ok(interrupted !== null, `train was not interrupted (${trainingSeconds} s)`);
-      console.error("DEBUG", JSON.stringify(interrupted), trainingSeconds);
       assert.equal(interrupted.reason, "SIGINT");
       assert.equal(interrupted.epoch, INTERRUPT_AFTER.epoch, "stopped in the epoch interrupted");
       assert.ok(interrupted.step >= INTERRUPT_AFTER.step, `stopped at step ${interrupted.step}`);

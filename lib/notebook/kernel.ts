@@ -10,7 +10,10 @@ import { type JupyterMessage, MessageCodec } from "./wire.ts";
 
 /** Options for {@link DenoKernel.start}. */
 export interface KernelStartOptions {
-  /** Working directory of the kernel; relative imports in cells resolve from here. */
+  /**
+   * Working directory of the kernel: relative imports in cells resolve from here, and the
+   * kernel's import map is that of the deno.json found from here upwards.
+   */
   cwd: string;
   /** Extra environment variables for the kernel (added to this process's environment). */
   env?: Record<string, string>;
@@ -219,6 +222,26 @@ export class DenoKernel {
   /** Whether the kernel process has exited. */
   get hasExited(): boolean {
     return this.#exited;
+  }
+
+  /**
+   * Process id of the kernel: the `deno jupyter --kernel` process, which also runs the cells
+   * (a cell's `Deno.pid` is this id).
+   */
+  get pid(): number {
+    return this.#process.pid;
+  }
+
+  /**
+   * Interrupts the running cell as Jupyter's Interrupt does for the Deno kernelspec
+   * (`interrupt_mode: "signal"`): sends SIGINT to the kernel process. Unless a cell listens
+   * for SIGINT (`Deno.addSignalListener`, as `train` does while it runs), this ends the kernel
+   * and its state, as in Jupyter.
+   * @throws Error when the kernel has already exited
+   */
+  interrupt(): void {
+    if (this.#exited) throw new Error("Deno kernel is not running");
+    this.#process.kill("SIGINT");
   }
 
   /** Registers a listener for IOPub messages; returns a function that removes it. */
