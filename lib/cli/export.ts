@@ -7,15 +7,30 @@
  * `predict` load like one model. This is
  * how the reference model in `data/model/` was made.
  *
- * Exit codes: 0 ok, 1 runtime error (a run that does not load, members that cannot be averaged),
- * 2 usage error.
+ * Nothing is lost: the new folder is written beside `--to`, loaded back and made to tag a
+ * sentence (finite scores) before anything is swapped; then the old folder is moved aside, the
+ * new one renamed into place, and only then the old one removed. Any failure leaves the old
+ * folder byte-identical and removes the new one. A replaced folder is replaced whole (no
+ * `ensemble.json`, `checkpoint.json` or file of the user's stays from it); an existing file at
+ * `--to` is an error and is never touched.
+ *
+ * Exit codes: 0 ok, 1 runtime error (a run that does not load, members that cannot be averaged,
+ * a file at `--to`, a new folder that fails its check), 2 usage error.
  *
  * @module
  */
 import { initBackend } from "../backend/backend.ts";
-import { type LoadedModel, loadModelFolder, saveEnsembleFolder } from "../io/ensemble_folder.ts";
+import {
+  checkEnsembleMembers,
+  disposeLoadedModel,
+  type LoadedModel,
+  loadModelFolder,
+  saveEnsembleFolder,
+} from "../io/ensemble_folder.ts";
 import { saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { replaceFolder, writeFileAtomic } from "../io/files.ts";
+import { PAD_TAG } from "../data/vocab.ts";
+import { predictTexts } from "../predict/predict.ts";
 import { formatUsage, HELP_FLAG, parseFlags, reportUsageErrors, UsageError } from "./_args.ts";
 
 const FLAGS = {
@@ -77,46 +92,119 @@ async function weightBytes(directory: string): Promise<number> {
   return total;
 }
 
-/** Writes the model folder (or ensemble folder) and prints its size; returns the exit code. */
+/** The sentence an exported folder must tag, with finite scores, before it replaces anything. */
+export const CHECK_SENTENCE = "Mr Smith flew from Paris to Rome on Monday .";
+
+/**
+ * Checks a freshly written model or ensemble folder before it replaces anything: it loads (with
+ * every check loading makes: configs, maps, graph, finite weights, averageable members), has
+ * the expected number of members, and tags {@linkcode CHECK_SENTENCE} with a real tag and a
+ * finite probability for every token.
+ *
+ * @param directory the new folder (written beside the target)
+ * @param members how many taggers it must hold (1: a plain model folder)
+ * @throws {Error} saying what failed
+ */
+export async function checkExportedFolder(directory: string, members: number): Promise<void> {
+  const loaded = await loadModelFolder(directory);
+  try {
+    const isEnsemble = loaded.ensemble !== null;
+    if (loaded.members.length !== members || isEnsemble !== members > 1) {
+      throw new Error(
+        `${directory}: holds ${loaded.members.length} tagger(s)` +
+          `${isEnsemble ? " as an ensemble" : ""}, expected ${members}`,
+      );
+    }
+    const [prediction] = predictTexts(loaded, [CHECK_SENTENCE]);
+    if (prediction.tokens.length === 0) throw new Error(`${directory}: tagged no tokens`);
+    for (const token of prediction.tokens) {
+      if (
+        !Number.isFinite(token.probability) || token.probability < 0 || token.probability > 1 ||
+        token.tag === undefined || token.tag === PAD_TAG
+      ) {
+        throw new Error(
+          `${directory}: tags "${token.text}" as ${JSON.stringify(token.tag)} with probability ` +
+            `${token.probability}: the model's scores are not finite`,
+        );
+      }
+    }
+  } finally {
+    disposeLoadedModel(loaded);
+  }
+}
+
+/** Throws, naming the path, when `--to` exists and is not a folder (it is never replaced). */
+async function checkTarget(to: string): Promise<void> {
+  const info = await Deno.lstat(to).catch(() => null);
+  if (info && !info.isDirectory) {
+    throw new Error(
+      `${to}: exists and is ${info.isSymlink ? "a symbolic link" : "a file"}, not a folder; ` +
+        "refusing to replace it (choose another --to or remove it yourself)",
+    );
+  }
+}
+
+/**
+ * Writes the model folder (or ensemble folder) and prints its size; returns the exit code.
+ *
+ * The new folder is written beside `--to`, loaded back and made to tag a sentence; only then is
+ * the old folder moved aside, the new one renamed into place and the old one removed. Any
+ * failure leaves the old folder as it was.
+ */
 async function runExport(command: ExportCommand): Promise<number> {
-  await initBackend({ backend: "wasm", threads: 1 });
-  const to = command.to;
+  const to = command.to.replace(/(?<=.)\/+$/, "");
   const loaded: LoadedModel[] = [];
   try {
+    await checkTarget(to);
+    await initBackend({ backend: "wasm", threads: 1 });
     for (const from of command.from) loaded.push(await loadModelFolder(from));
+    const fail = (stage: string) => (error: unknown): never => {
+      throw new Error(
+        `${to} was left as it was: the new folder ${stage}: ${(error as Error).message}`,
+      );
+    };
     if (loaded.length > 1) {
       const ensembles = loaded.filter((model) => model.ensemble !== null);
       if (ensembles.length > 0) {
         throw new Error(`${ensembles[0].directory}: a member cannot be an ensemble`);
       }
-      await saveEnsembleFolder(to, loaded.map((model) => model.members[0]), {
+      const members = loaded.map((model) => model.members[0]);
+      checkEnsembleMembers(members); // before writing anything; names the run that differs
+      await saveEnsembleFolder(to, members, {
         float16: command.float16,
         description: command.description,
+        verify: (staging) =>
+          checkExportedFolder(staging, members.length).catch(fail("failed its check")),
       });
-      // Loading it back checks that the members can be averaged (same tags, maxLen and head).
-      await loadModelFolder(to);
     } else {
       const [single] = loaded;
       if (single.ensemble) throw new Error(`${single.directory}: is an ensemble; export its runs`);
       const [tagger] = single.members;
-      await saveModelFolder(to, tagger, tagger.config.training as TrainingRecord | undefined, {
-        float16: command.float16,
-      });
-      const history = await Deno.readTextFile(`${single.directory}/history.json`)
-        .catch(() => null);
-      if (history !== null) await writeFileAtomic(`${to}/history.json`, history);
+      await replaceFolder(to, async (staging) => {
+        await saveModelFolder(
+          staging,
+          tagger,
+          tagger.config.training as TrainingRecord | undefined,
+          { float16: command.float16 },
+        );
+        const history = await Deno.readTextFile(`${single.directory}/history.json`)
+          .catch(() => null);
+        if (history !== null) await writeFileAtomic(`${staging}/history.json`, history);
+      }, { verify: (staging) => checkExportedFolder(staging, 1).catch(fail("failed its check")) });
     }
+    const size = await weightBytes(to);
+    console.log(
+      `exported ${loaded.map((l) => l.directory).join(", ")} → ${to}` +
+        `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""} (weights ` +
+        `${(size / 1e6).toFixed(1)} MB${command.float16 ? ", float16" : ""})`,
+    );
+    return 0;
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
+  } finally {
+    for (const model of loaded) disposeLoadedModel(model);
   }
-  const size = await weightBytes(to);
-  console.log(
-    `exported ${loaded.map((l) => l.directory).join(", ")} → ${to}` +
-      `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""} (weights ` +
-      `${(size / 1e6).toFixed(1)} MB${command.float16 ? ", float16" : ""})`,
-  );
-  return 0;
 }
 
 /**

@@ -1,18 +1,31 @@
 /**
- * `deno task stats [--json] [--max-len N] [FILE]`: statistics of a corpus file
- * (default the bundled GMB corpus) as a table, or one JSON object with `--json`.
+ * `deno task stats [--json] [--max-len N] [--encoding auto|utf-8|windows-1252]
+ * [--max-bytes SIZE] [FILE]`: statistics of a GMB-style corpus file, plain or
+ * gzip (default the bundled GMB corpus), as a table, or one JSON object with
+ * `--json`. A file the reader refuses (a sentence id used twice, a `<pad>` or
+ * non-IOB tag, bytes not in the encoding, a file over the size cap, …) prints
+ * `error: FILE:LINE: …` on stderr and exits 1; a usage mistake exits 2.
  *
  * @module
  */
-import { CorpusError, DEFAULT_CORPUS_PATH, loadCorpus } from "../data/corpus.ts";
+import {
+  CORPUS_ENCODING_OPTIONS,
+  CorpusError,
+  DEFAULT_CORPUS_PATH,
+  DEFAULT_MAX_CORPUS_BYTES,
+  loadCorpus,
+  type LoadCorpusOptions,
+} from "../data/corpus.ts";
 import { corpusStats } from "../data/stats.ts";
 import { formatCount, formatTable } from "../plot/table.ts";
 import {
   formatUsage,
   HELP_FLAG,
+  parseChoice,
   parseFlags,
   parsePositiveInteger,
   reportUsageErrors,
+  UsageError,
 } from "./_args.ts";
 
 const FLAGS = {
@@ -23,6 +36,20 @@ const FLAGS = {
     value: "N",
     help: "count the sentences longer than N tokens (default 50)",
   },
+  encoding: {
+    type: "string",
+    default: "auto",
+    value: "auto|utf-8|windows-1252",
+    help: "the file's encoding (default auto: UTF-8 if valid, else Windows-1252)",
+  },
+  "max-bytes": {
+    type: "string",
+    default: String(DEFAULT_MAX_CORPUS_BYTES),
+    value: "SIZE",
+    help: `size cap of the file and of its gzip data unpacked (default ${
+      DEFAULT_MAX_CORPUS_BYTES / 2 ** 20
+    }M);\nbytes, or with a K, M or G suffix (binary: 1M = 1,048,576 bytes)`,
+  },
   ...HELP_FLAG,
 } as const;
 
@@ -30,7 +57,10 @@ const USAGE = formatUsage({
   command: "deno task stats",
   synopsis: "[options] [FILE.csv|FILE.csv.gz]",
   flags: FLAGS,
-  notes: ["FILE: a corpus file (default the bundled GMB corpus)"],
+  notes: [
+    "FILE: a GMB-style corpus file, header Sentence #,Word,POS,Tag, plain or gzip",
+    "(default the bundled GMB corpus)",
+  ],
 });
 
 /** What the command runs with. */
@@ -38,39 +68,83 @@ interface StatsCommand {
   json: boolean;
   maxLen: number;
   path: string;
+  options: Required<LoadCorpusOptions>;
+}
+
+/** Binary multipliers of the `--max-bytes` suffixes. */
+const SIZE_SUFFIXES: Readonly<Record<string, number>> = {
+  "": 1,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+};
+
+/**
+ * Parses a byte count: digits with an optional `K`, `M` or `G` suffix (binary, case-insensitive,
+ * an optional `iB`/`B` after it), at least 1.
+ *
+ * @param flag the flag, for the message
+ * @param value the flag's text, e.g. `"512M"`
+ * @returns the byte count
+ * @throws {UsageError} `FLAG must be a size in bytes …, got "VALUE"`
+ */
+export function parseByteSize(flag: string, value: string): number {
+  const match = /^(\d+)\s*([kmg]?)(?:i?b)?$/i.exec(value);
+  const bytes = match ? Number(match[1]) * SIZE_SUFFIXES[match[2].toUpperCase()] : NaN;
+  if (!(bytes >= 1) || !Number.isSafeInteger(bytes)) {
+    throw new UsageError(
+      `${flag} must be a size in bytes, optionally with K, M or G (e.g. 512M), ` +
+        `got ${JSON.stringify(value)}`,
+    );
+  }
+  return bytes;
 }
 
 /** Parses the command line; undefined for `--help`. */
 function parseStatsCommand(args: string[]): StatsCommand | undefined {
   const { values, positionals } = parseFlags(args, FLAGS, true);
   if (values.help) return undefined;
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `expected one FILE, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
   return {
     json: values.json,
     maxLen: parsePositiveInteger("--max-len", values["max-len"]),
     path: positionals[0] ?? DEFAULT_CORPUS_PATH,
+    options: {
+      encoding: parseChoice("--encoding", values.encoding, CORPUS_ENCODING_OPTIONS),
+      maxBytes: parseByteSize("--max-bytes", values["max-bytes"]),
+    },
   };
 }
 
 /** Loads the corpus and prints its statistics; returns the exit code. */
-async function printStats({ json, maxLen, path }: StatsCommand): Promise<number> {
+async function printStats({ json, maxLen, path, options }: StatsCommand): Promise<number> {
   const started = performance.now();
   let corpus;
   try {
-    corpus = await loadCorpus(path);
+    corpus = await loadCorpus(path, options);
   } catch (error) {
-    if (error instanceof CorpusError) {
-      console.error(`error: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    // The reader names the file (and line) in a CorpusError; anything else it did not
+    // foresee is still reported as one line naming the file, never as a stack trace.
+    const message = error instanceof CorpusError
+      ? error.message
+      : `${path}: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(`error: ${message}`);
+    return 1;
   }
   const loadSeconds = (performance.now() - started) / 1000;
   const { sentenceLengths: _lengths, ...stats } = corpusStats(corpus, maxLen);
+  const encoding = corpus.encoding;
   if (json) {
-    console.log(JSON.stringify({ file: path, ...stats, loadSeconds }));
+    console.log(JSON.stringify({ file: path, encoding, ...stats, loadSeconds }));
     return 0;
   }
-  console.log(`Corpus: ${path} (loaded and grouped in ${loadSeconds.toFixed(2)} s)\n`);
+  console.log(
+    `Corpus: ${path} (${encoding}; loaded and grouped in ${loadSeconds.toFixed(2)} s)\n`,
+  );
   console.log(formatTable(["statistic", "value"], [
     ["rows (tokens)", formatCount(stats.rows)],
     ["sentences", formatCount(stats.sentences)],
@@ -96,7 +170,7 @@ async function printStats({ json, maxLen, path }: StatsCommand): Promise<number>
  * Runs the command.
  *
  * @param args command-line arguments
- * @returns the process exit code: 0 ok, 1 unreadable corpus, 2 usage error
+ * @returns the process exit code: 0 ok, 1 a file the corpus reader refuses, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
   return await reportUsageErrors(USAGE, async () => {

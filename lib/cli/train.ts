@@ -12,7 +12,10 @@
  *
  * The flags are parsed for their type here; their ranges are checked by the config resolvers
  * (`checkTaggerOptions`, `resolveTrainConfig`) before training starts, and a bad setting is
- * reported under the flag that set it. Exit codes: 0 ok, 1 runtime error, 2 usage error.
+ * reported under the flag that set it. The run folder is checked before the corpus loads: not a
+ * file, writable, not locked by a running training, and with `--resume` a checkpoint whose
+ * settings the flags given agree with. Exit codes: 0 ok, 1 runtime error (a run folder that
+ * cannot be used is one, reported without a stack trace), 2 usage error, 130 stopped by Ctrl-C.
  *
  * @module
  */
@@ -23,7 +26,14 @@ import { type CharActivation, checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
 import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import { tutorialTrainSentences } from "../train/data.ts";
-import { NonFiniteLossError, train } from "../train/train.ts";
+import {
+  checkRunFolder,
+  NonFiniteLossError,
+  ResumeMismatchError,
+  RunFolderError,
+  train,
+} from "../train/train.ts";
+import { formatDifference } from "../train/checkpoint.ts";
 import {
   BACKEND_FLAG,
   type FlagsByField,
@@ -51,13 +61,11 @@ const FLAGS = {
   seed: { type: "string", value: "N", help: "seed of weights, shuffling and dropout (default 42)" },
   layer: {
     type: "string",
-    default: "fast",
     value: "fast|stock",
     help: "BiLSTM implementation (default fast)",
   },
   "model-type": {
     type: "string",
-    default: "bilstm",
     value: "T",
     help: "bilstm (softmax head, default) or bilstm-crf (CRF head, Viterbi)",
   },
@@ -125,7 +133,8 @@ const FLAGS = {
   resume: {
     type: "boolean",
     default: false,
-    help: "continue the run in --out from its last complete epoch",
+    help: "continue the run in --out from its latest checkpoint; flags given must be\n" +
+      "the run's own (only --epochs may change); flags left out take the run's values",
   },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
   ...HELP_FLAG,
@@ -189,7 +198,13 @@ function definedFields<T extends object>(object: T): Partial<T> {
 function trainConfigFromFlags(values: TrainFlags): TrainConfig {
   const integer = (flag: ValueFlag) => parseOptional(`--${flag}`, values[flag], parseInteger);
   const number = (flag: ValueFlag) => parseOptional(`--${flag}`, values[flag], parseNumber);
-  const modelType = parseChoice("--model-type", values["model-type"], MODEL_TYPES);
+  // A flag not given stays undefined (a switch off counts as not given): when resuming, only
+  // the settings given are compared with the run's, and the rest take the run's values.
+  const choice = <T extends string>(
+    flag: string,
+    value: string | undefined,
+    choices: readonly T[],
+  ) => value === undefined ? undefined : parseChoice(flag, value, choices);
   return {
     epochs: integer("epochs"),
     limit: integer("limit"),
@@ -198,13 +213,13 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
     validationSplit: number("validation-split"),
     learningRate: number("learning-rate"),
     learningRateDecay: number("learning-rate-decay"),
-    countPadding: values["count-padding"],
-    lowercase: values.lowercase,
+    countPadding: values["count-padding"] || undefined,
+    lowercase: values.lowercase || undefined,
     model: definedFields({
       units: integer("units"),
       biLstmLayers: integer("bilstm-layers"),
-      layer: parseChoice("--layer", values.layer, LAYERS),
-      modelType: modelType === "bilstm" ? undefined : modelType,
+      layer: choice("--layer", values.layer, LAYERS),
+      modelType: choice("--model-type", values["model-type"], MODEL_TYPES),
       charFeatures: values["char-features"] ? true : undefined,
       dropout: number("dropout"),
       outputDropout: number("output-dropout"),
@@ -263,18 +278,37 @@ function fixedOrDash(value: number | null): string {
   return value === null || !Number.isFinite(value) ? "—" : value.toFixed(4);
 }
 
+/** A run folder's error in the command's words (a settings difference names its flag). */
+function runFolderMessage(error: RunFolderError): string {
+  if (!(error instanceof ResumeMismatchError)) return error.message;
+  const lines = error.differences.map((difference) =>
+    `  ${formatDifference(difference, FLAGS_BY_FIELD[difference.field] ?? difference.field)}\n`
+  );
+  return `${error.out}: cannot resume with settings other than the run's own ` +
+    `(only --epochs may change):\n${lines.join("")}` +
+    "give the run's values or leave those flags out, or start a new run with another --out";
+}
+
 /** Trains as the command says and prints the result; returns the exit code. */
 async function runTraining(command: TrainCommand): Promise<number> {
-  const info = await initBackend({ backend: command.backend, threads: command.threads });
-  console.error(describeBackend(info));
   const out = command.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const started = performance.now();
-  const corpus = await loadCorpus();
-  const trainSentences = await tutorialTrainSentences(corpus.sentences);
   let result;
+  let info;
+  const started = performance.now();
   try {
+    // The run folder is checked before the backend starts and the corpus loads (a second or
+    // more), and again, with its lock taken, by train().
+    await checkRunFolder(out, { resume: command.resume });
+    info = await initBackend({ backend: command.backend, threads: command.threads });
+    console.error(describeBackend(info));
+    const corpus = await loadCorpus();
+    const trainSentences = await tutorialTrainSentences(corpus.sentences);
     result = await train({ trainSentences, config: command.config, out, resume: command.resume });
   } catch (error) {
+    if (error instanceof RunFolderError) {
+      console.error(`error: ${runFolderMessage(error)}`);
+      return 1;
+    }
     if (error instanceof NonFiniteLossError || (error as Error).message.includes(out)) {
       console.error(`error: ${(error as Error).message}`);
       return 1;

@@ -115,27 +115,55 @@ export function charVocabToJSON(charVocab: CharVocab): CharVocabJSON {
 }
 
 /**
- * Restores a character map from its JSON form, checking it.
+ * Restores a character map from its JSON form, checking it: the format and version, `chars` as
+ * distinct single characters after the reserved `<pad>` and `<unk>`, and the options' types.
  *
  * @param json the parsed JSON
  * @param source where it came from, for error messages
  * @returns the map
- * @throws {Error} when the object is not a valid character map
+ * @throws {Error} naming `source` and the field when the object is not a valid character map
  */
 export function charVocabFromJSON(json: unknown, source = "chars"): CharVocab {
-  const value = json as Partial<CharVocabJSON> | null;
-  if (
-    !value || value.format !== "bilstm-ner-chars" || value.version !== 1 ||
-    !Array.isArray(value.chars) || value.chars[0] !== PAD_CHAR ||
-    value.chars[1] !== UNKNOWN_CHAR || !value.options ||
-    !value.chars.slice(2).every((c) => typeof c === "string" && Array.from(c).length === 1) ||
-    new Set(value.chars).size !== value.chars.length
-  ) {
+  const fail = (problem: string): never => {
     throw new Error(
-      `${source}: not a bilstm-ner character map (format, version or chars missing or invalid)`,
+      `${source}: not a bilstm-ner character map (format, version or chars missing or ` +
+        `invalid: ${problem})`,
+    );
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return fail("not a JSON object");
+  }
+  const value = json as Partial<Record<keyof CharVocabJSON, unknown>>;
+  if (value.format !== "bilstm-ner-chars") {
+    fail(`field "format" is ${JSON.stringify(value.format)}`);
+  }
+  if (value.version !== 1) fail(`field "version" is ${JSON.stringify(value.version)}, not 1`);
+  const chars = value.chars;
+  if (!Array.isArray(chars)) return fail(`field "chars" is not a list`);
+  [PAD_CHAR, UNKNOWN_CHAR].forEach((entry, index) => {
+    if (chars[index] !== entry) {
+      fail(`field "chars[${index}]" must be "${entry}", got ${JSON.stringify(chars[index])}`);
+    }
+  });
+  const seen = new Set<string>();
+  chars.forEach((char: unknown, index: number) => {
+    if (index >= 2 && !(typeof char === "string" && Array.from(char).length === 1)) {
+      fail(`field "chars[${index}]" must be one character, got ${JSON.stringify(char)}`);
+    }
+    if (seen.has(char as string)) fail(`field "chars[${index}]" repeats ${JSON.stringify(char)}`);
+    seen.add(char as string);
+  });
+  const options = value.options as Record<string, unknown> | undefined;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return fail(`field "options" is missing or not an object`);
+  }
+  const minFrequency = options.minFrequency ?? 1;
+  if (!(typeof minFrequency === "number" && Number.isInteger(minFrequency) && minFrequency >= 1)) {
+    fail(
+      `field "options.minFrequency" must be an integer >= 1, got ${JSON.stringify(minFrequency)}`,
     );
   }
-  return makeCharVocab(value.chars, { minFrequency: value.options.minFrequency ?? 1 });
+  return makeCharVocab(chars as string[], { minFrequency: minFrequency as number });
 }
 
 /** How words longer than `maxChars` are cut. */

@@ -50,7 +50,15 @@ export function corpusStats(corpus: Corpus, maxLen = 50): CorpusStats {
     for (const tag of sentence.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
   }
   const sortedTags = [...tagCounts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  const totalTokens = sentenceLengths.reduce((sum, length) => sum + length, 0);
+  // A loop, not Math.min(...lengths): spreading ~200,000 arguments or more overflows the stack.
+  let totalTokens = 0;
+  let minLength = Infinity;
+  let maxLength = 0;
+  for (const length of sentenceLengths) {
+    totalTokens += length;
+    if (length < minLength) minLength = length;
+    if (length > maxLength) maxLength = length;
+  }
   return {
     rows: corpus.rows,
     sentences: corpus.sentences.length,
@@ -58,8 +66,8 @@ export function corpusStats(corpus: Corpus, maxLen = 50): CorpusStats {
     tags: tagCounts.size,
     posTags: posTags.size,
     tagCounts: Object.fromEntries(sortedTags),
-    minSentenceLength: sentenceLengths.length ? Math.min(...sentenceLengths) : 0,
-    maxSentenceLength: sentenceLengths.length ? Math.max(...sentenceLengths) : 0,
+    minSentenceLength: sentenceLengths.length ? minLength : 0,
+    maxSentenceLength: maxLength,
     meanSentenceLength: sentenceLengths.length ? totalTokens / sentenceLengths.length : 0,
     sentencesLongerThan: {
       maxLen,

@@ -157,23 +157,86 @@ export function vocabToJSON(vocab: Vocab): VocabJSON {
 }
 
 /**
- * Restores maps from their JSON form, checking it.
+ * Restores maps from their JSON form, checking it: the format, `words` and `tags` as lists of
+ * distinct strings starting with the reserved entries, tags that are `O`, `B-<type>` or
+ * `I-<type>` after the padding label, and the options' types.
  *
  * @param json the parsed JSON
  * @param source where it came from, for error messages
  * @returns the maps
- * @throws {Error} when the object is not a valid vocabulary
+ * @throws {Error} naming `source` and the field when the object is not a valid vocabulary
  */
 export function vocabFromJSON(json: unknown, source = "vocab"): Vocab {
-  const value = json as Partial<VocabJSON> | null;
-  if (
-    !value || value.format !== "bilstm-ner-vocab" || !Array.isArray(value.words) ||
-    !Array.isArray(value.tags) || value.words[0] !== PAD_WORD || value.words[1] !== UNKNOWN_WORD ||
-    value.tags[0] !== PAD_TAG || !value.options
-  ) {
-    throw new Error(`${source}: not a bilstm-ner vocabulary (format, words or tags missing)`);
+  const fail = (problem: string): never => {
+    throw new Error(`${source}: not a bilstm-ner vocabulary (${problem})`);
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return fail("format, words or tags missing: not a JSON object");
   }
-  return makeVocab(value.words, value.tags, value.options);
+  const value = json as Partial<Record<keyof VocabJSON, unknown>>;
+  if (value.format !== "bilstm-ner-vocab") {
+    fail(`format, words or tags missing: field "format" is ${JSON.stringify(value.format)}`);
+  }
+  if (value.version !== undefined && value.version !== 1) {
+    fail(`field "version" is ${JSON.stringify(value.version)}, not one this program reads (1)`);
+  }
+  const words = checkStringList(value.words, "words", [PAD_WORD, UNKNOWN_WORD], fail);
+  const tags = checkStringList(value.tags, "tags", [PAD_TAG], fail);
+  if (tags.length < 2) fail(`field "tags" holds no real tag after "${PAD_TAG}"`);
+  tags.forEach((tag, index) => {
+    if (index > 0 && !/^(O|[BI]-\S+)$/.test(tag)) {
+      fail(`field "tags[${index}]" is ${JSON.stringify(tag)}, not "O", "B-<type>" or "I-<type>"`);
+    }
+  });
+  const options = value.options as Record<string, unknown> | undefined;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return fail(`field "options" is missing or not an object`);
+  }
+  const { minFrequency, lowercase } = options;
+  if (!(typeof minFrequency === "number" && Number.isInteger(minFrequency) && minFrequency >= 1)) {
+    fail(
+      `field "options.minFrequency" must be an integer >= 1, got ${JSON.stringify(minFrequency)}`,
+    );
+  }
+  if (typeof lowercase !== "boolean") {
+    fail(`field "options.lowercase" must be true or false, got ${JSON.stringify(lowercase)}`);
+  }
+  return makeVocab(words, tags, {
+    minFrequency: minFrequency as number,
+    lowercase: lowercase as boolean,
+  });
+}
+
+/**
+ * Checks a list field of a vocabulary file: distinct strings that start with `reserved`.
+ *
+ * @returns the list
+ */
+function checkStringList(
+  list: unknown,
+  field: string,
+  reserved: readonly string[],
+  fail: (problem: string) => never,
+): string[] {
+  if (!Array.isArray(list)) {
+    return fail(`format, words or tags missing: field "${field}" is not a list`);
+  }
+  reserved.forEach((entry, index) => {
+    if (list[index] !== entry) {
+      fail(`field "${field}[${index}]" must be "${entry}", got ${JSON.stringify(list[index])}`);
+    }
+  });
+  const seen = new Set<string>();
+  list.forEach((entry: unknown, index: number) => {
+    if (typeof entry !== "string") {
+      fail(`field "${field}[${index}]" must be a string, got ${JSON.stringify(entry)}`);
+    }
+    if (seen.has(entry as string)) {
+      fail(`field "${field}[${index}]" repeats ${JSON.stringify(entry)}`);
+    }
+    seen.add(entry as string);
+  });
+  return list as string[];
 }
 
 /**

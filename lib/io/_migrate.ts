@@ -66,15 +66,21 @@ function trainingWithoutModel(training: Record<string, unknown>): TrainingRecord
 export function migrateConfig(stored: unknown, maps: FolderMaps): ModelFolderConfig {
   const { path } = maps;
   const record = stored as { format?: unknown; version?: unknown } | null;
-  if (record?.format !== "bilstm-ner-model") {
+  if (!isRecord(record) || record.format !== "bilstm-ner-model") {
     throw new Error(`${path}: not a bilstm-ner model config (format "bilstm-ner-model")`);
   }
   if (record.version === 2) {
     const v2 = stored as ModelFolderConfig;
-    if (typeof v2.tagger !== "object" || v2.tagger === null) {
-      throw new Error(`${path}: the "tagger" config is missing`);
+    if (v2.tagger === undefined) throw new Error(`${path}: the "tagger" config is missing`);
+    if (!isRecord(v2.tagger)) {
+      throw new Error(`${path}: field "tagger" must be an object (the tagger's config)`);
     }
-    return { ...v2, tagger: resolveStored(v2.tagger, path, "tagger.") };
+    const training = checkTraining(v2.training, path, "training");
+    return {
+      ...v2,
+      tagger: resolveStored(v2.tagger, path, "tagger."),
+      ...(training === undefined ? {} : { training }),
+    };
   }
   if (record.version !== 1) {
     throw new Error(
@@ -83,6 +89,15 @@ export function migrateConfig(stored: unknown, maps: FolderMaps): ModelFolderCon
     );
   }
   const v1 = stored as ConfigV1;
+  if (v1.model !== undefined && !isRecord(v1.model)) {
+    throw new Error(`${path}: field "model" must be an object (the model settings)`);
+  }
+  if (!(typeof v1.maxLen === "number" && Number.isInteger(v1.maxLen) && v1.maxLen >= 1)) {
+    throw new Error(
+      `${path}: field "maxLen" must be a positive integer, got ${JSON.stringify(v1.maxLen)}`,
+    );
+  }
+  const training = checkTraining(v1.training, path, "training");
   const tagger = resolveStored(
     {
       ...(v1.model ?? {}),
@@ -98,6 +113,39 @@ export function migrateConfig(stored: unknown, maps: FolderMaps): ModelFolderCon
     format: "bilstm-ner-model",
     version: 2,
     tagger,
-    ...(v1.training ? { training: trainingWithoutModel(v1.training) } : {}),
+    ...(training ? { training: trainingWithoutModel(training) } : {}),
   };
+}
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks the stored training record: absent, or an object whose `epochsDone` (when present) is
+ * an integer >= 0.
+ *
+ * @throws {Error} naming the file and the field
+ */
+function checkTraining(
+  training: unknown,
+  path: string,
+  field: string,
+): Record<string, unknown> | undefined {
+  if (training === undefined) return undefined;
+  if (!isRecord(training)) {
+    throw new Error(`${path}: field "${field}" must be an object (how the tagger was trained)`);
+  }
+  const { epochsDone } = training;
+  if (
+    epochsDone !== undefined &&
+    !(typeof epochsDone === "number" && Number.isInteger(epochsDone) && epochsDone >= 0)
+  ) {
+    throw new Error(
+      `${path}: field "${field}.epochsDone" must be an integer >= 0, got ` +
+        `${JSON.stringify(epochsDone)}`,
+    );
+  }
+  return training;
 }

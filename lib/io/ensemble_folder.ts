@@ -5,12 +5,15 @@
  *
  * An ensemble folder holds `ensemble.json` ({@linkcode EnsembleFolderConfig}) and one model
  * folder per member (`member-1/`, …), trained on the same split with different seeds or
- * settings; predictions average the members' scores (lib/predict/ensemble.ts).
+ * settings; predictions average the members' scores (lib/predict/ensemble.ts). Members must
+ * lie inside the ensemble folder, symbolic links followed. Saving writes the new folder beside
+ * the old one and swaps it in only once written (and checked, when asked), so the old folder is
+ * never lost.
  *
  * @module
  */
 import type { TaggerEnsemble } from "../model/mapped.ts";
-import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { readJSONFile, replaceFolder, resolveInsideFolder, writeFileAtomic } from "./files.ts";
 import {
   type LoadedTagger,
   loadTaggerFolder,
@@ -75,34 +78,83 @@ export function disposeLoadedModel(loaded: LoadedModel): void {
   for (const member of loaded.members) member.tagger.dispose();
 }
 
+/** Whether a value is a plain JSON object (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks a parsed `ensemble.json`: format, version, a non-empty list of distinct member folders
+ * inside the ensemble folder (relative paths without `..`), an optional text description.
+ *
+ * @param value the parsed file
+ * @param file its path, for messages
+ * @returns the config
+ * @throws {Error} naming the file and the field that is missing or wrong
+ */
+export function checkEnsembleConfig(value: unknown, file: string): EnsembleFolderConfig {
+  const notOurs = (problem: string): never => {
+    throw new Error(
+      `${file}: not a bilstm-ner ensemble config (need format "bilstm-ner-ensemble" and a ` +
+        `non-empty list of member folders inside the ensemble folder): ${problem}`,
+    );
+  };
+  if (!isRecord(value)) return notOurs("not a JSON object");
+  if (value.format !== "bilstm-ner-ensemble") {
+    notOurs(`field "format" is ${JSON.stringify(value.format)}`);
+  }
+  if (value.version !== undefined && value.version !== 1) {
+    throw new Error(
+      `${file}: field "version" is ${JSON.stringify(value.version)}, not one this program ` +
+        "reads (1)",
+    );
+  }
+  const members = value.members;
+  if (!Array.isArray(members)) return notOurs(`field "members" is not a list`);
+  if (members.length === 0) notOurs(`field "members" is empty`);
+  members.forEach((member: unknown, index: number) => {
+    if (
+      typeof member !== "string" || member === "" || member.startsWith("/") ||
+      member.includes("..")
+    ) {
+      notOurs(
+        `field "members[${index}]" is ${JSON.stringify(member)}, not a folder name inside ` +
+          "the ensemble folder",
+      );
+    }
+  });
+  const repeated = members.find((member, index) => members.indexOf(member) !== index);
+  if (repeated !== undefined) notOurs(`field "members" names ${JSON.stringify(repeated)} twice`);
+  if (value.description !== undefined && typeof value.description !== "string") {
+    throw new Error(`${file}: field "description" must be a string`);
+  }
+  return value as unknown as EnsembleFolderConfig;
+}
+
 /** Reads and checks `ensemble.json`. */
 async function readEnsembleConfig(directory: string): Promise<EnsembleFolderConfig> {
   const file = `${directory}/${ENSEMBLE_FILE}`;
-  const ensemble = await readJSONFile<EnsembleFolderConfig>(file, "ensemble config");
-  if (
-    ensemble?.format !== "bilstm-ner-ensemble" || !Array.isArray(ensemble.members) ||
-    ensemble.members.length === 0 ||
-    !ensemble.members.every((m) => typeof m === "string" && m !== "" && !m.includes(".."))
-  ) {
-    throw new Error(
-      `${file}: not a bilstm-ner ensemble config (need format "bilstm-ner-ensemble" and a ` +
-        `non-empty list of member folders inside the ensemble folder)`,
-    );
-  }
-  return ensemble;
+  return checkEnsembleConfig(await readJSONFile<unknown>(file, "ensemble config"), file);
 }
 
 /**
  * Loads an ensemble folder: every member (plain model folders, not ensembles), checked to be
  * averageable: the same tags in the same order, the same `maxLen`, and all CRF heads or all
- * softmax heads. Members may differ otherwise (units, seeds, vocabularies, char maps).
+ * softmax heads. Members may differ otherwise (units, seeds, vocabularies, char maps). Each
+ * member must lie inside the ensemble folder once symbolic links are followed.
  */
 async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
   const ensemble = await readEnsembleConfig(directory);
+  const file = `${directory}/${ENSEMBLE_FILE}`;
   const members: LoadedTagger[] = [];
   try {
     for (const name of ensemble.members) {
-      const memberDirectory = `${directory}/${name}`;
+      const memberDirectory = await resolveInsideFolder(
+        directory,
+        name,
+        file,
+        `member ${JSON.stringify(name)}`,
+      );
       if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
         throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
       }
@@ -134,22 +186,31 @@ export function checkEnsembleMembers(members: readonly LoadedTagger[]): void {
   }
 }
 
-/** Options of {@linkcode saveEnsembleFolder}: weight storage plus a description. */
+/** Options of {@linkcode saveEnsembleFolder}: weight storage, a description, a check. */
 export interface SaveEnsembleOptions extends FileIOOptions {
   /** Stored in `ensemble.json` (e.g. how the members were trained). */
   description?: string;
+  /**
+   * Checks the new folder, written beside `directory`, before it replaces anything (e.g. loads
+   * it back and tags a sentence); a throw leaves the old folder as it was.
+   */
+  verify?: (staging: string) => Promise<void>;
 }
 
 /**
  * Saves loaded taggers as an ensemble folder: `member-1/`, `member-2/`, … (each a model folder,
  * with its `history.json` when the source had one) and `ensemble.json`. The folder is built
- * beside `directory` and renamed into place, replacing what was there, so a reader never sees a
- * half-written ensemble.
+ * beside `directory`, checked with `options.verify`, and only then swapped in
+ * ({@linkcode replaceFolder}): the old folder is moved aside, the new one renamed into place and
+ * the old one removed, so a reader never sees a half-written ensemble and a failure at any step
+ * before the swap leaves the old folder byte-identical. A replaced folder is replaced whole.
  *
  * @param directory the ensemble folder
  * @param members the taggers (loaded from plain model folders), in order
- * @param options weight storage (e.g. float16) and a description
+ * @param options weight storage (e.g. float16), a description and a check
  * @returns the member folder names
+ * @throws {Error} naming `directory` when it is a file (never replaced), or what writing or the
+ *   check threw
  */
 export async function saveEnsembleFolder(
   directory: string,
@@ -157,30 +218,23 @@ export async function saveEnsembleFolder(
   options: SaveEnsembleOptions = {},
 ): Promise<string[]> {
   if (members.length === 0) throw new RangeError(`${directory}: an ensemble needs members`);
-  const { description, ...storage } = options;
-  directory = directory.replace(/(?<=.)\/+$/, ""); // "out/" stages beside "out", not inside it
-  const staging = `${directory}.staging-${Deno.pid}`;
-  const previous = `${directory}.previous-${Deno.pid}`;
-  await Deno.remove(staging, { recursive: true }).catch(() => {});
+  const { description, verify, ...storage } = options;
   const names = members.map((_, index) => `member-${index + 1}`);
-  for (const [index, member] of members.entries()) {
-    const target = `${staging}/${names[index]}`;
-    await saveModelFolder(target, member, member.config.training as TrainingRecord, storage);
-    const history = await Deno.readTextFile(`${member.directory}/history.json`).catch(() => null);
-    if (history !== null) await writeFileAtomic(`${target}/history.json`, history);
-  }
-  const config: EnsembleFolderConfig = {
-    format: "bilstm-ner-ensemble",
-    version: 1,
-    members: names,
-    ...(description === undefined ? {} : { description }),
-  };
-  await writeFileAtomic(`${staging}/${ENSEMBLE_FILE}`, JSON.stringify(config, null, 2));
-  const hadPrevious = await Deno.rename(directory, previous).then(() => true, (error) => {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  });
-  await Deno.rename(staging, directory);
-  if (hadPrevious) await Deno.remove(previous, { recursive: true });
+  await replaceFolder(directory, async (staging) => {
+    for (const [index, member] of members.entries()) {
+      const target = `${staging}/${names[index]}`;
+      await saveModelFolder(target, member, member.config.training as TrainingRecord, storage);
+      const history = await Deno.readTextFile(`${member.directory}/history.json`)
+        .catch(() => null);
+      if (history !== null) await writeFileAtomic(`${target}/history.json`, history);
+    }
+    const config: EnsembleFolderConfig = {
+      format: "bilstm-ner-ensemble",
+      version: 1,
+      members: names,
+      ...(description === undefined ? {} : { description }),
+    };
+    await writeFileAtomic(`${staging}/${ENSEMBLE_FILE}`, JSON.stringify(config, null, 2));
+  }, { verify });
   return names;
 }

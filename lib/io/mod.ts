@@ -22,8 +22,14 @@ export {
   resolveModelDirectory,
   saveModelFolder,
 } from "./model_folder.ts";
-export type { LoadedTagger, ModelFolderConfig, TrainingRecord } from "./model_folder.ts";
+export type {
+  CheckpointPointerFile,
+  LoadedTagger,
+  ModelFolderConfig,
+  TrainingRecord,
+} from "./model_folder.ts";
 export {
+  checkEnsembleConfig,
   checkEnsembleMembers,
   disposeLoadedModel,
   ENSEMBLE_FILE,

@@ -11,6 +11,13 @@
  * under `checkpoints/`; loading a run folder loads that epoch. An ensemble folder holds
  * `ensemble.json` and one model folder per member (lib/io/ensemble_folder.ts).
  *
+ * Loading checks every file it reads and names the file and the field at fault: the JSON files
+ * (`config.json`, `vocab.json`, `chars.json`, `model.json`, `checkpoint.json`) for missing
+ * fields and wrong types, the weights for NaN and ±Infinity (`weights.bin: weight "…" has N
+ * non-finite values`), and paths for staying inside their folder: a run's `checkpoint.json`
+ * must point inside the run folder, and the weights files `model.json` names inside the model
+ * folder, symbolic links followed.
+ *
  * Format versions: 2 (this one). Version 1 folders (written before the tagger had one config:
  * `maxLen`, `modelType` and a partial `model` record) load through {@linkcode migrateConfig}.
  *
@@ -22,7 +29,7 @@ import { loadVocab, saveVocab, type Vocab } from "../data/vocab.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
-import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { readJSONFile, resolveInsideFolder, writeFileAtomic } from "./files.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
 import { checkSameTopology } from "./_topology.ts";
@@ -103,30 +110,117 @@ export async function saveModelFolder(
   );
 }
 
+/** What `checkpoint.json` of a training run folder holds, as model loading reads it. */
+export interface CheckpointPointerFile {
+  /** The latest checkpoint folder, relative to the run folder (e.g. `checkpoints/epoch-005`). */
+  latest: string;
+  /** Epochs complete in it. */
+  epoch?: number;
+  /** When the latest checkpoint is mid-epoch: that epoch and its steps done. */
+  partial?: { epoch: number; step: number };
+}
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Whether a value is an integer >= 0. */
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+/**
+ * Checks the parsed `checkpoint.json` of a run folder.
+ *
+ * @param value the parsed file
+ * @param file its path, for messages
+ * @returns the pointer
+ * @throws {Error} naming the file and the field that is missing or of the wrong type
+ */
+export function checkCheckpointPointer(value: unknown, file: string): CheckpointPointerFile {
+  const bad = (field: string, problem: string, got?: unknown): never => {
+    throw new Error(
+      `${file}: field "${field}" ${problem}` +
+        (got === undefined ? "" : `, got ${JSON.stringify(got)?.slice(0, 80)}`),
+    );
+  };
+  if (!isRecord(value)) {
+    throw new Error(`${file}: not a checkpoint pointer (a JSON object with "latest")`);
+  }
+  if (value.latest === undefined) bad("latest", "is missing");
+  if (typeof value.latest !== "string" || value.latest === "") {
+    bad("latest", "must be a non-empty folder path", value.latest);
+  }
+  if (value.epoch !== undefined && !isCount(value.epoch)) {
+    bad("epoch", "must be an integer >= 0", value.epoch);
+  }
+  if (value.partial !== undefined) {
+    const partial = value.partial;
+    if (!isRecord(partial)) bad("partial", "must be an object", partial);
+    const { epoch, step } = partial as Record<string, unknown>;
+    if (!isCount(epoch)) bad("partial.epoch", "must be an integer >= 0", epoch);
+    if (!isCount(step)) bad("partial.step", "must be an integer >= 0", step);
+  }
+  return value as unknown as CheckpointPointerFile;
+}
+
+/**
+ * Reads a run folder's `checkpoint.json` and resolves its latest checkpoint, which must lie
+ * inside the run folder once symbolic links are followed.
+ *
+ * @param directory the run folder
+ * @returns the pointer and the checkpoint folder, or null when the folder has no pointer
+ * @throws {Error} naming `checkpoint.json` and the field when it is unreadable, malformed, or
+ *   points outside the run folder or at nothing
+ */
+export async function readCheckpointPointer(
+  directory: string,
+): Promise<{ pointer: CheckpointPointerFile; checkpoint: string } | null> {
+  const file = `${directory}/${CHECKPOINT_POINTER}`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw new Error(`${file}: unreadable (${(error as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: unreadable (${(error as Error).message})`);
+  }
+  const pointer = checkCheckpointPointer(parsed, file);
+  const checkpoint = await resolveInsideFolder(
+    directory,
+    pointer.latest,
+    file,
+    'field "latest"',
+  );
+  return { pointer, checkpoint };
+}
+
 /**
  * Resolves a run folder to the folder of its latest checkpoint; a plain model folder resolves
- * to itself.
+ * to itself. The checkpoint must lie inside the run folder (symbolic links followed).
  *
  * @param directory a model folder or a training run folder
  * @returns the folder that holds `model.json` (or `ensemble.json`)
+ * @throws {Error} naming the folder when it is missing, or `checkpoint.json` when it is
+ *   malformed or points outside the run folder
  */
 export async function resolveModelDirectory(directory: string): Promise<string> {
+  directory = directory.replace(/(?<=.)\/+$/, "");
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(directory);
+    info = await Deno.stat(directory);
   } catch {
     throw new Error(`${directory}: model folder not found`);
   }
-  try {
-    const pointer = JSON.parse(await Deno.readTextFile(`${directory}/${CHECKPOINT_POINTER}`));
-    if (typeof pointer.latest === "string") return `${directory}/${pointer.latest}`;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) {
-      throw new Error(
-        `${directory}/${CHECKPOINT_POINTER}: unreadable (${(error as Error).message})`,
-      );
-    }
-  }
-  return directory;
+  if (!info.isDirectory) throw new Error(`${directory}: is a file, not a model folder`);
+  const resolved = await readCheckpointPointer(directory);
+  return resolved === null ? directory : resolved.checkpoint;
 }
 
 /**

@@ -60,14 +60,17 @@ export function fileIOHandler(directory: string, options: FileIOOptions = {}): t
 
     async load(): Promise<tf.io.ModelArtifacts> {
       const topologyPath = `${directory}/${MODEL_FILES.topology}`;
-      const modelJSON = await readJSONFile<tf.io.ModelJSON>(topologyPath, "model topology");
-      if (!modelJSON.modelTopology || !Array.isArray(modelJSON.weightsManifest)) {
-        throw new Error(`${topologyPath}: not a tfjs layers model (modelTopology missing)`);
-      }
+      const modelJSON = checkModelJSON(
+        await readJSONFile<unknown>(topologyPath, "model topology"),
+        topologyPath,
+      );
       const specs: tf.io.WeightsManifestEntry[] = [];
       const buffers: Uint8Array[] = [];
+      const fileOf = new Map<string, string>(); // weight name → the file it is stored in
       for (const group of modelJSON.weightsManifest) {
         specs.push(...group.weights);
+        const file = `${directory}/${(group.paths[0] ?? "").replace(/^\.\//, "")}`;
+        for (const spec of group.weights) fileOf.set(spec.name, file);
         for (const path of group.paths) {
           const weightsPath = `${directory}/${path.replace(/^\.\//, "")}`;
           try {
@@ -78,13 +81,19 @@ export function fileIOHandler(directory: string, options: FileIOOptions = {}): t
         }
       }
       const weightData = concatBytes(buffers);
-      const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+      let expected: number;
+      try {
+        expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+      } catch (error) {
+        throw new Error(`${topologyPath}: ${(error as Error).message}`);
+      }
       if (expected !== weightData.byteLength) {
         throw new Error(
           `${directory}: weights are ${weightData.byteLength} bytes, the manifest in ` +
             `${MODEL_FILES.topology} describes ${expected}: corrupt or mismatched files`,
         );
       }
+      checkFiniteWeights(specs, weightData, fileOf);
       return {
         modelTopology: modelJSON.modelTopology,
         format: modelJSON.format,
@@ -96,6 +105,116 @@ export function fileIOHandler(directory: string, options: FileIOOptions = {}): t
       };
     },
   };
+}
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Checks a parsed `model.json`: a layers-model topology and a weights manifest whose files lie
+ * inside the model folder and whose weights have names, shapes and dtypes.
+ *
+ * @param value the parsed file
+ * @param file its path, for messages
+ * @returns the file, typed
+ * @throws {Error} naming the file and the field that is missing or wrong
+ */
+function checkModelJSON(value: unknown, file: string): tf.io.ModelJSON {
+  if (!isRecord(value) || !isRecord(value.modelTopology) || !Array.isArray(value.weightsManifest)) {
+    throw new Error(`${file}: not a tfjs layers model (modelTopology missing)`);
+  }
+  const names = new Set<string>();
+  value.weightsManifest.forEach((group: unknown, index: number) => {
+    const field = `weightsManifest[${index}]`;
+    const bad = (what: string, problem: string): never => {
+      throw new Error(`${file}: field "${field}${what}" ${problem}`);
+    };
+    if (!isRecord(group)) bad("", "must be an object with paths and weights");
+    const { paths, weights } = group as Record<string, unknown>;
+    if (!Array.isArray(paths)) bad(".paths", "must be a list of file names");
+    (paths as unknown[]).forEach((path, p) => {
+      if (
+        typeof path !== "string" || path === "" || path.startsWith("/") ||
+        path.split(/[\\/]/).includes("..")
+      ) {
+        bad(
+          `.paths[${p}]`,
+          `must name a file inside the model folder, got ${JSON.stringify(path)}`,
+        );
+      }
+    });
+    if (!Array.isArray(weights)) bad(".weights", "must be a list of weights");
+    (weights as unknown[]).forEach((spec, w) => {
+      const at = `.weights[${w}]`;
+      if (!isRecord(spec)) bad(at, "must be an object with name, shape and dtype");
+      const { name, shape, dtype } = spec as Record<string, unknown>;
+      if (typeof name !== "string" || name === "") bad(`${at}.name`, "must be a non-empty string");
+      if (names.has(name as string)) bad(`${at}.name`, `repeats weight "${name}"`);
+      names.add(name as string);
+      if (
+        !Array.isArray(shape) ||
+        !shape.every((dim) => typeof dim === "number" && Number.isInteger(dim) && dim >= 0)
+      ) {
+        bad(`${at}.shape`, `must be a list of sizes (weight "${name}")`);
+      }
+      if (typeof dtype !== "string") bad(`${at}.dtype`, `must be a string (weight "${name}")`);
+    });
+  });
+  return value as unknown as tf.io.ModelJSON;
+}
+
+/**
+ * Throws, naming the weights file and the weight, when a stored float weight (float32, or
+ * float16 storage) holds NaN or ±Infinity: a damaged file or a diverged run. Such a tagger
+ * would otherwise tag every token alike with no probability, or fail far from the cause. Reads
+ * the stored bits (exponent all ones), so it costs one pass over the bytes.
+ *
+ * @param specs the weights, in storage order
+ * @param weightData their bytes
+ * @param fileOf the file each weight is stored in, for messages
+ * @throws {Error} `FILE: weight "NAME" has N non-finite values …`
+ */
+function checkFiniteWeights(
+  specs: readonly tf.io.WeightsManifestEntry[],
+  weightData: Uint8Array<ArrayBuffer>,
+  fileOf: ReadonlyMap<string, string>,
+): void {
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = weightBytes(spec);
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    let nonFinite = 0;
+    let values = 0;
+    if (dtype === "float32" || dtype === "float16") {
+      const width = dtype === "float32" ? 4 : 2;
+      const start = weightData.byteOffset + offset;
+      const buffer = start % width === 0
+        ? weightData.buffer
+        : weightData.buffer.slice(start, start + bytes);
+      const at = start % width === 0 ? start : 0;
+      if (width === 4) {
+        const bits = new Uint32Array(buffer, at, bytes / 4);
+        values = bits.length;
+        for (let i = 0; i < bits.length; i++) {
+          if ((bits[i] & 0x7f800000) === 0x7f800000) nonFinite++;
+        }
+      } else {
+        const bits = new Uint16Array(buffer, at, bytes / 2);
+        values = bits.length;
+        for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7c00) === 0x7c00) nonFinite++;
+      }
+    }
+    if (nonFinite > 0) {
+      throw new Error(
+        `${fileOf.get(spec.name)}: weight "${spec.name}" has ${nonFinite} non-finite values ` +
+          `(NaN or ±Infinity) of ${values}: the weights are corrupt (a damaged file or a ` +
+          "diverged run)",
+      );
+    }
+    offset += bytes;
+  }
 }
 
 /** Bytes one weight occupies on disk, honouring quantization. */

@@ -16,3 +16,5 @@ export * from "./predict.ts";
 export * from "./inference.ts";
 export * from "./ensemble.ts";
 export * from "./tokenize.ts";
+export * from "./text.ts";
+export * from "./stream.ts";

@@ -1,6 +1,7 @@
 /**
  * Prediction with a tagger (or an ensemble of them) and its maps: tags for tokenized sentences and entities with
- * character offsets for raw text (the tutorial's step 7, done properly).
+ * offsets (UTF-16 code units, or code points on request) for raw text (the tutorial's step 7,
+ * done properly).
  *
  * The tutorial tagged `sentence.split()` tokens and silently truncated at 50 words. Here raw text
  * goes through the corpus-style tokenizer and sentence splitter (`tokenize.ts`), unknown words map
@@ -31,6 +32,7 @@ import { planWindows, type Window } from "./windows.ts";
 import { describeMember, type MappedTagger, membersOf, type Predictor } from "../model/mapped.ts";
 import { averageCrfParameters, averageScores } from "./ensemble.ts";
 import { tagScores } from "./inference.ts";
+import { codePointOffsets, isSymbolToken, lookupForm } from "./text.ts";
 import { tokenizeSentences } from "./tokenize.ts";
 
 export { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
@@ -249,8 +251,9 @@ export interface TokenPrediction {
 }
 
 /**
- * Tags tokenized sentences. Words the model does not know go through `<unk>`; long sentences
- * are tagged in windows (see {@linkcode planWindows}); an empty sentence gives `[]`.
+ * Tags tokenized sentences. Words are looked up in Unicode NFC (`Jose\u0301` like `José`); words
+ * the model does not know go through `<unk>`; long sentences are tagged in windows (see
+ * {@linkcode planWindows}); an empty sentence gives `[]`.
  *
  * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param sentences the tokens of each sentence
@@ -263,8 +266,9 @@ export function predictTokens(
   options: PredictOptions = {},
 ): TokenPrediction[][] {
   const { vocab } = membersOf(predictor)[0];
-  const ids = sentences.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
-  return predictWordIds(predictor, ids, { ...options, words: sentences }).map((prediction) =>
+  const normalised = sentences.map((words) => words.map(lookupForm));
+  const ids = normalised.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
+  return predictWordIds(predictor, ids, { ...options, words: normalised }).map((prediction) =>
     Array.from(prediction.tagIds, (id, token) => ({
       tag: vocab.tags[id],
       probability: prediction.probabilities[token],
@@ -272,11 +276,14 @@ export function predictTokens(
   );
 }
 
-/** A token of raw text with its predicted tag. */
+/**
+ * A token of raw text with its predicted tag. A token of symbols only (emoji; see `text.ts`) is
+ * not given to the model: its tag is `O`, its probability 1.
+ */
 export interface TaggedToken extends TokenPrediction {
-  /** The token, equal to `input.slice(start, end)`. */
+  /** The token as it is in the input (not normalised), `input.slice(start, end)`. */
   text: string;
-  /** Offset of its first character in the input. */
+  /** Offset of its first character in the input (see {@linkcode PredictTextOptions.offsets}). */
   start: number;
   /** Offset one past its last character. */
   end: number;
@@ -288,7 +295,7 @@ export interface TextEntity {
   text: string;
   /** Its type without the `B-`/`I-` prefix, e.g. `geo`. */
   type: string;
-  /** Offset of its first character in the input. */
+  /** Offset of its first character in the input (see {@linkcode PredictTextOptions.offsets}). */
   start: number;
   /** Offset one past its last character. */
   end: number;
@@ -312,16 +319,35 @@ export interface PredictTextOptions extends PredictOptions {
    * belongs to an entity a user sees. `"strict"` drops such tokens, as strict evaluation does.
    */
   scheme?: EntityScheme;
+  /**
+   * What the offsets (`start`, `end` of tokens and entities) count. Default `"utf16"`: UTF-16
+   * code units, i.e. JavaScript string indices (`text.slice(start, end)`). `"codepoints"`:
+   * Unicode code points, the indices of Python's `str` (`text[start:end]`) and of
+   * `[...text].slice(start, end).join("")`. They differ after any character outside the Basic
+   * Multilingual Plane, such as an emoji.
+   */
+  offsets?: OffsetUnit;
 }
+
+/** What text offsets count: UTF-16 code units (JavaScript) or code points (Python). */
+export type OffsetUnit = "utf16" | "codepoints";
+
+/** The offset units {@linkcode PredictTextOptions.offsets} accepts. */
+export const OFFSET_UNITS: readonly OffsetUnit[] = ["utf16", "codepoints"];
 
 /**
  * Tags raw text: splits it into sentences and tokens (GMB conventions, offsets kept), tags every
  * token and groups the tags into entities within each sentence. Any length works; empty or
  * whitespace-only text gives no tokens and no entities.
  *
+ * Unicode (see `text.ts`): words are looked up in NFC, zero-width characters and NUL separate
+ * tokens, emoji and other symbols are tagged `O` without being shown to the model (so never part
+ * of an entity), and offsets are UTF-16 code units unless `options.offsets` is `"codepoints"`.
+ *
  * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param text the text
- * @param options entity scheme (default lenient `"conlleval"`), batch size, decoder
+ * @param options entity scheme (default lenient `"conlleval"`), offset unit (default `"utf16"`),
+ *   batch size, decoder
  * @returns tokens with offsets, tags and probabilities; entities with offsets, types and scores
  */
 export function predictText(
@@ -338,8 +364,9 @@ export function predictText(
  *
  * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
  * @param texts the texts
- * @param options entity scheme, batch size, decoder
+ * @param options entity scheme, offset unit, batch size, decoder
  * @returns one prediction per text, in order
+ * @throws {RangeError} when `options.offsets` is neither `"utf16"` nor `"codepoints"`
  */
 export function predictTexts(
   predictor: Predictor,
@@ -347,19 +374,36 @@ export function predictTexts(
   options: PredictTextOptions = {},
 ): TextPrediction[] {
   const scheme = options.scheme ?? "conlleval";
+  const offsets = options.offsets ?? "utf16";
+  if (!OFFSET_UNITS.includes(offsets)) {
+    throw new RangeError(`offsets must be "utf16" or "codepoints", got ${JSON.stringify(offsets)}`);
+  }
   const documents = texts.map((text) => tokenizeSentences(text));
+  // Symbol tokens (emoji) are not shown to the model: they are tagged O.
+  const symbols = documents.map((sentences) =>
+    sentences.map((sentence) => sentence.map((token) => isSymbolToken(token.text)))
+  );
   const predictions = predictTokens(
     predictor,
-    documents.flat().map((sentence) => sentence.map((token) => token.text)),
+    documents.flatMap((sentences, document) =>
+      sentences.map((sentence, s) =>
+        sentence.filter((_, t) => !symbols[document][s][t]).map((token) => token.text)
+      )
+    ),
     options,
   );
   let next = 0;
   return documents.map((sentences, document) => {
     const text = texts[document];
     const result: TextPrediction = { tokens: [], entities: [] };
-    for (const sentence of sentences) {
+    sentences.forEach((sentence, s) => {
       const tags = predictions[next++];
-      const tagged = sentence.map((token, i) => ({ ...token, ...tags[i] }));
+      let scored = 0;
+      const tagged: TaggedToken[] = sentence.map((token, t) =>
+        symbols[document][s][t]
+          ? { ...token, tag: "O", probability: 1 }
+          : { ...token, ...tags[scored++] }
+      );
       result.tokens.push(...tagged);
       for (const entity of extractEntities(tagged.map((t) => t.tag), { scheme })) {
         const span = tagged.slice(entity.start, entity.end);
@@ -372,6 +416,13 @@ export function predictTexts(
           end,
           score: span.reduce((sum, t) => sum + t.probability, 0) / span.length,
         });
+      }
+    });
+    if (offsets === "codepoints") {
+      const toCodePoints = codePointOffsets(text);
+      for (const item of [...result.tokens, ...result.entities]) {
+        item.start = toCodePoints(item.start);
+        item.end = toCodePoints(item.end);
       }
     }
     return result;

@@ -15,26 +15,39 @@
  * - Abbreviations keep their period: `U.S.`, `U.N.`, `a.m.`, `Mr.`, `Jan.`, `Corp.`, `W.`
  *   (initials). As in the corpus, a sentence-final `U.S.` absorbs the full stop: `... in the U.S.`
  *   yields `U.S.` with no extra `.` token.
- * - Any Unicode whitespace (spaces, tabs, newlines, NBSP) separates tokens.
+ * - Any Unicode whitespace (spaces, tabs, newlines, NBSP) separates tokens, and so do control
+ *   characters (NUL included) and invisible zero-width characters (U+200B–U+200D, U+2060, U+FEFF,
+ *   bidi marks): none is ever inside a token.
+ * - Emoji and other symbols (`\p{Extended_Pictographic}`, `\p{So}` but the degree sign, with
+ *   their modifiers) are split from the words around them: `Obama👋🏽` -> `Obama` `👋🏽`.
+ * - Text is tokenized in Unicode NFC: `Jose\u0301's` splits exactly like `José's`, while the
+ *   tokens' text and offsets still refer to the original string.
+ *
+ * Offsets are UTF-16 code unit indices (JavaScript string indices); see `text.ts` for these
+ * Unicode rules and for converting offsets to code points.
  *
  * @module
  */
+import { lookupForm, SEPARATOR_CLASS, symbolRunEnd } from "./text.ts";
 
-/** A token with its character offsets into the original text (`end` exclusive). */
+/**
+ * A token with its offsets into the original text (`end` exclusive), in UTF-16 code units
+ * (JavaScript string indices).
+ */
 export interface Token {
-  /** The token text; always equal to `input.slice(start, end)`. */
+  /** The token text; always equal to `input.slice(start, end)` (not normalised). */
   text: string;
-  /** Offset of the first character in the input. */
+  /** UTF-16 offset of the first code unit in the input. */
   start: number;
-  /** Offset one past the last character in the input. */
+  /** UTF-16 offset one past the last code unit in the input. */
   end: number;
 }
 
-/** A sentence span in the original text (`end` exclusive). */
+/** A sentence span in the original text (`end` exclusive), in UTF-16 code units. */
 export interface SentenceSpan {
-  /** Offset of the first character of the sentence's first token. */
+  /** Offset of the first code unit of the sentence's first token. */
   start: number;
-  /** Offset one past the last character of the sentence's last token. */
+  /** Offset one past the last code unit of the sentence's last token. */
   end: number;
 }
 
@@ -239,7 +252,16 @@ export function isAbbreviation(word: string): boolean {
   return KNOWN_ABBREVIATIONS.has(lastPart.slice(0, -1));
 }
 
-/** Splits a chunk without whitespace into pieces at always-split punctuation, commas, colons. */
+/** Combining marks right after a position (they stay with the character before them). */
+const MARKS = /\p{M}*/uy;
+
+/** A run of characters that are not separators (whitespace, zero-width characters, NUL). */
+const CHUNK = new RegExp(`[^${SEPARATOR_CLASS}]+`, "gu");
+
+/**
+ * Splits a chunk without separators into pieces at always-split punctuation, commas, colons and
+ * runs of symbols (emoji).
+ */
 function splitPunctuation(chunk: string, offset: number, out: Token[]): void {
   let pieceStart = 0;
   const flush = (end: number) => {
@@ -254,13 +276,82 @@ function splitPunctuation(chunk: string, offset: number, out: Token[]): void {
       const urlScheme = ch === ":" && chunk.startsWith("//", i + 1);
       single = !numeric && !urlScheme;
     }
+    let end = i + 1;
+    if (single) {
+      MARKS.lastIndex = end;
+      if (MARKS.test(chunk)) end = MARKS.lastIndex;
+    } else if (ch.charCodeAt(0) >= 0x80) {
+      end = symbolRunEnd(chunk, i);
+      single = end > i;
+    }
     if (single) {
       flush(i);
-      out.push({ text: ch, start: offset + i, end: offset + i + 1 });
-      pieceStart = i + 1;
+      out.push({ text: chunk.slice(i, end), start: offset + i, end: offset + end });
+      pieceStart = end;
+      i = end - 1;
     }
   }
   flush(chunk.length);
+}
+
+/** True for a code point that starts a new combining sequence (not a mark, not a Hangul V/T). */
+function startsSequence(codePoint: number, ch: string): boolean {
+  if (
+    (codePoint >= 0x1160 && codePoint <= 0x11ff) || (codePoint >= 0xd7b0 && codePoint <= 0xd7ff)
+  ) {
+    return false;
+  }
+  return !/^\p{M}$/u.test(ch);
+}
+
+/**
+ * Tokenizes a chunk that NFC changes: tokenizes its NFC form and maps the tokens back onto the
+ * original chunk, one combining sequence at a time (a token never ends inside a sequence;
+ * tokens that would overlap in the original are merged). Falls back to tokenizing the chunk as
+ * it is when normalising sequence by sequence does not give the chunk's NFC.
+ */
+function splitNormalised(chunk: string, offset: number, out: Token[]): void {
+  const originalStarts: number[] = [];
+  const normalStarts: number[] = [];
+  let normal = "";
+  let sequenceStart = 0;
+  const closeSequence = (end: number) => {
+    originalStarts.push(sequenceStart);
+    normalStarts.push(normal.length);
+    normal += chunk.slice(sequenceStart, end).normalize("NFC");
+    sequenceStart = end;
+  };
+  for (let i = 0; i < chunk.length;) {
+    const codePoint = chunk.codePointAt(i)!;
+    const ch = String.fromCodePoint(codePoint);
+    if (i > 0 && startsSequence(codePoint, ch)) closeSequence(i);
+    i += ch.length;
+  }
+  closeSequence(chunk.length);
+  if (normal !== chunk.normalize("NFC")) {
+    splitPunctuation(chunk, offset, out);
+    return;
+  }
+  const pieces: Token[] = [];
+  splitPunctuation(normal, 0, pieces);
+  originalStarts.push(chunk.length);
+  normalStarts.push(normal.length);
+  let sequence = 0;
+  let last: Token | undefined;
+  for (const piece of pieces) {
+    while (normalStarts[sequence + 1] <= piece.start) sequence++;
+    const start = originalStarts[sequence];
+    let after = sequence;
+    while (normalStarts[after + 1] < piece.end) after++;
+    const end = originalStarts[after + 1];
+    if (last !== undefined && start < last.end - offset) {
+      last.end = offset + Math.max(end, last.end - offset);
+      last.text = chunk.slice(last.start - offset, last.end - offset);
+      continue;
+    }
+    last = { text: chunk.slice(start, end), start: offset + start, end: offset + end };
+    out.push(last);
+  }
 }
 
 /** Splits one word-like piece (no whitespace, no always-split punctuation) into tokens. */
@@ -338,8 +429,8 @@ function splitWord(word: string, offset: number, out: Token[]): void {
 
 /**
  * Tokenizes raw English text following GMB corpus conventions (see the module doc).
- * Offsets index the original string: `token.text === text.slice(token.start, token.end)`.
- * Empty or whitespace-only input gives `[]`.
+ * Offsets index the original string in UTF-16 code units:
+ * `token.text === text.slice(token.start, token.end)`. Empty or whitespace-only input gives `[]`.
  *
  * @example
  * tokenize("Apple is looking at buying U.K. startup for $1 billion").map((t) => t.text);
@@ -347,8 +438,10 @@ function splitWord(word: string, offset: number, out: Token[]): void {
  */
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  for (const match of text.matchAll(/\S+/gu)) {
-    splitPunctuation(match[0], match.index, tokens);
+  for (const match of text.matchAll(CHUNK)) {
+    const chunk = match[0];
+    if (lookupForm(chunk) === chunk) splitPunctuation(chunk, match.index, tokens);
+    else splitNormalised(chunk, match.index, tokens);
   }
   return tokens;
 }
@@ -357,7 +450,7 @@ const SENTENCE_END = new Set([".", "?", "!", "...", "…"]);
 const CLOSERS = new Set(["”", "’", "'", ")", "]"]);
 
 /** True when the token starts with a lowercase letter (then no sentence break before it). */
-const startsLowercase = (token: Token): boolean => /^\p{Ll}/u.test(token.text);
+const startsLowercase = (token: Token): boolean => /^\p{Ll}/u.test(lookupForm(token.text));
 
 /**
  * Splits tokenized text into sentences. A sentence ends after `.`, `?`, `!`, `...` or `…`
@@ -391,13 +484,15 @@ export function tokenizeSentences(text: string): Token[][] {
       const after = tokens[i + 1];
       boundary = after !== undefined && !startsLowercase(after);
     } else if (
-      token.text.endsWith(".") && isAbbreviation(token.text) &&
-      !NON_FINAL_ABBREVIATIONS.has(token.text) && !/^\p{L}\.$/u.test(token.text)
+      token.text.endsWith(".") && isAbbreviation(lookupForm(token.text)) &&
+      !NON_FINAL_ABBREVIATIONS.has(token.text) && !/^\p{L}\.$/u.test(lookupForm(token.text))
     ) {
       boundary = SENTENCE_STARTERS.has(next.text);
     }
+    // The gap holds separators only (whitespace, zero-width characters): two newlines in it
+    // make a blank line.
     const gap = text.slice(tokens[i].end, tokens[i + 1]?.start ?? text.length);
-    if (/\n[^\S\n]*\n/.test(gap)) boundary = true;
+    if (/\n[^\n]*\n/.test(gap)) boundary = true;
     if (boundary) {
       sentences.push(current);
       current = [];

@@ -19,7 +19,16 @@
  *
  * @module
  */
-export { evaluateRows, NonFiniteLossError, train } from "./train.ts";
+export {
+  checkRunFolder,
+  evaluateRows,
+  NonFiniteLossError,
+  ResumeMismatchError,
+  RunFolderError,
+  RunLockedError,
+  train,
+} from "./train.ts";
+export { acquireRunLock, hostName, LOCK_FILE, runLockHolder } from "./lock.ts";
 export type { TrainOptions, TrainResult } from "./train.ts";
 export {
   DEFAULT_TRAIN_CONFIG,

@@ -17,7 +17,18 @@ import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
-import { readPointer, resumeRun, writeCheckpoint } from "./checkpoint.ts";
+import {
+  alreadyHoldsRun,
+  checkFreeSpace,
+  checkpointBytes,
+  nothingToResume,
+  prepareRunFolder,
+  readPointer,
+  ResumeMismatchError,
+  resumeRun,
+  settingDifferences,
+  writeCheckpoint,
+} from "./checkpoint.ts";
 import {
   epochLearningRate,
   modelSettingsOf,
@@ -29,16 +40,24 @@ import { prepareData, type TrainingData } from "./data.ts";
 import { type EpochPosition, evaluateRows, runEpoch } from "./epoch.ts";
 import { appendEpoch, emptyHistory, type History } from "./history.ts";
 import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
+import { acquireRunLock, RunFolderError, type RunLock } from "./lock.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
 import { createTrainer, type TrainerState } from "./trainer.ts";
 
 export { evaluateRows } from "./epoch.ts";
+export { RunFolderError, RunLockedError } from "./lock.ts";
+export { checkRunFolder, ResumeMismatchError } from "./checkpoint.ts";
 
 /** Options for {@linkcode train}. */
 export interface TrainOptions {
   /** The training split, in order. */
   trainSentences: readonly Sentence[];
-  /** Settings. */
+  /**
+   * Settings. With `resume`, the fields set here (not undefined, at any level: `limit`,
+   * `model.units`) are the settings "given": each must equal the run's saved value, or
+   * {@linkcode ResumeMismatchError} lists the differences; fields left out (so defaults) take
+   * the run's values. `epochs` may differ: it is how many epochs the run should have in all.
+   */
   config?: TrainConfig;
   /**
    * A tagger to train (e.g. built and inspected in a notebook); default: one built from
@@ -49,9 +68,18 @@ export interface TrainOptions {
   vocab?: Vocab;
   /** Character map of a given char-feature `tagger`; default: built from the training rows. */
   chars?: CharVocab;
-  /** Run folder for checkpoints; none when omitted. */
+  /**
+   * Run folder for checkpoints; none when omitted. It is checked before training (a folder, or
+   * created; writable; room for two checkpoints, one when resuming) and locked while training
+   * runs (lib/train/lock.ts): a second training on it fails at once, naming the holder.
+   */
   out?: string;
-  /** Continue the run in `out` from its last complete epoch. */
+  /**
+   * Continue the run in `out` from its latest checkpoint. It must hold one; the settings given
+   * in `config` must be the run's (see `config`); `config.epochs`, when given, must not be below
+   * the epochs done (nor the epoch a mid-epoch checkpoint is in); `tagger`, `vocab` and `chars`
+   * must not be given (the run's own are restored).
+   */
   resume?: boolean;
   /** Where progress goes; default stderr. `null` silences it. */
   progress?: ProgressSink | null;
@@ -143,14 +171,36 @@ async function startOf(
   sink: ProgressSink,
 ): Promise<Start> {
   const existing = out ? await readPointer(out) : null;
-  if (existing && !options.resume) {
-    throw new Error(
-      `${out} already holds a training run (epoch ${existing.epoch} done): ` +
-        "pass --resume to continue it, or choose another --out",
-    );
+  if (existing && out && !options.resume) {
+    throw alreadyHoldsRun(out, existing.epoch);
   }
-  if (existing && out) {
+  if (options.resume && out) {
+    if (!existing) {
+      throw nothingToResume(out);
+    }
+    if (options.tagger || options.vocab || options.chars) {
+      throw new RunFolderError(
+        `${out}: resuming continues the run's own tagger and maps; do not pass tagger, vocab ` +
+          "or chars",
+      );
+    }
     const run = await resumeRun(out, existing, options.config?.epochs);
+    try {
+      const differences = settingDifferences(options.config ?? {}, run.config);
+      if (differences.length > 0) throw new ResumeMismatchError(out, differences);
+      const reached = run.position?.epoch ?? run.epoch;
+      if (run.config.epochs < reached) {
+        throw new RunFolderError(
+          `${out}: epochs ${run.config.epochs} is below the run's progress: ${run.epoch} ` +
+            `epoch${run.epoch === 1 ? "" : "s"} done` +
+            (run.position ? `, epoch ${run.position.epoch} under way` : "") +
+            `; ask for ${reached} or more`,
+        );
+      }
+    } catch (error) {
+      run.loaded.tagger.dispose();
+      throw error;
+    }
     sink(
       run.position
         ? `resuming ${out} at epoch ${run.position.epoch}, after step ${run.position.step}\n`
@@ -166,6 +216,41 @@ async function startOf(
   }
   const { tagger, vocab, chars } = options;
   return { config, tagger, vocab, chars, history: emptyHistory(), epoch: 0 };
+}
+
+/** A run folder prepared and locked for a training, and how to let go of it. */
+interface HeldFolder {
+  lock: RunLock;
+  /** Releases the lock; removes the folder again when this training created it and left it empty. */
+  release(): Promise<void>;
+}
+
+/** Checks `out` (a writable folder, or created) and takes its lock. */
+async function holdRunFolder(out: string, sink: ProgressSink): Promise<HeldFolder> {
+  const created = await prepareRunFolder(out);
+  let lock: RunLock;
+  try {
+    lock = await acquireRunLock(out, sink);
+  } catch (error) {
+    if (created) await removeIfEmpty(out);
+    throw error;
+  }
+  return {
+    lock,
+    async release() {
+      await lock.release();
+      if (created) await removeIfEmpty(out);
+    },
+  };
+}
+
+/** Removes a run folder this training created when nothing was written to it. */
+async function removeIfEmpty(out: string): Promise<void> {
+  try {
+    await Deno.remove(out); // only if empty
+  } catch {
+    // Not empty (a checkpoint was written): it stays.
+  }
 }
 
 /** The tagger a run trains: the given one (checked against the maps) or a new one. */
@@ -190,15 +275,59 @@ function taggerFor(data: TrainingData, config: ResolvedTrainConfig, given?: Tagg
  * @param options data, settings, run folder and callbacks
  * @returns the tagger, maps, history and timing
  * @throws {NonFiniteLossError} when the loss becomes NaN or infinite
- * @throws {Error} when `out` holds a run and `resume` is not set
+ * @throws {RunFolderError} before training when `out` cannot be used: it holds a run and
+ *   `resume` is not set; it is locked by another training ({@linkcode RunLockedError}, naming
+ *   the holder); it is a file, cannot be written or has too little free space; when resuming,
+ *   it holds no checkpoint, the settings given differ ({@linkcode ResumeMismatchError}), the
+ *   epochs asked for are below those done, or a checkpoint file is malformed (named). While
+ *   training, when a checkpoint cannot be written (the previous one stays in place).
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const sink = options.progress === null ? () => {} : options.progress ?? stderrSink;
   const out = options.out ?? null;
+  if (options.resume && out === null) {
+    throw new RunFolderError("train: resume needs out, the run folder to continue");
+  }
+  resolveTrainConfig(options.config); // the settings given are checked before anything else
+  // Listening from before the lock is taken to after it is released, so that a SIGINT at any
+  // moment in between stops the run at a step boundary rather than killing the process with
+  // the lock held (a stop before the first step checkpoints step 0).
+  const stop = listenForInterrupt({
+    sigint: options.stopOnInterrupt ?? true,
+    signal: options.signal,
+  });
+  let held: HeldFolder | null = null;
+  try {
+    held = out ? await holdRunFolder(out, sink) : null;
+    return await trainHeld(options, out, sink, stop);
+  } finally {
+    await held?.release();
+    stop.release();
+  }
+}
+
+/** {@linkcode train} once its run folder (if any) is checked and locked. */
+async function trainHeld(
+  options: TrainOptions,
+  out: string | null,
+  sink: ProgressSink,
+  stop: StopRequest,
+): Promise<TrainResult> {
   const start = await startOf(options, out, sink);
   const { config } = start;
   const data = prepareData(options.trainSentences, config, start.vocab, start.chars);
   const tagger = taggerFor(data, config, start.tagger);
+  if (out) {
+    // The first checkpoint is written beside none, each later one beside the previous one.
+    const checkpoints = start.epoch > 0 || start.position ? 1 : 2;
+    try {
+      const note = await checkFreeSpace(out, checkpoints * checkpointBytes(tagger));
+      if (note) sink(`(${note})\n`);
+    } catch (error) {
+      if (tagger !== options.tagger) tagger.dispose();
+      throw error;
+    }
+  }
   const mapped = { tagger, vocab: data.vocab, chars: data.chars ?? null };
   const steps = Math.ceil(data.fit.size / config.batchSize);
   sink(
@@ -206,44 +335,36 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       `validating on ${data.validation.size}; vocabulary ${data.vocab.words.length} words, ` +
       `${data.vocab.tags.length} labels\n`,
   );
-  const stop = listenForInterrupt({
-    sigint: options.stopOnInterrupt ?? true,
-    signal: options.signal,
-  });
   let { history, trainerState } = start;
   let totalMs = 0;
   let totalSteps = 0;
   let interrupted: TrainResult["interrupted"] = null;
-  try {
-    for (let epoch = start.epoch + 1; epoch <= config.epochs; epoch++) {
-      const from = start.position?.epoch === epoch ? start.position : undefined;
-      const result = await runEpochWithValidation(
-        { mapped, data, config, epoch, steps, trainerState, sink, stop, onStep: options.onStep },
-        from,
-      );
-      trainerState = result.trainerState;
-      totalMs += result.msPerStep * result.stepsRun;
-      totalSteps += result.stepsRun;
-      if (result.stopped) {
-        const { step } = result.position;
-        interrupted = { epoch, step, reason: stop.reason ?? "stop" };
-        if (out) {
-          const checkpoint = { mapped, config, history, trainerState, position: result.position };
-          await writeCheckpoint(out, checkpoint);
-        }
-        sink(
-          `stopped (${interrupted.reason}) at epoch ${epoch}, step ${step} of ${steps}` +
-            (out ? `; checkpoint written: resume with --resume --out ${out}\n` : "\n"),
-        );
-        break;
+  for (let epoch = start.epoch + 1; epoch <= config.epochs; epoch++) {
+    const from = start.position?.epoch === epoch ? start.position : undefined;
+    const result = await runEpochWithValidation(
+      { mapped, data, config, epoch, steps, trainerState, sink, stop, onStep: options.onStep },
+      from,
+    );
+    trainerState = result.trainerState;
+    totalMs += result.msPerStep * result.stepsRun;
+    totalSteps += result.stepsRun;
+    if (result.stopped) {
+      const { step } = result.position;
+      interrupted = { epoch, step, reason: stop.reason ?? "stop" };
+      if (out) {
+        const checkpoint = { mapped, config, history, trainerState, position: result.position };
+        await writeCheckpoint(out, checkpoint);
       }
-      history = appendEpoch(history, result.record!);
-      sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
-      if (out) await writeCheckpoint(out, { mapped, config, history, trainerState });
-      await options.onEpoch?.(epoch, history);
+      sink(
+        `stopped (${interrupted.reason}) at epoch ${epoch}, step ${step} of ${steps}` +
+          (out ? `; checkpoint written: resume with --resume --out ${out}\n` : "\n"),
+      );
+      break;
     }
-  } finally {
-    stop.release();
+    history = appendEpoch(history, result.record!);
+    sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
+    if (out) await writeCheckpoint(out, { mapped, config, history, trainerState });
+    await options.onEpoch?.(epoch, history);
   }
   return {
     tagger,

@@ -1,0 +1,250 @@
+/**
+ * Least privilege: every task in `deno.json` but `test` runs with the Deno permissions it needs
+ * instead of `-A`, and none reaches the network.
+ *
+ * - the task strings themselves: no `-A` / `--allow-all`; `--deny-net`, or `--allow-net` naming
+ *   loopback `host:port` pairs only (`notebooks` binds `127.0.0.1:0` to pick free ports for its
+ *   Jupyter kernel);
+ * - `predict`, `evaluate`, `train`, `export`, `runs`, `stats` and `env` run a small real job
+ *   with their task's flags (plus `--deny-net`, as the issue asked) without a permission error;
+ * - with each task's flags, a script that tries the network (a TCP connection and a `fetch` to a
+ *   port this test listens on), an environment variable outside the task's list, a subprocess
+ *   and a write outside the project is refused where the task does not need it.
+ *
+ * `deno eval` always runs with every permission (it ignores `--deny-*`), so the children here are
+ * `deno run FLAGS -` with the script on stdin.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+/** The project root: tasks run here (`deno task` starts them in the config file's folder). */
+const PROJECT_ROOT = new URL("..", import.meta.url);
+
+/** The `tasks` of `deno.json`. */
+const TASKS = (JSON.parse(await Deno.readTextFile(new URL("deno.json", PROJECT_ROOT))) as {
+  tasks: Record<string, string>;
+}).tasks;
+
+/** A `deno run` task split into its permission flags and its script. */
+interface RunTask {
+  flags: string[];
+  script: string;
+}
+
+/** Splits `deno run FLAGS SCRIPT` (the tasks here use no quoting). */
+function parseRunTask(name: string): RunTask {
+  const words = TASKS[name].trim().split(/\s+/);
+  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `task ${name} is a deno run task`);
+  const scriptAt = words.findIndex((word, i) => i >= 2 && !word.startsWith("-"));
+  assert.ok(scriptAt > 0, `task ${name} names its script`);
+  assert.equal(scriptAt, words.length - 1, `task ${name}: flags come before the script only`);
+  return { flags: words.slice(2, scriptAt), script: words[scriptAt] };
+}
+
+/** Every task but `test` (which keeps `--allow-all`: the tests spawn children and write). */
+const RUN_TASKS = Object.keys(TASKS).filter((name) => name !== "test");
+
+/** Output of a finished child. */
+interface ChildOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno ...args` in the project root, `stdin` written to it. */
+async function runDeno(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<ChildOutput> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: PROJECT_ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (options.stdin !== undefined) await writer.write(new TextEncoder().encode(options.stdin));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Runs a task's script with its own flags plus `extraFlags`, as `deno task NAME ...args` would. */
+async function runTask(
+  name: string,
+  args: string[],
+  extraFlags: string[] = [],
+  env: Record<string, string> = {},
+): Promise<ChildOutput> {
+  const { flags, script } = parseRunTask(name);
+  const output = await runDeno(["run", ...flags, ...extraFlags, script, ...args], { env });
+  assert.equal(output.code, 0, `task ${name} ${args.join(" ")}:\n${output.stderr.slice(-3000)}`);
+  assert.doesNotMatch(
+    output.stderr,
+    /NotCapable|PermissionDenied|Requires \w+ access|threaded wasm failed/,
+    `task ${name} ran into a permission it lacks`,
+  );
+  return output;
+}
+
+Deno.test("no task but test runs with every permission or reaches the network", () => {
+  assert.ok(RUN_TASKS.length >= 9, "the tasks are there");
+  assert.match(TASKS.test, /^deno test /);
+  for (const name of RUN_TASKS) {
+    const { flags } = parseRunTask(name);
+    for (const flag of flags) {
+      assert.ok(!/^-A$|^--allow-all\b|^-[a-zA-Z]+$/.test(flag), `task ${name} uses ${flag}`);
+    }
+    const allowNet = flags.filter((flag) => flag.startsWith("--allow-net") || flag === "-N");
+    if (allowNet.length === 0) {
+      assert.ok(flags.includes("--deny-net"), `task ${name} denies the network outright`);
+      continue;
+    }
+    for (const flag of allowNet) {
+      const [, list] = flag.split("=", 2);
+      assert.ok(list, `task ${name}: ${flag} names the hosts and ports it may use`);
+      for (const entry of list.split(",")) {
+        assert.match(
+          entry,
+          /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/,
+          `task ${name}: ${entry} is a loopback host:port`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("predict works with its task's permissions and --deny-net", async () => {
+  const { stdout } = await runTask("predict", ["--json", "Narendra Modi visited India"], [
+    "--deny-net",
+  ]);
+  const result = JSON.parse(stdout) as { entities: { text: string; type: string }[] };
+  assert.deepEqual(
+    result.entities.map((e) => `${e.text}/${e.type}`),
+    ["Narendra Modi/per", "India/geo"],
+  );
+});
+
+Deno.test("evaluate works with its task's permissions and --deny-net", async () => {
+  const { stdout } = await runTask("evaluate", ["--json", "--limit", "20"], ["--deny-net"]);
+  const result = JSON.parse(stdout) as {
+    sentences: number;
+    entity: { f1: number };
+    backend: { backend: string; threads: number };
+  };
+  assert.equal(result.sentences, 20);
+  assert.ok(result.entity.f1 > 0.5, `entity F1 ${result.entity.f1}`);
+  assert.equal(result.backend.backend, "wasm");
+  assert.equal(result.backend.threads, Math.min(navigator.hardwareConcurrency, 8));
+});
+
+Deno.test("train, export, runs, stats and env work with their tasks' permissions", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "permissions-test-" });
+  try {
+    const run = `${tmp}/runs/small`;
+    await t.step("train", async () => {
+      const { stdout } = await runTask("train", [
+        "--json",
+        "--limit",
+        "100",
+        "--epochs",
+        "1",
+        "--out",
+        run,
+      ], ["--deny-net"]);
+      assert.ok(JSON.parse(stdout), "train printed its JSON report");
+      assert.ok((await Deno.stat(`${run}/checkpoint.json`)).isFile);
+    });
+    await t.step("export", async () => {
+      await runTask("export", ["--from", run, "--to", `${tmp}/model`], ["--deny-net"]);
+      assert.ok((await Deno.stat(`${tmp}/model/config.json`)).isFile);
+    });
+    await t.step("runs", async () => {
+      const { stdout } = await runTask("runs", ["--json"], ["--deny-net"], {
+        BILSTM_NER_RUNS: `${tmp}/runs`,
+      });
+      assert.match(stdout, /small/);
+    });
+    await t.step("stats", async () => {
+      const { stdout } = await runTask("stats", ["--json"], ["--deny-net"]);
+      assert.match(stdout, /47959/);
+    });
+    await t.step("env", async () => {
+      const { stdout } = await runTask("env", ["--json"], ["--deny-net"]);
+      const report = JSON.parse(stdout) as { backend: string; threads: number };
+      assert.equal(report.backend, "wasm");
+      assert.equal(report.threads, Math.min(navigator.hardwareConcurrency, 8));
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+/** What a probe script tried, by name: `"ok"` or the error's name. */
+type ProbeReport = Record<string, string>;
+
+/**
+ * A script that tries the network (TCP and HTTP to `port` on loopback), the environment, a
+ * subprocess and a write to `outside`, and prints what each gave.
+ */
+function probeSource(port: number, outside: string): string {
+  return `
+    const report = {};
+    async function attempt(name, action) {
+      try {
+        await action();
+        report[name] = "ok";
+      } catch (error) {
+        report[name] = error?.name ?? String(error);
+      }
+    }
+    await attempt("connect", async () => (await Deno.connect({ hostname: "127.0.0.1", port: ${port} })).close());
+    await attempt("fetch", async () => await (await fetch("http://127.0.0.1:${port}/")).body?.cancel());
+    await attempt("env", () => Deno.env.get("HOME"));
+    await attempt("run", async () => await new Deno.Command("true").output());
+    await attempt("write", () => Deno.writeTextFileSync(${JSON.stringify(outside)}, "x"));
+    console.log(JSON.stringify(report));
+  `;
+}
+
+Deno.test("with each task's permissions, the network and what it does not need are refused", async (t) => {
+  // A real listener, so a refused connection is refused by Deno, not by the port being closed.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const accepting = (async () => {
+    for await (const connection of listener) connection.close();
+  })();
+  const tmp = await Deno.makeTempDir({ prefix: "permissions-probe-" });
+  // Tasks whose job is writing where they are told (`--out`, `--to`, notebooks in place).
+  const writers = new Set(["train", "export", "notebooks"]);
+  try {
+    for (const name of RUN_TASKS) {
+      await t.step(name, async () => {
+        const { flags } = parseRunTask(name);
+        const outside = `${tmp}/${name}-wrote-here`;
+        const { code, stdout, stderr } = await runDeno(["run", ...flags, "-"], {
+          stdin: probeSource(port, outside),
+        });
+        assert.equal(code, 0, stderr.slice(-2000));
+        const report = JSON.parse(stdout) as ProbeReport;
+        assert.equal(report.connect, "NotCapable", `${name}: TCP to 127.0.0.1:${port}`);
+        assert.equal(report.fetch, "NotCapable", `${name}: fetch to 127.0.0.1:${port}`);
+        assert.equal(report.env, "NotCapable", `${name}: reading $HOME`);
+        assert.equal(report.run, name === "notebooks" ? "ok" : "NotCapable", `${name}: subprocess`);
+        assert.equal(
+          report.write,
+          writers.has(name) ? "ok" : "NotCapable",
+          `${name}: writing outside the project`,
+        );
+      });
+    }
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
