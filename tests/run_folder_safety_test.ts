@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import { loadModelFolder } from "../lib/io/mod.ts";
-import { checkFreeSpace } from "../lib/train/checkpoint.ts";
+import { checkFreeSpace } from "../lib/train/run_folder_checks.ts";
 import type { TrainConfig } from "../lib/train/config.ts";
 import { hostName, LOCK_FILE } from "../lib/train/lock.ts";
 import {

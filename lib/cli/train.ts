@@ -33,7 +33,7 @@ import {
   RunFolderError,
   train,
 } from "../train/train.ts";
-import { formatDifference } from "../train/checkpoint.ts";
+import { formatDifference } from "../train/resume.ts";
 import {
   BACKEND_FLAG,
   type FlagsByField,

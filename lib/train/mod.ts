@@ -61,7 +61,10 @@ export type {
 } from "./trainer.ts";
 export { trimmedLength } from "./batches.ts";
 export type { BatchFeatures, LabelledBatch } from "./batches.ts";
-export { readPointer, resumeRun, trainingRecord, writeCheckpoint } from "./checkpoint.ts";
-export type { CheckpointPointer, ResumedRun } from "./checkpoint.ts";
+export { readPointer, trainingRecord, writeCheckpoint } from "./checkpoint.ts";
+export type { CheckpointPointer } from "./checkpoint.ts";
+export { formatDifference, resumeRun, settingDifferences } from "./resume.ts";
+export type { ResumedRun, SettingDifference } from "./resume.ts";
+export { checkFreeSpace, checkpointBytes, prepareRunFolder } from "./run_folder_checks.ts";
 export * from "./progress.ts";
 export * from "./sparse_adam.ts";

@@ -17,18 +17,15 @@ import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
+import { readPointer, writeCheckpoint } from "./checkpoint.ts";
+import { ResumeMismatchError, resumeRun, settingDifferences } from "./resume.ts";
 import {
   alreadyHoldsRun,
   checkFreeSpace,
   checkpointBytes,
   nothingToResume,
   prepareRunFolder,
-  readPointer,
-  ResumeMismatchError,
-  resumeRun,
-  settingDifferences,
-  writeCheckpoint,
-} from "./checkpoint.ts";
+} from "./run_folder_checks.ts";
 import {
   epochLearningRate,
   modelSettingsOf,
@@ -46,7 +43,8 @@ import { createTrainer, type TrainerState } from "./trainer.ts";
 
 export { evaluateRows } from "./epoch.ts";
 export { RunFolderError, RunLockedError } from "./lock.ts";
-export { checkRunFolder, ResumeMismatchError } from "./checkpoint.ts";
+export { ResumeMismatchError } from "./resume.ts";
+export { checkRunFolder } from "./run_folder_checks.ts";
 
 /** Options for {@linkcode train}. */
 export interface TrainOptions {
