@@ -1,0 +1,457 @@
+/**
+ * The page `GET /` serves: one self-contained HTML document (inline CSS and JS, nothing from a
+ * CDN, no build step) to try the tagger in a browser. A text box and a Tag button post to
+ * `POST /v1/ner`; the text comes back with its entities highlighted like displaCy (and like the
+ * notebooks' `highlightEntities`): a coloured mark per entity in the shared Okabe–Ito palette,
+ * the type as a label, the score on hover; a checkbox per entity type hides or shows its
+ * highlights; a table lists each entity with its score and offsets; a `<details>` shows the raw
+ * JSON response. Server errors (`{"error": …}`) are shown in the page.
+ *
+ * Keyboard and small screens: every control is labelled, Ctrl+Enter (⌘+Enter) in the text box
+ * submits, focus is always visible, results land in an `aria-live` region, and the layout fits
+ * a 375 px wide phone without horizontal scrolling.
+ *
+ * User text is only ever put into the page with `textContent` / text nodes, never as HTML.
+ *
+ * @module
+ */
+
+import { ENTITY_COLORS, OTHER_COLOR, OUTLINE_COLOR, readableTextColor } from "../plot/_palette.ts";
+
+/** What each GMB entity type stands for, shown next to its filter checkbox. */
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  geo: "geographical entity",
+  gpe: "geopolitical entity",
+  per: "person",
+  org: "organisation",
+  tim: "time",
+  art: "artefact",
+  eve: "event",
+  nat: "natural phenomenon",
+};
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+/** JSON that is safe inside an inline `<script>` (no `</script>`, no line separators). */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+/** A CSS rule setting a type's fill and label colour, for its marks and its filter swatch. */
+function typeRule(type: string, color: string): string {
+  return `[data-type="${type}"] { --bg: ${color}; --ink: ${readableTextColor(color)}; }`;
+}
+
+/** The filter checkbox for one type (the client adds the same markup for unknown types). */
+function filterItem(type: string): string {
+  const name = TYPE_NAMES[type] ?? "";
+  return `<li><label class="chip" data-type="${escapeHtml(type)}">` +
+    `<input type="checkbox" name="type" value="${escapeHtml(type)}" checked> ` +
+    `<span class="swatch" aria-hidden="true">${escapeHtml(type)}</span>` +
+    `<span class="name">${escapeHtml(name || type)}</span>` +
+    `<span class="count"></span></label></li>`;
+}
+
+const CSS = `
+:root { color-scheme: light; --accent: #0072B2; --text: #1b1b1b; --muted: #555; }
+*, *::before, *::after { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body { margin: 0; background: #f4f5f7; color: var(--text); line-height: 1.5;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 56rem; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.5rem; margin: 0.25rem 0 0.25rem; }
+h2 { font-size: 1.1rem; margin: 0 0 0.5rem; }
+p { margin: 0.25rem 0 0.75rem; }
+.lede, .hint, footer { color: var(--muted); }
+.hint { font-size: 0.9rem; margin: 0.35rem 0 0; }
+kbd { font: 0.85em ui-monospace, SFMono-Regular, Menlo, monospace; padding: 0.05em 0.35em;
+  border: 1px solid #aaa; border-bottom-width: 2px; border-radius: 0.25em; background: #fff; }
+.card { background: #fff; border: 1px solid #d9dce1; border-radius: 0.5rem; padding: 1rem;
+  margin: 0 0 1rem; min-width: 0; }
+label[for="text"] { display: block; font-weight: 600; margin-bottom: 0.35rem; }
+textarea { display: block; width: 100%; min-height: 7.5rem; padding: 0.6rem; font: inherit;
+  color: inherit; background: #fff; border: 1px solid #767676; border-radius: 0.35rem;
+  resize: vertical; }
+.actions { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem;
+  margin-top: 0.75rem; }
+button { font: inherit; font-weight: 600; padding: 0.5rem 1.5rem; color: #fff;
+  background: var(--accent); border: 1px solid var(--accent); border-radius: 0.35rem;
+  cursor: pointer; }
+button:hover { background: #005a8c; }
+button[aria-disabled="true"] { opacity: 0.65; cursor: progress; }
+:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+textarea:focus-visible { outline-offset: 0; }
+#status { margin: 0; color: var(--muted); min-height: 1.5em; }
+#error { color: #8a1c00; background: #fdecea; border: 1px solid #d55e00; border-radius: 0.35rem;
+  padding: 0.5rem 0.75rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
+#error[hidden] { display: none; }
+fieldset { border: 0; padding: 0; margin: 0 0 0.75rem; min-width: 0; }
+legend { font-weight: 600; padding: 0; margin-bottom: 0.35rem; }
+.chips { display: flex; flex-wrap: wrap; gap: 0.4rem; list-style: none; margin: 0; padding: 0; }
+.chip { display: inline-flex; align-items: center; gap: 0.35rem; padding: 0.2rem 0.55rem;
+  border: 1px solid #c4c8ce; border-radius: 999px; background: #fafafa; cursor: pointer;
+  font-size: 0.9rem; }
+.chip input { margin: 0; width: 1rem; height: 1rem; accent-color: var(--accent); }
+.chip:has(input:focus-visible) { outline: 3px solid var(--accent); outline-offset: 2px; }
+.chip input:focus-visible { outline: none; }
+.chip:has(input:not(:checked)) { opacity: 0.6; text-decoration: line-through; }
+.swatch { background: var(--bg, ${OTHER_COLOR}); color: var(--ink, #000);
+  box-shadow: 0 0 0 1px ${OUTLINE_COLOR}; border-radius: 0.3em; padding: 0 0.4em;
+  font-size: 0.75rem; font-weight: 700; text-transform: uppercase; }
+.count { color: var(--muted); font-variant-numeric: tabular-nums; }
+.count:not(:empty)::before { content: "· "; }
+.doc { line-height: 2.5; direction: ltr; white-space: pre-wrap; overflow-wrap: anywhere;
+  color: #000; background: #fff; padding: 0.25rem 0; }
+.doc + .doc { border-top: 1px solid #e0e0e0; }
+.entity { --bg: ${OTHER_COLOR}; --ink: ${readableTextColor(OTHER_COLOR)}; background: var(--bg);
+  color: var(--ink); box-shadow: 0 0 0 1px ${OUTLINE_COLOR}; padding: 0.3em 0.5em;
+  margin: 0 0.2em; line-height: 1; border-radius: 0.35em; -webkit-box-decoration-break: clone;
+  box-decoration-break: clone; }
+.entity::after { content: attr(data-type); font-size: 0.75em; font-weight: bold; line-height: 1;
+  vertical-align: middle; margin-left: 0.5em; text-transform: uppercase; }
+.entity.off { background: transparent; color: inherit; box-shadow: none; padding: 0; margin: 0; }
+.entity.off::after { display: none; }
+.empty { color: var(--muted); font-style: italic; }
+.table-wrap { overflow-x: auto; margin-top: 0.75rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+caption { text-align: left; font-weight: 600; padding-bottom: 0.35rem; }
+th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #e3e5e8;
+  overflow-wrap: anywhere; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+details > summary { cursor: pointer; font-weight: 600; }
+pre { margin: 0.5rem 0 0; padding: 0.75rem; max-height: 28rem; overflow: auto;
+  background: #f6f8fa; border: 1px solid #e0e0e0; border-radius: 0.35rem; white-space: pre-wrap;
+  overflow-wrap: anywhere; font: 0.8rem/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
+footer { font-size: 0.85rem; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; }
+@media (max-width: 30rem) {
+  main { padding: 0.6rem; }
+  .card { padding: 0.75rem; }
+  button { width: 100%; }
+  .doc { line-height: 2.4; }
+}
+@media (prefers-reduced-motion: no-preference) { .chip { transition: opacity 0.15s; } }
+`;
+
+/** The client script; `TYPE_NAMES` is injected above it as JSON. */
+const SCRIPT = `
+"use strict";
+const form = document.getElementById("tag-form");
+const textBox = document.getElementById("text");
+const button = document.getElementById("tag");
+const statusLine = document.getElementById("status");
+const errorBox = document.getElementById("error");
+const output = document.getElementById("output");
+const filterList = document.getElementById("filter-list");
+const table = document.getElementById("entity-table");
+const tableBody = table.querySelector("tbody");
+const jsonView = document.getElementById("json");
+const hiddenTypes = new Set();
+let busy = false;
+
+function typeKey(type) { return String(type).toLowerCase(); }
+
+function chipFor(type) {
+  for (const input of filterList.querySelectorAll("input")) {
+    if (input.value === type) return input.closest("label");
+  }
+  return null;
+}
+
+function ensureFilter(type) {
+  const existing = chipFor(type);
+  if (existing !== null) return existing;
+  const item = document.createElement("li");
+  const label = document.createElement("label");
+  label.className = "chip";
+  label.dataset.type = type;
+  const input = document.createElement("input");
+  input.type = "checkbox";
+  input.name = "type";
+  input.value = type;
+  input.checked = !hiddenTypes.has(type);
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.setAttribute("aria-hidden", "true");
+  swatch.textContent = type;
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = TYPE_NAMES[type] || type;
+  const count = document.createElement("span");
+  count.className = "count";
+  label.append(input, " ", swatch, name, count);
+  item.append(label);
+  filterList.append(item);
+  return label;
+}
+
+function applyFilter() {
+  for (const mark of output.querySelectorAll("mark.entity")) {
+    mark.classList.toggle("off", hiddenTypes.has(mark.dataset.type));
+  }
+}
+
+filterList.addEventListener("change", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "checkbox") return;
+  if (input.checked) hiddenTypes.delete(input.value);
+  else hiddenTypes.add(input.value);
+  applyFilter();
+});
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = false;
+}
+
+function clearError() {
+  errorBox.textContent = "";
+  errorBox.hidden = true;
+}
+
+function errorMessage(body, raw) {
+  const error = body !== null && typeof body === "object" ? body.error : undefined;
+  if (typeof error === "string") return error;
+  if (error !== null && typeof error === "object") {
+    if (typeof error.message === "string") return error.message;
+    return JSON.stringify(error);
+  }
+  return raw.trim().slice(0, 300) || "no details";
+}
+
+function formatScore(score) {
+  return typeof score === "number" && Number.isFinite(score) ? score.toFixed(3) : "n/a";
+}
+
+function renderDocument(source, entities) {
+  const block = document.createElement("div");
+  block.className = "doc";
+  const spans = entities
+    .filter((e) => e !== null && typeof e === "object" && Number.isInteger(e.start) &&
+      Number.isInteger(e.end) && typeof e.type === "string")
+    .sort((a, b) => a.start - b.start || b.end - a.end);
+  const shown = [];
+  let cursor = 0;
+  for (const entity of spans) {
+    if (entity.start < cursor || entity.end > source.length || entity.end <= entity.start) continue;
+    const type = typeKey(entity.type);
+    block.append(source.slice(cursor, entity.start));
+    const mark = document.createElement("mark");
+    mark.className = "entity";
+    mark.dataset.type = type;
+    mark.title = type.toUpperCase() + (TYPE_NAMES[type] ? " (" + TYPE_NAMES[type] + ")" : "") +
+      " · score " + formatScore(entity.score);
+    mark.textContent = source.slice(entity.start, entity.end);
+    block.append(mark);
+    shown.push({ ...entity, type, text: mark.textContent });
+    cursor = entity.end;
+  }
+  block.append(source.slice(cursor));
+  return { block, shown };
+}
+
+function render(texts, response) {
+  output.replaceChildren();
+  tableBody.replaceChildren();
+  const counts = new Map();
+  let tokens = 0;
+  const documents = response.documents;
+  documents.forEach((doc, i) => {
+    const source = typeof texts[i] === "string" ? texts[i] : "";
+    const entities = Array.isArray(doc && doc.entities) ? doc.entities : [];
+    if (Array.isArray(doc && doc.tokens)) tokens += doc.tokens.length;
+    const { block, shown } = renderDocument(source, entities);
+    output.append(block);
+    for (const entity of shown) {
+      counts.set(entity.type, (counts.get(entity.type) || 0) + 1);
+      ensureFilter(entity.type);
+      const row = document.createElement("tr");
+      const cells = [entity.text, entity.type.toUpperCase(), formatScore(entity.score),
+        entity.start + "–" + entity.end];
+      cells.forEach((value, column) => {
+        const cell = document.createElement("td");
+        cell.textContent = value;
+        if (column >= 2) cell.className = "num";
+        if (column === 1) cell.dataset.type = entity.type;
+        row.append(cell);
+      });
+      tableBody.append(row);
+    }
+  });
+  for (const input of filterList.querySelectorAll("input")) {
+    const count = input.closest("label").querySelector(".count");
+    const n = counts.get(input.value) || 0;
+    count.textContent = n > 0 ? String(n) : "";
+  }
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  table.hidden = total === 0;
+  if (total === 0) {
+    const empty = document.createElement("p");
+    empty.className = "empty";
+    empty.textContent = "No entities found.";
+    output.append(empty);
+  }
+  const parts = [...counts].map(([type, n]) => n + " " + type.toUpperCase());
+  statusLine.textContent = total === 0
+    ? "No entities in " + tokens + " tokens."
+    : total + (total === 1 ? " entity" : " entities") + " in " + tokens + " tokens: " +
+      parts.join(", ") + ".";
+  applyFilter();
+}
+
+async function tag() {
+  if (busy) return;
+  const text = textBox.value;
+  if (text.trim() === "") {
+    showError("Type some text to tag.");
+    textBox.focus();
+    return;
+  }
+  busy = true;
+  button.setAttribute("aria-disabled", "true");
+  form.setAttribute("aria-busy", "true");
+  clearError();
+  statusLine.textContent = "Tagging…";
+  try {
+    const response = await fetch("/v1/ner", {
+      method: "POST",
+      headers: { "content-type": "application/json", "accept": "application/json" },
+      body: JSON.stringify({ text }),
+    });
+    const raw = await response.text();
+    let body = null;
+    try { body = JSON.parse(raw); } catch { body = null; }
+    jsonView.textContent = body === null ? raw : JSON.stringify(body, null, 2);
+    if (!response.ok) {
+      statusLine.textContent = "The server answered with an error.";
+      showError("Error " + response.status + (response.statusText ? " " + response.statusText : "") +
+        ": " + errorMessage(body, raw));
+      return;
+    }
+    if (body === null || typeof body !== "object" || !Array.isArray(body.documents)) {
+      statusLine.textContent = "";
+      showError("Unexpected response from the server (no \\"documents\\" list).");
+      return;
+    }
+    render([text], body);
+  } catch (error) {
+    statusLine.textContent = "";
+    showError("Could not reach the server: " + (error && error.message ? error.message : error));
+  } finally {
+    busy = false;
+    button.removeAttribute("aria-disabled");
+    form.removeAttribute("aria-busy");
+  }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  tag();
+});
+
+textBox.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.isComposing) {
+    event.preventDefault();
+    tag();
+  }
+});
+
+fetch("/v1/model", { headers: { "accept": "application/json" } })
+  .then((response) => response.ok ? response.json() : null)
+  .then((model) => {
+    const types = model && (Array.isArray(model.types) ? model.types : model.entityTypes);
+    if (Array.isArray(types)) {
+      for (const type of types) if (typeof type === "string") ensureFilter(typeKey(type));
+    }
+  })
+  .catch(() => {});
+`;
+
+/** Builds the page once; the palette is read from `lib/plot/_palette.ts` at build time. */
+function buildPage(): string {
+  const types = Object.keys(ENTITY_COLORS);
+  const typeCss = types.map((type) => typeRule(type, ENTITY_COLORS[type])).join("\n");
+  const csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<title>bilstm-ner · tag text</title>
+<style>${CSS}
+${typeCss}
+</style>
+</head>
+<body>
+<main>
+<header>
+<h1>bilstm-ner</h1>
+<p class="lede">Named-entity recognition with a BiLSTM trained on the GMB corpus. Type or paste
+English text and tag it.</p>
+</header>
+<form id="tag-form" class="card" novalidate>
+<label for="text">Text to tag</label>
+<textarea id="text" name="text" rows="5" spellcheck="false" aria-describedby="text-hint"
+ placeholder="Angela Merkel visited Paris on Monday."></textarea>
+<p id="text-hint" class="hint">Press <kbd>Ctrl</kbd>+<kbd>Enter</kbd>
+(<kbd>⌘</kbd>+<kbd>Enter</kbd> on a Mac) to tag without leaving the text box.</p>
+<div class="actions">
+<button id="tag" type="submit">Tag</button>
+</div>
+</form>
+<div id="error" role="alert" hidden></div>
+<section class="card" aria-labelledby="results-title">
+<h2 id="results-title">Entities</h2>
+<fieldset>
+<legend>Show entity types</legend>
+<ul id="filter-list" class="chips">
+${types.map(filterItem).join("\n")}
+</ul>
+</fieldset>
+<div id="results" aria-live="polite">
+<p id="status">Results appear here.</p>
+<div id="output"></div>
+</div>
+<div class="table-wrap">
+<table id="entity-table" hidden>
+<caption>Each entity with its score and its offsets (UTF-16 code units)</caption>
+<thead><tr><th scope="col">Text</th><th scope="col">Type</th>
+<th scope="col" class="num">Score</th><th scope="col" class="num">Offsets</th></tr></thead>
+<tbody></tbody>
+</table>
+</div>
+</section>
+<details id="json-view" class="card">
+<summary>JSON response</summary>
+<pre id="json" tabindex="0" aria-label="Raw JSON response">No response yet.</pre>
+</details>
+<footer>
+<p>API: <code>POST /v1/ner</code> with <code>{"text": "…"}</code> or
+<code>{"texts": ["…"]}</code> · <code>GET /v1/model</code> · <code>GET /health</code></p>
+</footer>
+</main>
+<script>
+const TYPE_NAMES = ${scriptJson(TYPE_NAMES)};
+${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+let cached: string | undefined;
+
+/**
+ * The HTML of the try-it page served at `GET /`: self-contained (inline CSS and JS), with the
+ * entity colours of {@link ENTITY_COLORS} baked in. Built once, then cached.
+ */
+export function pageHtml(): string {
+  cached ??= buildPage();
+  return cached;
+}
