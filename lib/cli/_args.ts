@@ -38,6 +38,7 @@ export {
   formatUsage,
   HELP_FLAG,
   reportUsageErrors,
+  runCommand,
   UsageError,
   type UsageSpec,
 } from "./_usage.ts";

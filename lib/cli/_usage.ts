@@ -110,3 +110,34 @@ export async function reportUsageErrors(
     return 2;
   }
 }
+
+/**
+ * A command's `main`: parses the arguments (undefined means `--help`: the usage is printed, exit
+ * 0), runs the command, and reports usage errors as {@linkcode reportUsageErrors} does.
+ *
+ * @example
+ * ```ts
+ * import { runCommand } from "./_args.ts";
+ * const code = await runCommand("usage: deno task x", () => ({ n: 1 }), (command) => command.n - 1);
+ * console.log(code); // 0
+ * ```
+ *
+ * @param usage the command's usage text
+ * @param parse parses the command line; undefined for `--help`
+ * @param run runs the parsed command; returns its exit code
+ * @returns the exit code (2 after a usage error)
+ */
+export async function runCommand<C>(
+  usage: string,
+  parse: () => C | undefined,
+  run: (command: C) => number | Promise<number>,
+): Promise<number> {
+  return await reportUsageErrors(usage, async () => {
+    const command = parse();
+    if (command === undefined) {
+      console.log(usage);
+      return 0;
+    }
+    return await run(command);
+  });
+}

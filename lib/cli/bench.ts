@@ -33,7 +33,7 @@ import {
   parseInteger,
   parsePositiveInteger,
   parseThreads,
-  reportUsageErrors,
+  runCommand,
   THREADS_FLAG,
 } from "./_args.ts";
 
@@ -316,12 +316,7 @@ function parseBenchCommand(
  * @returns the process exit code: 0 ok, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseBenchCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
+  return await runCommand(USAGE, () => parseBenchCommand(args), async (command) => {
     const result = await runBench(command.options);
     console.log(command.json ? JSON.stringify(result) : table(result));
     return 0;

@@ -44,7 +44,7 @@ import {
   parseOptional,
   parsePositiveInteger,
   parseThreads,
-  reportUsageErrors,
+  runCommand,
   THREADS_FLAG,
 } from "./_args.ts";
 
@@ -253,14 +253,7 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseEvaluateCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await runEvaluation(command);
-  });
+  return await runCommand(USAGE, () => parseEvaluateCommand(args), runEvaluation);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -31,7 +31,7 @@ import { saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
 import { replaceFolder, writeFileAtomic } from "../io/files.ts";
 import { PAD_TAG } from "../data/vocab.ts";
 import { predictTexts } from "../predict/predict.ts";
-import { formatUsage, HELP_FLAG, parseFlags, reportUsageErrors, UsageError } from "./_args.ts";
+import { formatUsage, HELP_FLAG, parseFlags, runCommand, UsageError } from "./_args.ts";
 
 const FLAGS = {
   from: {
@@ -214,14 +214,7 @@ async function runExport(command: ExportCommand): Promise<number> {
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseExportCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await runExport(command);
-  });
+  return await runCommand(USAGE, () => parseExportCommand(args), runExport);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -53,7 +53,7 @@ import {
   parseChoice,
   parseFlags,
   parseThreads,
-  reportUsageErrors,
+  runCommand,
   THREADS_FLAG,
   UsageError,
 } from "./_args.ts";
@@ -296,14 +296,7 @@ async function runPrediction(command: PredictCommand): Promise<number> {
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parsePredictCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await runPrediction(command);
-  });
+  return await runCommand(USAGE, () => parsePredictCommand(args), runPrediction);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

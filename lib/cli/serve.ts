@@ -46,7 +46,7 @@ import {
   parseInteger,
   parsePositiveInteger,
   parseThreads,
-  reportUsageErrors,
+  runCommand,
   THREADS_FLAG,
   UsageError,
 } from "./_args.ts";
@@ -255,12 +255,7 @@ async function serve(command: ServeCommand): Promise<number> {
  * @returns the process exit code: 0 stopped by a signal, 1 runtime error, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseServeCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
+  return await runCommand(USAGE, () => parseServeCommand(args), async (command) => {
     try {
       return await serve(command);
     } catch (error) {

@@ -24,7 +24,7 @@ import {
   parseChoice,
   parseFlags,
   parsePositiveInteger,
-  reportUsageErrors,
+  runCommand,
   UsageError,
 } from "./_args.ts";
 
@@ -173,14 +173,7 @@ async function printStats({ json, maxLen, path, options }: StatsCommand): Promis
  * @returns the process exit code: 0 ok, 1 a file the corpus reader refuses, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseStatsCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await printStats(command);
-  });
+  return await runCommand(USAGE, () => parseStatsCommand(args), printStats);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

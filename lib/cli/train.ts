@@ -46,7 +46,7 @@ import {
   parseNumber,
   parseOptional,
   parseThreads,
-  reportUsageErrors,
+  runCommand,
   THREADS_FLAG,
   UsageError,
   usageErrorFromConfig,
@@ -371,14 +371,7 @@ async function runTraining(command: TrainCommand): Promise<number> {
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
 export async function main(args: string[]): Promise<number> {
-  return await reportUsageErrors(USAGE, async () => {
-    const command = parseTrainCommand(args);
-    if (command === undefined) {
-      console.log(USAGE);
-      return 0;
-    }
-    return await runTraining(command);
-  });
+  return await runCommand(USAGE, () => parseTrainCommand(args), runTraining);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
