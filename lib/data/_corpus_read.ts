@@ -69,7 +69,8 @@ export function formatBytes(bytes: number): string {
 }
 
 /** How to raise the cap, for the messages. */
-const RAISE_CAP = "raise the cap with the maxBytes option, or --max-bytes for deno task stats";
+export const RAISE_CAP =
+  "raise the cap with the maxBytes option, or --max-bytes for deno task stats";
 
 /**
  * Checks the options of {@linkcode readCorpusText}.
@@ -110,7 +111,7 @@ export async function readCorpusText(
 }
 
 /** Why a file cannot be opened, in words. */
-function openProblem(error: unknown): string {
+export function openProblem(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "file not found";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotCapable) {
