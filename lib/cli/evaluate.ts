@@ -19,8 +19,11 @@
  * @module
  */
 import { describeBackend } from "../backend/backend.ts";
-import { loadCorpus } from "../data/corpus.ts";
-import { loadSplitFile, splitByIds, validationTail } from "../data/encode.ts";
+import type { Sentence } from "../data/corpus.ts";
+import { loadTestSentences, loadTrainingSentences, unknownTypesMessage } from "../data/dataset.ts";
+import { validationTail } from "../data/encode.ts";
+import { checkReadOptions, type ReadOptions } from "../data/formats.ts";
+import { TEXT_CASINGS, type TextCasing } from "../data/recase.ts";
 import {
   evaluateModel,
   type EvaluationResult,
@@ -32,7 +35,6 @@ import type { LoadedModel } from "../io/ensemble_folder.ts";
 import { EVALUATION_FILE, isRunFolder, writeRunEvaluation } from "../io/runs.ts";
 import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
-import { tutorialTrainSentences } from "../train/data.ts";
 import { loadModelForCli } from "./predict.ts";
 import {
   BACKEND_FLAG,
@@ -46,13 +48,35 @@ import {
   parseThreads,
   runCommand,
   THREADS_FLAG,
+  UsageError,
+  usageErrorFromConfig,
 } from "./_args.ts";
+import {
+  anyDataFlag,
+  DATA_READ_FLAGS,
+  dataFlagsByField,
+  readOptionsFromFlags,
+} from "./_data_flags.ts";
 
 const FLAGS = {
   model: {
     type: "string",
     value: "DIR",
     help: "model folder or run folder (default the shipped data/model)",
+  },
+  test: {
+    type: "string",
+    value: "PATH",
+    help: "score your own labelled file (CoNLL, GMB CSV or JSONL; plain or .gz)\n" +
+      "instead of the tutorial's test split",
+  },
+  ...DATA_READ_FLAGS,
+  casing: {
+    type: "string",
+    default: "original",
+    value: "C",
+    help: "tag the words original (default), upper, lower or title-cased;\n" +
+      "gold tags unchanged: how the model copes without normal casing",
   },
   limit: { type: "string", value: "N", help: "evaluate only the first N sentences" },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
@@ -116,6 +140,9 @@ export function validationLeaks(loaded: LoadedModel, trainingSentences: number):
 /** What the command runs with. */
 interface EvaluateCommand {
   split: (typeof SPLITS)[number];
+  test: string | undefined;
+  read: ReadOptions;
+  casing: TextCasing;
   model: string | undefined;
   limit: number | undefined;
   json: boolean;
@@ -129,7 +156,23 @@ interface EvaluateCommand {
 function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
   const { values } = parseFlags(args, FLAGS);
   if (values.help) return undefined;
+  const read = readOptionsFromFlags(values);
+  const orphan = anyDataFlag(values);
+  if (values.test === undefined && orphan) {
+    throw new UsageError(`${orphan} needs --test PATH (the tutorial's split is read as it is)`);
+  }
+  if (values.test !== undefined && values.split !== "test") {
+    throw new UsageError("--split needs the tutorial's corpus; leave it out with --test PATH");
+  }
+  try {
+    checkReadOptions(read);
+  } catch (error) {
+    throw usageErrorFromConfig(error, dataFlagsByField(), values) ?? error;
+  }
   return {
+    test: values.test,
+    read,
+    casing: parseChoice("--casing", values.casing, TEXT_CASINGS),
     split: parseChoice("--split", values.split, SPLITS),
     model: values.model,
     limit: parseOptional("--limit", values.limit, parsePositiveInteger),
@@ -154,9 +197,13 @@ async function recordRunScores(
 ): Promise<void> {
   if (options.model === undefined || !(await isRunFolder(options.model))) return;
   const file = `${options.model}/${EVALUATION_FILE}`;
-  if (options.split !== "test" || options.limit !== undefined || options.scheme !== "strict") {
+  if (
+    options.split !== "test" || options.limit !== undefined || options.scheme !== "strict" ||
+    options.test !== undefined || options.casing !== "original"
+  ) {
     console.error(
-      `${file} not updated: only an evaluation of the whole test split (strict scheme) is recorded`,
+      `${file} not updated: only an evaluation of the whole tutorial test split (strict ` +
+        "scheme, original casing) is recorded",
     );
     return;
   }
@@ -179,6 +226,51 @@ async function recordRunScores(
   }
 }
 
+/**
+ * The sentences to score: a file of your own, the tutorial's test split, or the validation tail
+ * of its training split; with what to call them and warnings (types the model lacks, leaks).
+ */
+async function evaluationPool(
+  options: EvaluateCommand,
+  loaded: LoadedModel,
+): Promise<{ sentences: readonly Sentence[]; poolName: string; warnings: string[] }> {
+  const known = new Set(
+    loaded.members[0].vocab.tags.filter((tag) => tag.includes("-")).map((tag) => tag.slice(2)),
+  );
+  if (options.test !== undefined) {
+    const { sentences, warnings } = await loadTestSentences(options.test, options.read);
+    const unknown = unknownTypesMessage(sentences, known, options.test);
+    return {
+      sentences,
+      poolName: `sentences of ${options.test}`,
+      warnings: unknown ? [...warnings, unknown] : warnings,
+    };
+  }
+  const ownData = loaded.members.find((member) => member.config.training?.data);
+  if (ownData) {
+    const data = ownData.config.training?.data as { train?: string };
+    const hint = `${ownData.directory} was trained on ${data.train}, not the bundled corpus: ` +
+      "score it on a labelled file of yours with --test PATH";
+    if (options.split === "validation") throw new Error(hint);
+    console.error(`note: ${hint}`);
+  }
+  if (options.split === "test") {
+    const { sentences } = await loadTestSentences(null);
+    const unknown = unknownTypesMessage(sentences, known, "the tutorial's test split");
+    return {
+      sentences,
+      poolName: "the tutorial's test sentences",
+      warnings: unknown ? [unknown] : [],
+    };
+  }
+  const { train } = await loadTrainingSentences(null);
+  return {
+    sentences: validationTail(train, VALIDATION_SPLIT).validation,
+    poolName: `validation sentences (the last ${VALIDATION_SPLIT * 100}% of the training split)`,
+    warnings: validationLeaks(loaded, train.length).map((leak) => `${leak} validation sentences`),
+  };
+}
+
 /** Evaluates the model and prints the report; returns the exit code. */
 async function runEvaluation(options: EvaluateCommand): Promise<number> {
   try {
@@ -187,30 +279,19 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
       backend: options.backend,
       threads: options.threads,
     });
-    const corpus = await loadCorpus();
-    const trainSentences = options.split === "test"
-      ? []
-      : await tutorialTrainSentences(corpus.sentences);
-    const pool = options.split === "test"
-      ? splitByIds(corpus.sentences, await loadSplitFile()).test
-      : validationTail(trainSentences, VALIDATION_SPLIT).validation;
+    const { sentences: pool, poolName, warnings } = await evaluationPool(options, loaded);
     const sentences = options.limit === undefined ? pool : pool.slice(0, options.limit);
-    const poolName = options.split === "test"
-      ? "the tutorial's test sentences"
-      : `validation sentences (the last ${VALIDATION_SPLIT * 100}% of the training split)`;
     console.error(
-      `evaluating ${loaded.directory} on ${sentences.length} of ${pool.length} ${poolName} · ` +
+      `evaluating ${loaded.directory} on ${sentences.length} of ${pool.length} ${poolName}` +
+        `${options.casing === "original" ? "" : `, words ${options.casing}-cased`} · ` +
         describeBackend(backend),
     );
-    if (options.split === "validation") {
-      for (const leak of validationLeaks(loaded, trainSentences.length)) {
-        console.error(`warning: ${leak} validation sentences`);
-      }
-    }
+    for (const warning of warnings) console.error(`warning: ${warning}`);
     const progress = Deno.stderr.isTerminal();
     const encoder = new TextEncoder();
     const result = evaluateModel(loaded, sentences, {
       scheme: options.scheme,
+      casing: options.casing,
       batchSize: options.batchSize,
       onProgress: (done, total) => {
         if (progress) Deno.stderr.writeSync(encoder.encode(`\rtagged ${done}/${total} rows`));
@@ -223,7 +304,8 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
         model: loaded.directory,
         ensembleMembers: loaded.ensemble ? loaded.members.map((member) => member.directory) : null,
         backend,
-        split: options.split,
+        split: options.test === undefined ? options.split : null,
+        test: options.test ?? null,
         ...evaluationToJSON(result),
         seconds,
       }));
@@ -231,9 +313,9 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
       console.log(
         `Model: ${loaded.directory} (${
           loaded.ensemble ? `an ensemble of ${loaded.members.length} × ` : ""
-        }${
-          loaded.members[0].tagger.config.modelType
-        }, maxLen ${result.maxLen}) on the ${options.split} split`,
+        }${loaded.members[0].tagger.config.modelType}, maxLen ${result.maxLen}) on ${
+          options.test ?? `the ${options.split} split`
+        }`,
       );
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);

@@ -20,12 +20,12 @@
  * @module
  */
 import { type BackendName, describeBackend, initBackend } from "../backend/backend.ts";
-import { loadCorpus } from "../data/corpus.ts";
+import { CorpusError } from "../data/corpus.ts";
+import type { DataConfig } from "../data/dataset.ts";
 import { ConfigError } from "../errors.ts";
 import { type CharActivation, checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
 import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
-import { tutorialTrainSentences } from "../train/data.ts";
 import {
   checkRunFolder,
   NonFiniteLossError,
@@ -51,8 +51,26 @@ import {
   UsageError,
   usageErrorFromConfig,
 } from "./_args.ts";
+import {
+  anyDataFlag,
+  DATA_READ_FLAGS,
+  dataFlagsByField,
+  readOptionsFromFlags,
+} from "./_data_flags.ts";
 
 const FLAGS = {
+  train: {
+    type: "string",
+    value: "PATH",
+    help: "train on your own file (CoNLL, GMB CSV or JSONL; plain or .gz); default the\n" +
+      "bundled GMB corpus's tutorial training split",
+  },
+  dev: {
+    type: "string",
+    value: "PATH",
+    help: "validate on this file (with --train); default the tail of the training data",
+  },
+  ...DATA_READ_FLAGS,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
   epochs: { type: "string", value: "N", help: "epochs (default 5)" },
@@ -108,6 +126,16 @@ const FLAGS = {
     default: false,
     help: "lowercase words before the vocabulary lookup",
   },
+  "case-augmentation": {
+    type: "string",
+    value: "R",
+    help: "share of sentences uppercased or lowercased in each batch, in [0, 1] (default 0)",
+  },
+  "case-fallback": {
+    type: "boolean",
+    default: false,
+    help: "look unknown words up in their other casings (OBAMA, obama -> Obama)",
+  },
   "validation-split": {
     type: "string",
     value: "R",
@@ -153,6 +181,11 @@ const FLAGS_BY_FIELD: FlagsByField = {
   learningRateDecay: "--learning-rate-decay",
   countPadding: "--count-padding",
   lowercase: "--lowercase",
+  caseAugmentation: "--case-augmentation",
+  caseFallback: "--case-fallback",
+  "data.train": "--train",
+  "data.dev": "--dev",
+  ...dataFlagsByField("data."),
   "model.units": "--units",
   "model.biLstmLayers": "--bilstm-layers",
   "model.layer": "--layer",
@@ -215,6 +248,9 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
     learningRateDecay: number("learning-rate-decay"),
     countPadding: values["count-padding"] || undefined,
     lowercase: values.lowercase || undefined,
+    caseAugmentation: number("case-augmentation"),
+    caseFallback: values["case-fallback"] || undefined,
+    data: dataConfigFromFlags(values),
     model: definedFields({
       units: integer("units"),
       biLstmLayers: integer("bilstm-layers"),
@@ -231,6 +267,25 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
       charActivation: values["char-activation"] as CharActivation | undefined,
     }),
   };
+}
+
+/**
+ * The data settings the flags give: with `--train`, the files and how to read them; without,
+ * undefined (the bundled corpus, or when resuming the run's own data). Data flags need --train
+ * unless resuming (then they are compared with the run's).
+ */
+function dataConfigFromFlags(values: TrainFlags): DataConfig | undefined {
+  const read = readOptionsFromFlags(values);
+  if (values.train === undefined) {
+    const orphan = values.dev !== undefined ? "--dev" : anyDataFlag(values);
+    if (orphan && !values.resume) {
+      throw new UsageError(`${orphan} needs --train PATH (the bundled corpus is read as it is)`);
+    }
+    if (!values.resume) return undefined;
+    const given = { ...read, ...(values.dev === undefined ? {} : { dev: values.dev }) };
+    return Object.keys(given).length === 0 ? undefined : given as DataConfig;
+  }
+  return { train: values.train, dev: values.dev ?? null, ...read };
 }
 
 /**
@@ -301,12 +356,14 @@ async function runTraining(command: TrainCommand): Promise<number> {
     await checkRunFolder(out, { resume: command.resume });
     info = await initBackend({ backend: command.backend, threads: command.threads });
     console.error(describeBackend(info));
-    const corpus = await loadCorpus();
-    const trainSentences = await tutorialTrainSentences(corpus.sentences);
-    result = await train({ trainSentences, config: command.config, out, resume: command.resume });
+    result = await train({ config: command.config, out, resume: command.resume });
   } catch (error) {
     if (error instanceof RunFolderError) {
       console.error(`error: ${runFolderMessage(error)}`);
+      return 1;
+    }
+    if (error instanceof CorpusError) {
+      console.error(`error: ${error.message}`);
       return 1;
     }
     if (error instanceof NonFiniteLossError || (error as Error).message.includes(out)) {

@@ -27,7 +27,7 @@ import {
 import { InvalidUtf8Error, readLines, type TextLine } from "./_lines.ts";
 import { parseConllLines, type RawSentence } from "./conll.ts";
 import { CORPUS_COLUMNS, loadCorpus, type Sentence } from "./corpus.ts";
-import { type OffsetUnit, parseJsonlLines } from "./jsonl.ts";
+import { OFFSET_UNITS, type OffsetUnit, parseJsonlLines } from "./jsonl.ts";
 import {
   detectTagScheme,
   emptyEvidence,
@@ -50,9 +50,6 @@ export const CORPUS_FORMAT_OPTIONS: readonly CorpusFormatOption[] = [
   "gmb",
   "jsonl",
 ];
-
-/** The offset units JSONL spans may be in. */
-export const OFFSET_UNITS: readonly OffsetUnit[] = ["utf16", "codepoints"];
 
 /** How to read a file: every field optional, `"auto"` where it can be detected. */
 export interface ReadOptions {

@@ -19,8 +19,11 @@ import { CorpusError } from "./_corpus_error.ts";
 import type { TextLine } from "./_lines.ts";
 import type { RawSentence } from "./conll.ts";
 
-/** The offset units of JSONL spans. */
+/** Units of character offsets: UTF-16 code units (JavaScript's) or code points (Python's). */
 export type OffsetUnit = "utf16" | "codepoints";
+
+/** The values of {@linkcode OffsetUnit}. */
+export const OFFSET_UNITS: readonly OffsetUnit[] = ["utf16", "codepoints"];
 
 /** Options for {@linkcode parseJsonlLines}. */
 export interface JsonlOptions {

@@ -26,6 +26,11 @@ export interface VocabOptions {
   /** Lowercase words before lookup. Default false (the tutorial is case-sensitive). */
   lowercase?: boolean;
   /**
+   * Look a word the map lacks up in its other casings (lowercase, capitalised, uppercase) and
+   * take the most frequent one found, so `OBAMA` and `obama` find `Obama`. Default false.
+   */
+  caseFallback?: boolean;
+  /**
    * The tag inventory, in id order after the padding label; default: the tags
    * of `sentences`, most frequent first. Pass it when `sentences` may lack rare tags.
    */
@@ -75,6 +80,7 @@ export function buildVocab(sentences: readonly Sentence[], options: VocabOptions
   const resolved = {
     minFrequency: options.minFrequency ?? 1,
     lowercase: options.lowercase ?? false,
+    caseFallback: options.caseFallback ?? false,
   };
   if (!Number.isInteger(resolved.minFrequency) || resolved.minFrequency < 1) {
     throw new RangeError(`minFrequency must be an integer >= 1, got ${resolved.minFrequency}`);
@@ -103,7 +109,28 @@ export function buildVocab(sentences: readonly Sentence[], options: VocabOptions
  */
 export function wordId(vocab: Vocab, word: string): number {
   const key = vocab.options.lowercase ? word.toLowerCase() : word;
-  return vocab.wordIndex.get(key) ?? vocab.unknownId;
+  const id = vocab.wordIndex.get(key);
+  if (id !== undefined) return id;
+  return vocab.options.caseFallback ? caseVariantId(vocab, key) : vocab.unknownId;
+}
+
+/** A word with its first character uppercase and the rest lowercase: `Obama`. */
+export function capitalise(word: string): string {
+  const [first = "", ...rest] = Array.from(word);
+  return first.toUpperCase() + rest.join("").toLowerCase();
+}
+
+/**
+ * The id of the most frequent of a word's other casings in the map (ids are in frequency order,
+ * so the smallest), or `unknownId` when none is in it.
+ */
+function caseVariantId(vocab: Vocab, word: string): number {
+  let best = vocab.unknownId;
+  for (const variant of [word.toLowerCase(), capitalise(word), word.toUpperCase()]) {
+    const id = vocab.wordIndex.get(variant);
+    if (id !== undefined && (best === vocab.unknownId || id < best)) best = id;
+  }
+  return best;
 }
 
 /**
@@ -192,7 +219,7 @@ export function vocabFromJSON(json: unknown, source = "vocab"): Vocab {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     return fail(`field "options" is missing or not an object`);
   }
-  const { minFrequency, lowercase } = options;
+  const { minFrequency, lowercase, caseFallback = false } = options;
   if (!(typeof minFrequency === "number" && Number.isInteger(minFrequency) && minFrequency >= 1)) {
     fail(
       `field "options.minFrequency" must be an integer >= 1, got ${JSON.stringify(minFrequency)}`,
@@ -201,9 +228,15 @@ export function vocabFromJSON(json: unknown, source = "vocab"): Vocab {
   if (typeof lowercase !== "boolean") {
     fail(`field "options.lowercase" must be true or false, got ${JSON.stringify(lowercase)}`);
   }
+  if (typeof caseFallback !== "boolean") {
+    fail(
+      `field "options.caseFallback" must be true or false, got ${JSON.stringify(caseFallback)}`,
+    );
+  }
   return makeVocab(words, tags, {
     minFrequency: minFrequency as number,
     lowercase: lowercase as boolean,
+    caseFallback: caseFallback as boolean,
   });
 }
 
@@ -285,7 +318,11 @@ function makeVocab(
     padId: 0,
     unknownId: 1,
     padTagId: 0,
-    options: { minFrequency: options.minFrequency, lowercase: options.lowercase },
+    options: {
+      minFrequency: options.minFrequency,
+      lowercase: options.lowercase,
+      caseFallback: options.caseFallback,
+    },
   };
 }
 

@@ -22,6 +22,8 @@ import {
 import { membersOf, type Predictor } from "../model/mapped.ts";
 import { type PredictOptions, predictWordIds } from "../predict/predict.ts";
 import { wordId } from "../data/vocab.ts";
+import { recaseWords, TEXT_CASINGS, type TextCasing } from "../data/recase.ts";
+import { ConfigError } from "../errors.ts";
 
 /** How {@linkcode EvaluationResult.tokenAccuracy} is defined (also printed in reports). */
 export const TOKEN_ACCURACY_DEFINITION =
@@ -39,6 +41,11 @@ export const PADDED_ACCURACY_DEFINITION =
 export interface EvaluateOptions extends PredictOptions {
   /** Entity extraction for the scores: `"strict"` IOB2 (default) or lenient `"conlleval"`. */
   scheme?: EntityScheme;
+  /**
+   * Tag the words in another casing (uppercased, lowercased, capitalised), gold tags
+   * unchanged, to measure robustness to text without normal casing; default `"original"`.
+   */
+  casing?: TextCasing;
 }
 
 /** Precision, recall and F1. */
@@ -65,6 +72,8 @@ export interface EvaluationResult {
   tokens: number;
   /** The entity scheme used. */
   scheme: EntityScheme;
+  /** The casing the words were tagged in (`"original"`: as given). */
+  casing: TextCasing;
   /** The model's row length. */
   maxLen: number;
   /** Sentences longer than `maxLen` (tagged in windows; truncated in `paddedAccuracy`). */
@@ -103,12 +112,17 @@ export function evaluateModel(
   options: EvaluateOptions = {},
 ): EvaluationResult {
   const scheme = options.scheme ?? "strict";
+  const casing = options.casing ?? "original";
+  if (!TEXT_CASINGS.includes(casing)) {
+    throw new ConfigError("casing", `must be ${TEXT_CASINGS.join(", ")}`, casing);
+  }
   const { vocab, tagger } = membersOf(predictor)[0];
   const { maxLen } = tagger.config;
+  const words = sentences.map((sentence) => recaseWords(sentence.words, casing));
   const predicted = predictWordIds(
     predictor,
-    sentences.map((sentence) => Int32Array.from(sentence.words, (word) => wordId(vocab, word))),
-    { ...options, words: sentences.map((sentence) => sentence.words) },
+    words.map((sentenceWords) => Int32Array.from(sentenceWords, (word) => wordId(vocab, word))),
+    { ...options, words },
   );
   const gold = sentences.map((sentence) => sentence.tags);
   const predictions = predicted.map((prediction) =>
@@ -132,6 +146,7 @@ export function evaluateModel(
     sentences: sentences.length,
     tokens: gold.reduce((sum, tags) => sum + tags.length, 0),
     scheme,
+    casing,
     maxLen,
     longSentences: sentences.filter((sentence) => sentence.words.length > maxLen).length,
     entity: { ...pick(scores.micro), support: scores.micro.support },
@@ -174,7 +189,9 @@ export function evaluationToJSON(result: EvaluationResult): Record<string, unkno
 export function formatEvaluation(result: EvaluationResult): string {
   const percent = (value: number) => `${(100 * value).toFixed(2)}%`;
   return [
-    `Entity scores (${result.scheme} IOB2, seqeval):`,
+    `Entity scores (${result.scheme} IOB2, seqeval)${
+      result.casing === "original" ? "" : `, the words ${CASING_WORDS[result.casing]}`
+    }:`,
     "",
     result.report,
     `token accuracy (real tokens)   ${percent(result.tokenAccuracy)}`,
@@ -185,6 +202,13 @@ export function formatEvaluation(result: EvaluationResult): string {
     `${result.longSentences} longer than maxLen ${result.maxLen}`,
   ].join("\n");
 }
+
+const CASING_WORDS: Readonly<Record<TextCasing, string>> = {
+  original: "as given",
+  upper: "uppercased",
+  lower: "lowercased",
+  title: "capitalised",
+};
 
 /** Wraps text at spaces into lines of at most `width` characters, each starting with `indent`. */
 function wrap(text: string, indent: string, width = 100): string {

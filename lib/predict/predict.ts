@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { OFFSET_UNITS, type OffsetUnit } from "../data/jsonl.ts";
 import { encodeWordChars, wordCasing } from "../data/chars.ts";
 import { type Vocab, wordId } from "../data/vocab.ts";
 import { type EntityScheme, extractEntities } from "../evaluate/metrics.ts";
@@ -71,7 +72,10 @@ export interface SequencePrediction extends DecodedTags {
 /** Whether two word maps are the same (same object, or the same words and casing rule). */
 function sameWords(a: Vocab, b: Vocab): boolean {
   if (a === b) return true;
-  if (a.words.length !== b.words.length || a.options.lowercase !== b.options.lowercase) {
+  if (
+    a.words.length !== b.words.length || a.options.lowercase !== b.options.lowercase ||
+    a.options.caseFallback !== b.options.caseFallback
+  ) {
     return false;
   }
   return a.words.every((word, id) => word === b.words[id]);
@@ -329,11 +333,7 @@ export interface PredictTextOptions extends PredictOptions {
   offsets?: OffsetUnit;
 }
 
-/** What text offsets count: UTF-16 code units (JavaScript) or code points (Python). */
-export type OffsetUnit = "utf16" | "codepoints";
-
-/** The offset units {@linkcode PredictTextOptions.offsets} accepts. */
-export const OFFSET_UNITS: readonly OffsetUnit[] = ["utf16", "codepoints"];
+export { OFFSET_UNITS, type OffsetUnit } from "../data/jsonl.ts";
 
 /**
  * Tags raw text: splits it into sentences and tokens (GMB conventions, offsets kept), tags every

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { checkDataConfig, type DataConfig } from "../data/dataset.ts";
 import {
   CHAR_FIELDS,
   checkTaggerOptions,
@@ -49,6 +50,22 @@ export interface TrainConfig {
    * mask padding (`model.maskPadding` defaults to false then). Default false.
    */
   countPadding?: boolean;
+  /**
+   * Share of training sentences, drawn afresh in each batch (seeded), whose words are
+   * uppercased (half of them) or lowercased (the other half) before they are looked up, so the
+   * tagger learns names without their capitals. Default 0 (none).
+   */
+  caseAugmentation?: number;
+  /**
+   * Look words the vocabulary lacks up in their other casings (`OBAMA`, `obama` → `Obama`);
+   * see lib/data/vocab.ts. Default false.
+   */
+  caseFallback?: boolean;
+  /**
+   * Where the sentences come from: your own files (lib/data/dataset.ts); default null, the
+   * bundled GMB corpus's tutorial training split.
+   */
+  data?: DataConfig | null;
   /** The tagger's settings beyond the sizes the data decides (see lib/model/config.ts). */
   model?: ModelSettings;
 }
@@ -70,8 +87,17 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
   lowercase: false,
   unknownWordRate: 0.5,
   countPadding: false,
+  caseAugmentation: 0,
+  caseFallback: false,
+  data: null,
   model: {},
 };
+
+/**
+ * Settings added after runs were first recorded: left out of a run's identity (its folder name)
+ * while they hold their default, so older runs keep their names.
+ */
+export const LATER_SETTINGS = ["caseAugmentation", "caseFallback", "data"] as const;
 
 /** Throws a {@linkcode ConfigError} unless `ok`. */
 function require(ok: boolean, field: string, problem: string, value: unknown): void {
@@ -113,7 +139,27 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
     const value = resolved[key];
     require(value > 0 && Number.isFinite(value), key, "must be a positive number", value);
   }
-  const { validationSplit, unknownWordRate } = resolved;
+  const { validationSplit, unknownWordRate, caseAugmentation } = resolved;
+  require(
+    caseAugmentation >= 0 && caseAugmentation <= 1,
+    "caseAugmentation",
+    "must be in [0, 1]",
+    caseAugmentation,
+  );
+  require(
+    typeof resolved.caseFallback === "boolean",
+    "caseFallback",
+    "must be true or false",
+    resolved.caseFallback,
+  );
+  if (resolved.data !== null) resolved.data = checkDataConfig(resolved.data, "data.");
+  require(
+    !(resolved.data?.dev && config.validationSplit !== undefined && config.validationSplit > 0),
+    "validationSplit",
+    "cannot be used with a dev file (data.dev, --dev): the dev file is the validation set",
+    config.validationSplit,
+  );
+  if (resolved.data?.dev) resolved.validationSplit = 0;
   require(
     validationSplit >= 0 && validationSplit < 1,
     "validationSplit",

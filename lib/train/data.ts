@@ -13,6 +13,7 @@ import {
   splitByIds,
   validationTail,
 } from "../data/encode.ts";
+import { recaseSentences } from "../data/recase.ts";
 import { buildVocab, type Vocab } from "../data/vocab.ts";
 import { DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
 import type { BatchFeatures } from "./batches.ts";
@@ -36,6 +37,19 @@ export interface TrainingData {
   fitFeatures?: RowFeatures;
   /** Char ids and casing ids of the `validation` rows (char features). */
   validationFeatures?: RowFeatures;
+  /**
+   * The `fit` rows uppercased and lowercased, for case augmentation
+   * ({@linkcode ResolvedTrainConfig.caseAugmentation} above 0); else undefined.
+   */
+  caseVariants?: { upper: RowVariant; lower: RowVariant };
+}
+
+/** The fit rows with their words in another casing: word ids and (char features) features. */
+export interface RowVariant {
+  /** Word ids, aligned with `fit.wordIds`. */
+  wordIds: Int32Array;
+  /** Char ids and casing ids (char-feature models). */
+  features?: RowFeatures;
 }
 
 /** Char ids `[size * maxLen * maxChars]` and casing ids `[size * maxLen]` of encoded rows. */
@@ -53,13 +67,27 @@ function configMaxChars(config: ResolvedTrainConfig): number {
   return config.model.maxChars ?? DEFAULT_TAGGER_OPTIONS.maxChars;
 }
 
+/** The sentences with tags of types the maps lack read as `O` (for validation loss only). */
+function knownTagsOnly(sentences: readonly Sentence[], vocab: Vocab): readonly Sentence[] {
+  const unknown = (tag: string) => !vocab.tagIndex.has(tag);
+  if (!sentences.some((sentence) => sentence.tags.some(unknown))) return sentences;
+  return sentences.map((sentence) => ({
+    ...sentence,
+    tags: sentence.tags.map((tag) => unknown(tag) ? "O" : tag),
+  }));
+}
+
 /**
  * Builds maps from the training rows and encodes training and validation rows.
  *
- * @param trainSentences the training split, in order (its tail becomes validation)
+ * @param trainSentences the training sentences, in order (without `dev`, their tail becomes
+ *   validation)
  * @param config resolved settings
  * @param vocab maps to reuse (when resuming); built from the fit rows otherwise
  * @param chars character map to reuse (char-feature models); built from the fit rows otherwise
+ * @param dev validation sentences of their own (a dev file); default the tail of the training
+ *   sentences. Tags of types the training rows lack count as `O` in validation loss and
+ *   accuracy (validation F1 scores them as misses).
  * @returns the encoded data
  */
 export function prepareData(
@@ -67,12 +95,20 @@ export function prepareData(
   config: ResolvedTrainConfig,
   vocab?: Vocab,
   chars?: CharVocab,
+  dev?: readonly Sentence[] | null,
 ): TrainingData {
   const limited = config.limit === null ? trainSentences : trainSentences.slice(0, config.limit);
-  const { train, validation } = validationTail(limited, config.validationSplit);
+  const { train, validation } = dev
+    ? { train: limited, validation: dev }
+    : validationTail(limited, config.validationSplit);
   const tags = buildVocab(trainSentences).tags; // the full split's tags, even when limited
   const maps = vocab ??
-    buildVocab(train, { minFrequency: config.minFrequency, lowercase: config.lowercase, tags });
+    buildVocab(train, {
+      minFrequency: config.minFrequency,
+      lowercase: config.lowercase,
+      caseFallback: config.caseFallback,
+      tags,
+    });
   const fit = encodeSentences(train, maps, { maxLen: config.maxLen });
   const counts = new Uint32Array(maps.words.length);
   for (let cell = 0; cell < fit.wordIds.length; cell++) {
@@ -81,25 +117,77 @@ export function prepareData(
   const singletons = counts.map((count, id) => (count === 1 && id !== maps.unknownId ? 1 : 0));
   const data: TrainingData = {
     fit,
-    validation: encodeSentences(validation, maps, { maxLen: config.maxLen }),
+    validation: encodeSentences(knownTagsOnly(validation, maps), maps, { maxLen: config.maxLen }),
     validationSentences: validation,
     vocab: maps,
     singletons: new Uint8Array(singletons),
   };
-  if (!config.model.charFeatures) return data;
-  const charVocab = chars ?? buildCharVocab(train);
+  const charVocab = config.model.charFeatures ? chars ?? buildCharVocab(train) : undefined;
   const maxChars = configMaxChars(config);
-  const features = (sentences: readonly Sentence[]): RowFeatures => ({
-    charIds: encodeChars(sentences, charVocab, { maxLen: config.maxLen, maxChars }),
-    casingIds: encodeCasing(sentences, { maxLen: config.maxLen }),
-    maxChars,
-  });
+  const features = (sentences: readonly Sentence[]): RowFeatures | undefined =>
+    charVocab && {
+      charIds: encodeChars(sentences, charVocab, { maxLen: config.maxLen, maxChars }),
+      casingIds: encodeCasing(sentences, { maxLen: config.maxLen }),
+      maxChars,
+    };
+  const variant = (casing: "upper" | "lower"): RowVariant => {
+    const sentences = recaseSentences(train, casing);
+    return {
+      wordIds: encodeSentences(sentences, maps, { maxLen: config.maxLen }).wordIds,
+      features: features(sentences),
+    };
+  };
+  const caseVariants = config.caseAugmentation > 0
+    ? { upper: variant("upper"), lower: variant("lower") }
+    : undefined;
+  if (!charVocab) return { ...data, caseVariants };
   return {
     ...data,
     chars: charVocab,
     fitFeatures: features(train),
     validationFeatures: features(validation),
+    caseVariants,
   };
+}
+
+/**
+ * Case augmentation of a gathered batch, in place: each row, with probability `rate`, takes
+ * its uppercased (half the time) or lowercased words, word ids and features. Draws nothing when
+ * `rate` is 0, so runs without augmentation keep their random sequence.
+ *
+ * @param batch word ids of the gathered rows (modified)
+ * @param features their char and casing ids (modified), char-feature models
+ * @param rows the fit rows gathered, in batch order
+ * @param data the training data (its `caseVariants`)
+ * @param options the rate and the seeded PRNG
+ */
+export function augmentCase(
+  batch: { wordIds: Int32Array },
+  features: BatchFeatures | undefined,
+  rows: readonly number[],
+  data: TrainingData,
+  options: { rate: number; random: () => number },
+): void {
+  const variants = data.caseVariants;
+  if (options.rate <= 0 || !variants) return;
+  const width = data.fit.maxLen;
+  rows.forEach((row, index) => {
+    const draw = options.random();
+    if (draw >= options.rate) return;
+    const variant = draw < options.rate / 2 ? variants.upper : variants.lower;
+    batch.wordIds.set(variant.wordIds.subarray(row * width, (row + 1) * width), index * width);
+    if (features?.charIds && features.casingIds && variant.features) {
+      const charWidth = width * variant.features.maxChars;
+      features.charIds.set(
+        variant.features.charIds.subarray(row * charWidth, (row + 1) * charWidth),
+        index * charWidth,
+      );
+      features.casingIds.set(
+        variant.features.casingIds.subarray(row * width, (row + 1) * width),
+        index * width,
+      );
+    }
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import type { EncodedSentences } from "../data/encode.ts";
 import { seededRandom, shuffled } from "../data/random.ts";
 import type { ResolvedTrainConfig } from "./config.ts";
 import {
+  augmentCase,
   dropSingletons,
   gatherBatch,
   gatherFeatures,
@@ -95,12 +96,14 @@ export async function runEpoch(
       rate: config.unknownWordRate,
       random,
     });
+    const features = gatherFeatures(data.fitFeatures, rows, data.fit.maxLen);
+    augmentCase(batch, features, rows, data, { rate: config.caseAugmentation, random });
     const metrics = trainer.trainBatch(
       batch.wordIds,
       batch.tagIds,
       batch.mask,
       rows.length,
-      gatherFeatures(data.fitFeatures, rows, data.fit.maxLen),
+      features,
     );
     sums.loss += metrics.loss * batch.tokens;
     sums.correct += metrics.accuracy * batch.tokens;

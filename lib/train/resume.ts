@@ -71,7 +71,11 @@ function recordedSettings(
   for (const key of RECORD_FIELDS) {
     const value = fields[key];
     if (value === undefined) continue; // written before the setting existed: its default
-    const type = key === "limit" ? "number or null" : typeof DEFAULT_TRAIN_CONFIG[key];
+    const type = key === "limit"
+      ? "number or null"
+      : key === "data"
+      ? "object or null"
+      : typeof DEFAULT_TRAIN_CONFIG[key];
     const actual = value === null ? "null" : typeof value;
     if (!type.split(" or ").includes(actual)) {
       bad(`training.${key} must be a ${type}, got ${JSON.stringify(value)}`);
@@ -186,10 +190,11 @@ export function settingDifferences(
 ): SettingDifference[] {
   const differences: SettingDifference[] = [];
   for (const [key, value] of Object.entries(given)) {
-    if (value === undefined || key === "epochs" || key === "model") continue;
+    if (value === undefined || key === "epochs" || key === "model" || key === "data") continue;
     const was = (saved as unknown as Record<string, unknown>)[key];
     if (!Object.is(value, was)) differences.push({ field: key, saved: was, given: value });
   }
+  differences.push(...dataDifferences(given.data, saved.data));
   const model = saved.model as Record<string, unknown>;
   const defaults = DEFAULT_TAGGER_OPTIONS as Record<string, unknown>;
   for (const [key, value] of Object.entries(given.model ?? {})) {
@@ -200,6 +205,24 @@ export function settingDifferences(
     }
   }
   return differences;
+}
+
+/** The differences of the data settings given from a run's (each field given is compared). */
+function dataDifferences(
+  given: TrainConfig["data"],
+  saved: ResolvedTrainConfig["data"],
+): SettingDifference[] {
+  if (given === undefined) return [];
+  if (given === null || saved === null) {
+    return given === saved ? [] : [{ field: "data", saved, given }];
+  }
+  return Object.entries(given).flatMap(([key, value]) => {
+    const was = (saved as unknown as Record<string, unknown>)[key];
+    if (value === undefined || Object.is(value, was ?? (key === "dev" ? null : undefined))) {
+      return [];
+    }
+    return [{ field: `data.${key}`, saved: was, given: value }];
+  });
 }
 
 /** Raised when a run is resumed with settings other than its own. */

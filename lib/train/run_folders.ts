@@ -13,7 +13,12 @@ import { projectPath, runsRoot } from "../io/paths.ts";
 
 export { runsRoot };
 import { CHAR_FIELDS, DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
-import { resolveTrainConfig, type TrainConfig } from "./config.ts";
+import {
+  DEFAULT_TRAIN_CONFIG,
+  LATER_SETTINGS,
+  resolveTrainConfig,
+  type TrainConfig,
+} from "./config.ts";
 
 /** A stable JSON text of a value: object keys sorted at every level, undefined left out. */
 function stableJSON(value: unknown): string {
@@ -62,8 +67,12 @@ export function runFolderName(settings: TrainConfig, prefix = "run"): string {
     ...resolved.model,
   };
   if (!model.charFeatures) { for (const key of CHAR_FIELDS) delete model[key]; }
+  const identity: Record<string, unknown> = { ...resolved, model };
+  for (const key of LATER_SETTINGS) {
+    if (stableJSON(identity[key]) === stableJSON(DEFAULT_TRAIN_CONFIG[key])) delete identity[key];
+  }
   const readable = `${model.modelType}-u${model.units}-s${resolved.seed}`;
-  return `${prefix}-${readable}-${fnv1a(stableJSON({ ...resolved, model }))}`;
+  return `${prefix}-${readable}-${fnv1a(stableJSON(identity))}`;
 }
 
 /** Whether a folder holds a training run (a checkpoint pointer). */

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CharVocab } from "../data/chars.ts";
 import type { Sentence } from "../data/corpus.ts";
+import { loadTrainingSentences } from "../data/dataset.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
@@ -48,8 +49,16 @@ export { checkRunFolder } from "./run_folder_checks.ts";
 
 /** Options for {@linkcode train}. */
 export interface TrainOptions {
-  /** The training split, in order. */
-  trainSentences: readonly Sentence[];
+  /**
+   * The training sentences, in order; default: loaded as `config.data` says (your own files,
+   * or the bundled corpus's tutorial training split), which is also what a resumed run uses.
+   */
+  trainSentences?: readonly Sentence[];
+  /**
+   * Validation sentences of their own, with `trainSentences` (default: the tail of
+   * `trainSentences`, `config.validationSplit`; loaded from `config.data.dev` otherwise).
+   */
+  devSentences?: readonly Sentence[] | null;
   /**
    * Settings. With `resume`, the fields set here (not undefined, at any level: `limit`,
    * `model.units`) are the settings "given": each must equal the run's saved value, or
@@ -304,6 +313,30 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/**
+ * The sentences to train on: those given, or those `config.data` names (your files or the
+ * bundled split); with files, the config records the format and scheme found, so the run (and
+ * its resumption) reads them the same way.
+ */
+async function sentencesOf(
+  options: TrainOptions,
+  config: ResolvedTrainConfig,
+  sink: ProgressSink,
+): Promise<
+  { config: ResolvedTrainConfig; train: readonly Sentence[]; dev: readonly Sentence[] | null }
+> {
+  if (options.trainSentences) {
+    return { config, train: options.trainSentences, dev: options.devSentences ?? null };
+  }
+  const loaded = await loadTrainingSentences(config.data);
+  for (const warning of loaded.warnings) sink(`warning: ${warning}\n`);
+  const [summary] = loaded.summaries;
+  const data = config.data && summary
+    ? { ...config.data, format: summary.format, tagScheme: summary.tagScheme }
+    : config.data;
+  return { config: { ...config, data }, train: loaded.train, dev: loaded.dev };
+}
+
 /** {@linkcode train} once its run folder (if any) is checked and locked. */
 async function trainHeld(
   options: TrainOptions,
@@ -312,8 +345,8 @@ async function trainHeld(
   stop: StopRequest,
 ): Promise<TrainResult> {
   const start = await startOf(options, out, sink);
-  const { config } = start;
-  const data = prepareData(options.trainSentences, config, start.vocab, start.chars);
+  const { config, train: trainSentences, dev } = await sentencesOf(options, start.config, sink);
+  const data = prepareData(trainSentences, config, start.vocab, start.chars, dev);
   const tagger = taggerFor(data, config, start.tagger);
   if (out) {
     // The first checkpoint is written beside none, each later one beside the previous one.
