@@ -1,8 +1,8 @@
 /**
- * `deno task stats [--json] [--max-len N] [--encoding auto|utf-8|windows-1252]
- * [--max-bytes SIZE] [FILE]`: statistics of a GMB-style corpus file, plain or
- * gzip (default the bundled GMB corpus), as a table, or one JSON object with
- * `--json`. A file the reader refuses (a sentence id used twice, a `<pad>` or
+ * `deno task stats [--json] [--max-len N] [--format F] [--tag-scheme S] [--encoding E]
+ * [--max-bytes SIZE] [FILE]`: statistics of a labelled corpus file (a GMB-style CSV, a CoNLL
+ * column file or JSONL with spans; plain or gzip; default the bundled GMB corpus), as a table,
+ * or one JSON object with `--json`, with the format and tag scheme it was read in. A file the reader refuses (a sentence id used twice, a `<pad>` or
  * non-IOB tag, bytes not in the encoding, a file over the size cap, …) prints
  * `error: FILE:LINE: …` on stderr and exits 1; a usage mistake exits 2.
  *
@@ -17,6 +17,10 @@ import {
   type LoadCorpusOptions,
 } from "../data/corpus.ts";
 import { corpusStats } from "../data/stats.ts";
+import type { Corpus } from "../data/corpus.ts";
+import { type CorpusFormat, loadSentences, type ReadOptions } from "../data/formats.ts";
+import { ConfigError } from "../errors.ts";
+import { DATA_READ_FLAGS, readOptionsFromFlags } from "./_data_flags.ts";
 import { formatCount, formatTable } from "../plot/table.ts";
 import {
   formatUsage,
@@ -36,12 +40,7 @@ const FLAGS = {
     value: "N",
     help: "count the sentences longer than N tokens (default 50)",
   },
-  encoding: {
-    type: "string",
-    default: "auto",
-    value: "auto|utf-8|windows-1252",
-    help: "the file's encoding (default auto: UTF-8 if valid, else Windows-1252)",
-  },
+  ...DATA_READ_FLAGS,
   "max-bytes": {
     type: "string",
     default: String(DEFAULT_MAX_CORPUS_BYTES),
@@ -55,11 +54,11 @@ const FLAGS = {
 
 const USAGE = formatUsage({
   command: "deno task stats",
-  synopsis: "[options] [FILE.csv|FILE.csv.gz]",
+  synopsis: "[options] [FILE]",
   flags: FLAGS,
   notes: [
-    "FILE: a GMB-style corpus file, header Sentence #,Word,POS,Tag, plain or gzip",
-    "(default the bundled GMB corpus)",
+    "FILE: a labelled corpus, plain or gzip: a GMB-style CSV (header Sentence #,Word,POS,Tag),",
+    "a CoNLL column file or JSONL with spans (default the bundled GMB corpus)",
   ],
 });
 
@@ -68,7 +67,7 @@ interface StatsCommand {
   json: boolean;
   maxLen: number;
   path: string;
-  options: Required<LoadCorpusOptions>;
+  options: ReadOptions & Required<LoadCorpusOptions>;
 }
 
 /** Binary multipliers of the `--max-bytes` suffixes. */
@@ -114,22 +113,51 @@ function parseStatsCommand(args: string[]): StatsCommand | undefined {
     maxLen: parsePositiveInteger("--max-len", values["max-len"]),
     path: positionals[0] ?? DEFAULT_CORPUS_PATH,
     options: {
-      encoding: parseChoice("--encoding", values.encoding, CORPUS_ENCODING_OPTIONS),
+      ...readOptionsFromFlags(values),
+      encoding: parseChoice("--encoding", values.encoding ?? "auto", CORPUS_ENCODING_OPTIONS),
       maxBytes: parseByteSize("--max-bytes", values["max-bytes"]),
     },
+  };
+}
+
+/**
+ * Reads the file: a GMB CSV (by `--format gmb` or its `.csv` name) with the CSV reader as it
+ * is, anything else with the readers of lib/data/formats.ts (tags converted to IOB2).
+ */
+async function readCorpusForStats(
+  path: string,
+  options: StatsCommand["options"],
+): Promise<Corpus & { format: CorpusFormat; tagScheme: string | null }> {
+  const csv = options.format === "gmb" ||
+    (options.format === undefined && /\.csv(\.gz)?$/i.test(path));
+  if (csv && options.tagScheme === undefined && !options.strict) {
+    const corpus = await loadCorpus(path, options);
+    return { ...corpus, format: "gmb", tagScheme: null };
+  }
+  const { sentences, summary } = await loadSentences(path, options);
+  for (const note of [summary.schemeNote, summary.repairs ? `${summary.repairs} repairs` : null]) {
+    if (note) console.error(`note: ${path}: ${note}`);
+  }
+  return {
+    source: path,
+    rows: summary.tokens,
+    sentences,
+    encoding: summary.encoding,
+    format: summary.format,
+    tagScheme: summary.tagScheme,
   };
 }
 
 /** Loads the corpus and prints its statistics; returns the exit code. */
 async function printStats({ json, maxLen, path, options }: StatsCommand): Promise<number> {
   const started = performance.now();
-  let corpus;
+  let corpus: Corpus & { format: CorpusFormat; tagScheme: string | null };
   try {
-    corpus = await loadCorpus(path, options);
+    corpus = await readCorpusForStats(path, options);
   } catch (error) {
     // The reader names the file (and line) in a CorpusError; anything else it did not
     // foresee is still reported as one line naming the file, never as a stack trace.
-    const message = error instanceof CorpusError
+    const message = error instanceof CorpusError || error instanceof ConfigError
       ? error.message
       : `${path}: ${error instanceof Error ? error.message : String(error)}`;
     console.error(`error: ${message}`);
@@ -139,11 +167,14 @@ async function printStats({ json, maxLen, path, options }: StatsCommand): Promis
   const { sentenceLengths: _lengths, ...stats } = corpusStats(corpus, maxLen);
   const encoding = corpus.encoding;
   if (json) {
-    console.log(JSON.stringify({ file: path, encoding, ...stats, loadSeconds }));
+    const { format, tagScheme } = corpus;
+    console.log(JSON.stringify({ file: path, format, tagScheme, encoding, ...stats, loadSeconds }));
     return 0;
   }
   console.log(
-    `Corpus: ${path} (${encoding}; loaded and grouped in ${loadSeconds.toFixed(2)} s)\n`,
+    `Corpus: ${path} (${corpus.format}${
+      corpus.tagScheme ? `, ${corpus.tagScheme.toUpperCase()} tags` : ""
+    }, ${encoding}; loaded and grouped in ${loadSeconds.toFixed(2)} s)\n`,
   );
   console.log(formatTable(["statistic", "value"], [
     ["rows (tokens)", formatCount(stats.rows)],

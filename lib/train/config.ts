@@ -156,7 +156,7 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   require(
     !(resolved.data?.dev && config.validationSplit !== undefined && config.validationSplit > 0),
     "validationSplit",
-    "cannot be used with a dev file (data.dev, --dev): the dev file is the validation set",
+    "cannot be used with a validation file of its own (data.dev): that file is the validation set",
     config.validationSplit,
   );
   if (resolved.data?.dev) resolved.validationSplit = 0;
