@@ -6,7 +6,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { checkDataConfig, type DataConfig } from "../data/dataset.ts";
+import { checkDataConfig, type DataConfig } from "../data/data_config.ts";
 import {
   CHAR_FIELDS,
   checkTaggerOptions,
