@@ -15,7 +15,8 @@
  */
 import { type Corpus, loadCorpus, type Sentence } from "./corpus.ts";
 import { CorpusError } from "./_corpus_error.ts";
-import { loadSplitFile, splitByIds } from "./encode.ts";
+import { loadSplitFile, splitByIds, validationTail } from "./encode.ts";
+import { projectPath } from "../io/paths.ts";
 import { loadSentences, type ReadOptions, type ReadSummary } from "./formats.ts";
 import { checkDataConfig, type DataConfig } from "./data_config.ts";
 
@@ -149,4 +150,64 @@ export async function loadTestSentences(
   }
   const { sentences, summary } = await loadSentences(path, options);
   return { sentences, summary, warnings: readingNotes(summary) };
+}
+
+/** The data a notebook series uses: training files (null: the bundled corpus) and a test file. */
+export interface DataSelection {
+  /** Your own training data, or null for the bundled GMB corpus and the tutorial's split. */
+  data: DataConfig | null;
+  /** A labelled test file of your own, or null (the tutorial's test split, for the bundled corpus). */
+  test: string | null;
+}
+
+/**
+ * The data the notebooks use, from the environment, so that one setting serves all six:
+ * `BILSTM_NER_TRAIN` (a training file; unset: the bundled corpus), `BILSTM_NER_DEV`,
+ * `BILSTM_NER_TEST` and `BILSTM_NER_FORMAT`. Relative paths are taken from the repository root.
+ *
+ * @param env the environment (default `Deno.env`)
+ * @returns the selection
+ */
+export function dataSelectionFromEnv(
+  env: Pick<typeof Deno.env, "get"> = Deno.env,
+): DataSelection {
+  const path = (name: string) => {
+    const value = env.get(name);
+    if (value === undefined || value === "") return null;
+    return value.startsWith("/") ? value : projectPath(value);
+  };
+  const train = path("BILSTM_NER_TRAIN");
+  const format = env.get("BILSTM_NER_FORMAT") as DataConfig["format"] | undefined;
+  const data = train === null ? null : checkDataConfig({
+    train,
+    dev: path("BILSTM_NER_DEV"),
+    ...(format ? { format } : {}),
+  }, "BILSTM_NER_");
+  return { data, test: path("BILSTM_NER_TEST") };
+}
+
+/**
+ * The sentences to score a model on: the test file when there is one; else, for your own data,
+ * the dev file or the training file's validation tail; else the tutorial's test split.
+ *
+ * @param selection the data and test file
+ * @param validationSplit the share held out when the validation tail is used (default 0.1)
+ * @returns the sentences and what they are, in words
+ */
+export async function loadEvaluationSentences(
+  selection: DataSelection,
+  validationSplit = 0.1,
+): Promise<{ sentences: Sentence[]; name: string; warnings: string[] }> {
+  const { data, test } = selection;
+  if (test !== null || data === null) {
+    const loaded = await loadTestSentences(test, data ?? {});
+    return {
+      ...loaded,
+      name: test ?? "the tutorial's test split",
+    };
+  }
+  const { train, dev, warnings } = await loadTrainingSentences(data);
+  if (dev) return { sentences: dev, name: `the dev file ${data.dev}`, warnings };
+  const tail = validationTail(train, validationSplit).validation;
+  return { sentences: tail, name: `the validation tail of ${data.train} (no test file)`, warnings };
 }
