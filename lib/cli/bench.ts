@@ -20,7 +20,10 @@ import { initBackend } from "../backend/backend.ts";
 import type { TaggerOptions } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
 import { createTrainer } from "../train/trainer.ts";
-import { loadCorpus } from "../data/corpus.ts";
+import { loadCorpus, type Sentence } from "../data/corpus.ts";
+import { loadSentences } from "../data/formats.ts";
+import { toConll } from "../data/write.ts";
+import { projectPath } from "../io/paths.ts";
 import { predictWordIds } from "../predict/predict.ts";
 import { buildVocab, tagId, wordId } from "../data/vocab.ts";
 import type { Vocab } from "../data/vocab.ts";
@@ -51,8 +54,11 @@ export interface BenchOptions {
 
 /** What the benchmark measured. */
 export interface BenchResult {
-  /** Loading and grouping the bundled corpus (`loadCorpus()`). */
-  load: { seconds: number; sentences: number };
+  /**
+   * Loading and grouping the bundled corpus (`loadCorpus()`); reading a generated CoNLL file of
+   * {@linkcode CONLL_BENCH_TOKENS} tokens (`loadSentences`, the median of 3 reads).
+   */
+  load: { seconds: number; sentences: number; conllSeconds: number; conllTokens: number };
   train: {
     batchSize: number;
     steps: number;
@@ -92,6 +98,45 @@ interface BenchData {
   config: TaggerOptions;
   vocab: Vocab;
   loadSeconds: number;
+  /** The corpus's sentences (for the CoNLL reading benchmark). */
+  sentences: Sentence[];
+}
+
+/** Tokens of the generated CoNLL file the reading benchmark reads. */
+export const CONLL_BENCH_TOKENS = 200_000;
+
+/**
+ * Writes the first {@linkcode CONLL_BENCH_TOKENS} tokens of the corpus as a CoNLL file (IOB1,
+ * so the scheme is detected and converted) under `runs/` and times `loadSentences` on it (the
+ * median of 3 reads); the file is removed after.
+ */
+async function benchConllLoad(
+  sentences: readonly Sentence[],
+): Promise<{ seconds: number; tokens: number }> {
+  const chosen: Sentence[] = [];
+  let tokens = 0;
+  for (const sentence of sentences) {
+    if (tokens >= CONLL_BENCH_TOKENS) break;
+    chosen.push(sentence);
+    tokens += sentence.words.length;
+  }
+  const root = projectPath("runs");
+  await Deno.mkdir(root, { recursive: true });
+  const folder = await Deno.makeTempDir({ dir: root, prefix: ".bench-conll-" });
+  try {
+    const path = `${folder}/corpus.conll`;
+    await Deno.writeTextFile(path, toConll(chosen, { scheme: "iob1" }));
+    const times: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      const { summary } = await loadSentences(path);
+      times.push((performance.now() - started) / 1000);
+      if (summary.tokens !== tokens) throw new Error(`read ${summary.tokens} of ${tokens} tokens`);
+    }
+    return { seconds: times.sort((a, b) => a - b)[1], tokens };
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
 }
 
 async function loadBenchData(): Promise<BenchData> {
@@ -107,7 +152,7 @@ async function loadBenchData(): Promise<BenchData> {
     maxLen: MAX_LEN,
     seed: MODEL_SEED,
   };
-  return { words, tags, config, vocab, loadSeconds };
+  return { words, tags, config, vocab, loadSeconds, sentences: corpus.sentences };
 }
 
 /** A post-padded batch of randomly drawn corpus sentences (truncated at `maxLen`). */
@@ -222,6 +267,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   progress(`backend ${info.backend}, SIMD ${info.simd}, threads ${info.threads}`);
   const data = await loadBenchData();
   progress(`corpus loaded and grouped in ${data.loadSeconds.toFixed(2)} s`);
+  const conll = await benchConllLoad(data.sentences);
+  progress(`a CoNLL file of ${conll.tokens} tokens read in ${conll.seconds.toFixed(2)} s`);
   const random = seededRandom(2024);
   const batches = Array.from({ length: TRAIN_BATCHES }, () => sampleBatch(data, random, BATCH));
   const meanLength = batches.reduce((n, b) => n + b.realTokens, 0) / (TRAIN_BATCHES * BATCH);
@@ -229,7 +276,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const stockMsPerStep = await benchStock(o, data, batches);
   const predict = await benchPredict(o, data, random);
   return {
-    load: { seconds: data.loadSeconds, sentences: data.words.length },
+    load: {
+      seconds: data.loadSeconds,
+      sentences: data.words.length,
+      conllSeconds: conll.seconds,
+      conllTokens: conll.tokens,
+    },
     train: {
       batchSize: BATCH,
       steps: o.steps,
@@ -262,6 +314,7 @@ function table(r: BenchResult): string {
     ],
     ["speed-up", `${r.train.speedup.toFixed(2)}×`],
     ["corpus load", `${r.load.seconds.toFixed(2)} s (${r.load.sentences} sentences)`],
+    ["CoNLL file read", `${r.load.conllSeconds.toFixed(2)} s (${r.load.conllTokens} tokens)`],
     [
       "prediction",
       `${Math.round(r.predict.tokensPerSecond)} real tokens/s (batch ${r.predict.batchSize}, ${
