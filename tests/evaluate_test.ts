@@ -176,6 +176,7 @@ Deno.test("validationLeaks counts the validation sentences each model folder was
   const member = (directory: string, training?: Record<string, unknown>) =>
     ({ directory, config: { training } }) as unknown as LoadedTagger;
   const folder = (directory: string, training?: Record<string, unknown>): LoadedModel => ({
+    caseless: [],
     directory,
     members: [member(directory, training)],
     ensemble: null,
@@ -189,6 +190,7 @@ Deno.test("validationLeaks counts the validation sentences each model folder was
     member("unknown"),
   ];
   const ensemble: LoadedModel = {
+    caseless: [],
     directory: "ensemble",
     members,
     ensemble: {

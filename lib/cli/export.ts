@@ -40,6 +40,13 @@ const FLAGS = {
     value: "RUN_DIR",
     help: "a training run (its latest checkpoint); several make an ensemble",
   },
+  "caseless-from": {
+    type: "string",
+    multiple: true,
+    value: "RUN_DIR",
+    help: "a run that tags caseless sentences (all caps, all lowercase) in place of\n" +
+      "the --from members, e.g. one trained with --case-augmentation; makes an ensemble",
+  },
   to: { type: "string", value: "MODEL_DIR", help: "the model folder to write" },
   float16: {
     type: "boolean",
@@ -63,6 +70,7 @@ const USAGE = formatUsage({
 /** What the command runs with. */
 interface ExportCommand {
   from: string[];
+  caselessFrom: string[];
   to: string;
   float16: boolean;
   description: string | undefined;
@@ -75,6 +83,7 @@ function parseExportCommand(args: string[]): ExportCommand | undefined {
   if (!values.from?.length || !values.to) throw new UsageError("--from and --to are required");
   return {
     from: values.from,
+    caselessFrom: values["caseless-from"] ?? [],
     to: values.to,
     float16: values.float16,
     description: values.description,
@@ -105,19 +114,31 @@ export const CHECK_SENTENCE = "Mr Smith flew from Paris to Rome on Monday .";
  * @param members how many taggers it must hold (1: a plain model folder)
  * @throws {Error} saying what failed
  */
-export async function checkExportedFolder(directory: string, members: number): Promise<void> {
+export async function checkExportedFolder(
+  directory: string,
+  members: number,
+  caseless = 0,
+): Promise<void> {
   const loaded = await loadModelFolder(directory);
   try {
     const isEnsemble = loaded.ensemble !== null;
-    if (loaded.members.length !== members || isEnsemble !== members > 1) {
+    if (
+      loaded.members.length !== members || loaded.caseless.length !== caseless ||
+      isEnsemble !== members + caseless > 1
+    ) {
       throw new Error(
         `${directory}: holds ${loaded.members.length} tagger(s)` +
-          `${isEnsemble ? " as an ensemble" : ""}, expected ${members}`,
+          `${isEnsemble ? " as an ensemble" : ""} and ${loaded.caseless.length} for caseless ` +
+          `sentences, expected ${members} and ${caseless}`,
       );
     }
-    const [prediction] = predictTexts(loaded, [CHECK_SENTENCE]);
-    if (prediction.tokens.length === 0) throw new Error(`${directory}: tagged no tokens`);
-    for (const token of prediction.tokens) {
+    // The uppercased sentence is caseless: it checks the caseless members, when there are any.
+    const predictions = predictTexts(loaded, [CHECK_SENTENCE, CHECK_SENTENCE.toUpperCase()]);
+    const tokens = predictions.flatMap((prediction) => prediction.tokens);
+    if (predictions.some((prediction) => prediction.tokens.length === 0)) {
+      throw new Error(`${directory}: tagged no tokens`);
+    }
+    for (const token of tokens) {
       if (
         !Number.isFinite(token.probability) || token.probability < 0 || token.probability > 1 ||
         token.tag === undefined || token.tag === PAD_TAG
@@ -154,27 +175,34 @@ async function checkTarget(to: string): Promise<void> {
 async function runExport(command: ExportCommand): Promise<number> {
   const to = command.to.replace(/(?<=.)\/+$/, "");
   const loaded: LoadedModel[] = [];
+  const caselessLoaded: LoadedModel[] = [];
   try {
     await checkTarget(to);
     await initBackend({ backend: "wasm", threads: 1 });
     for (const from of command.from) loaded.push(await loadModelFolder(from));
+    for (const from of command.caselessFrom) caselessLoaded.push(await loadModelFolder(from));
     const fail = (stage: string) => (error: unknown): never => {
       throw new Error(
         `${to} was left as it was: the new folder ${stage}: ${(error as Error).message}`,
       );
     };
-    if (loaded.length > 1) {
-      const ensembles = loaded.filter((model) => model.ensemble !== null);
+    if (loaded.length > 1 || caselessLoaded.length > 0) {
+      const ensembles = [...loaded, ...caselessLoaded].filter((model) => model.ensemble !== null);
       if (ensembles.length > 0) {
         throw new Error(`${ensembles[0].directory}: a member cannot be an ensemble`);
       }
       const members = loaded.map((model) => model.members[0]);
-      checkEnsembleMembers(members); // before writing anything; names the run that differs
+      const caseless = caselessLoaded.map((model) => model.members[0]);
+      // before writing anything; names the run that differs
+      checkEnsembleMembers([...members, ...caseless]);
       await saveEnsembleFolder(to, members, {
         float16: command.float16,
         description: command.description,
+        caseless,
         verify: (staging) =>
-          checkExportedFolder(staging, members.length).catch(fail("failed its check")),
+          checkExportedFolder(staging, members.length, caseless.length).catch(
+            fail("failed its check"),
+          ),
       });
     } else {
       const [single] = loaded;
@@ -195,7 +223,11 @@ async function runExport(command: ExportCommand): Promise<number> {
     const size = await weightBytes(to);
     console.log(
       `exported ${loaded.map((l) => l.directory).join(", ")} → ${to}` +
-        `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""} (weights ` +
+        `${loaded.length > 1 ? ` (an ensemble of ${loaded.length})` : ""}` +
+        (caselessLoaded.length > 0
+          ? `, caseless sentences by ${caselessLoaded.map((l) => l.directory).join(", ")}`
+          : "") +
+        ` (weights ` +
         `${(size / 1e6).toFixed(1)} MB${command.float16 ? ", float16" : ""})`,
     );
     return 0;
@@ -203,7 +235,7 @@ async function runExport(command: ExportCommand): Promise<number> {
     console.error(`error: ${(error as Error).message}`);
     return 1;
   } finally {
-    for (const model of loaded) disposeLoadedModel(model);
+    for (const model of [...loaded, ...caselessLoaded]) disposeLoadedModel(model);
   }
 }
 

@@ -1,14 +1,16 @@
 /**
- * `deno task train [--backend wasm|cpu] [--threads N|auto] [--epochs N] [--limit N]
- * [--batch-size N] [--seed N] [--layer fast|stock] [--model-type bilstm|bilstm-crf]
- * [--char-features] [--dropout R] [--output-dropout R] [--units N] [--bilstm-layers N]
- * [--lowercase] [--validation-split R] [--learning-rate R] [--learning-rate-decay R]
- * [--out DIR] [--resume] [--json]`
+ * `deno task train [--train PATH [--dev PATH] [--format F] [--tag-scheme S] [--tag-column N]
+ * [--encoding E] [--strict] [--skip-misaligned] [--offsets U]] [--backend wasm|cpu]
+ * [--threads N|auto] [--epochs N] [--limit N] [--batch-size N] [--seed N] [--layer fast|stock]
+ * [--model-type bilstm|bilstm-crf] [--char-features] [--dropout R] [--output-dropout R]
+ * [--units N] [--bilstm-layers N] [--lowercase] [--case-augmentation R] [--case-fallback]
+ * [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
+ * [--json]`
  *
- * Trains the tagger on the tutorial's training split of the bundled corpus
- * (defaults: the tutorial's settings), checkpointing every epoch into `--out`.
- * Prints a table of the history, or with `--json` one JSON object (progress
- * goes to stderr either way).
+ * Trains the tagger on the tutorial's training split of the bundled corpus, or on your own file
+ * (`--train`, any format lib/data/formats.ts reads; `--dev` for validation, else its tail),
+ * checkpointing every epoch into `--out` (defaults: the tutorial's settings). Prints a table of
+ * the history, or with `--json` one JSON object (progress goes to stderr either way).
  *
  * The flags are parsed for their type here; their ranges are checked by the config resolvers
  * (`checkTaggerOptions`, `resolveTrainConfig`) before training starts, and a bad setting is

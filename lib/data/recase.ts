@@ -56,3 +56,31 @@ export function recaseSentences(
     words: [...recaseWords(sentence.words, casing)],
   }));
 }
+
+/**
+ * Whether a sentence is caseless: it has letters, and none of them is uppercase or none is
+ * lowercase (all-caps headlines and telex, all-lowercase chat or speech-recognition output).
+ * Capitals then say nothing about names; an ensemble folder with `caseless` members tags such
+ * sentences with them (lib/predict/predict.ts).
+ *
+ * @example
+ * ```ts
+ * import { isCaseless } from "./recase.ts";
+ * isCaseless(["OBAMA", "VISITS", "PARIS"]); // true
+ * isCaseless(["obama", "visits", "paris"]); // true
+ * isCaseless(["Obama", "visits", "Paris"]); // false
+ * ```
+ *
+ * @param words the sentence's words
+ * @returns true when every letter has the same case
+ */
+export function isCaseless(words: readonly string[]): boolean {
+  let upper = false;
+  let lower = false;
+  for (const word of words) {
+    if (!upper && /\p{Lu}/u.test(word)) upper = true;
+    if (!lower && /\p{Ll}/u.test(word)) lower = true;
+    if (upper && lower) return false;
+  }
+  return upper || lower;
+}

@@ -34,6 +34,11 @@ export interface EnsembleFolderConfig {
   version: 1;
   /** The member model folders, relative to the ensemble folder (e.g. `"member-1"`). */
   members: string[];
+  /**
+   * Member folders that tag caseless sentences (every letter of one case) in place of
+   * `members` (lib/predict/_route.ts), e.g. taggers trained with case augmentation; optional.
+   */
+  caseless?: string[];
   /** Free-form notes on how the members were made (e.g. their seeds). */
   description?: string;
 }
@@ -44,6 +49,8 @@ export interface LoadedModel extends TaggerEnsemble {
   readonly directory: string;
   /** The taggers: one for a model folder, every member for an ensemble folder. */
   readonly members: readonly LoadedTagger[];
+  /** The members that tag caseless sentences (an ensemble folder's `caseless`), often none. */
+  readonly caseless: readonly LoadedTagger[];
   /** `ensemble.json` of an ensemble folder, else null. */
   readonly ensemble: EnsembleFolderConfig | null;
 }
@@ -70,12 +77,12 @@ export async function loadModelFolder(directory: string): Promise<LoadedModel> {
   const resolved = await resolveModelDirectory(directory);
   if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) return await loadEnsembleFolder(resolved);
   const member = await loadTaggerFolder(resolved);
-  return { directory: member.directory, members: [member], ensemble: null };
+  return { directory: member.directory, members: [member], caseless: [], ensemble: null };
 }
 
 /** Frees every tagger of a loaded folder. */
 export function disposeLoadedModel(loaded: LoadedModel): void {
-  for (const member of loaded.members) member.tagger.dispose();
+  for (const member of [...loaded.members, ...loaded.caseless]) member.tagger.dispose();
 }
 
 /** Whether a value is a plain JSON object (not null, not an array). */
@@ -112,19 +119,26 @@ export function checkEnsembleConfig(value: unknown, file: string): EnsembleFolde
   const members = value.members;
   if (!Array.isArray(members)) return notOurs(`field "members" is not a list`);
   if (members.length === 0) notOurs(`field "members" is empty`);
-  members.forEach((member: unknown, index: number) => {
-    if (
-      typeof member !== "string" || member === "" || member.startsWith("/") ||
-      member.includes("..")
-    ) {
-      notOurs(
-        `field "members[${index}]" is ${JSON.stringify(member)}, not a folder name inside ` +
-          "the ensemble folder",
-      );
-    }
-  });
-  const repeated = members.find((member, index) => members.indexOf(member) !== index);
-  if (repeated !== undefined) notOurs(`field "members" names ${JSON.stringify(repeated)} twice`);
+  const caseless = value.caseless ?? [];
+  if (!Array.isArray(caseless)) return notOurs(`field "caseless" is not a list`);
+  for (const [field, list] of [["members", members], ["caseless", caseless]] as const) {
+    list.forEach((member: unknown, index: number) => {
+      if (
+        typeof member !== "string" || member === "" || member.startsWith("/") ||
+        member.includes("..")
+      ) {
+        notOurs(
+          `field "${field}[${index}]" is ${JSON.stringify(member)}, not a folder name inside ` +
+            "the ensemble folder",
+        );
+      }
+    });
+  }
+  const all = [...members, ...caseless];
+  const repeated = all.find((member, index) => all.indexOf(member) !== index);
+  if (repeated !== undefined) {
+    notOurs(`fields "members" and "caseless" name ${JSON.stringify(repeated)} twice`);
+  }
   if (value.description !== undefined && typeof value.description !== "string") {
     throw new Error(`${file}: field "description" must be a string`);
   }
@@ -147,8 +161,9 @@ async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
   const ensemble = await readEnsembleConfig(directory);
   const file = `${directory}/${ENSEMBLE_FILE}`;
   const members: LoadedTagger[] = [];
+  const caseless: LoadedTagger[] = [];
   try {
-    for (const name of ensemble.members) {
+    for (const name of [...ensemble.members, ...(ensemble.caseless ?? [])]) {
       const memberDirectory = await resolveInsideFolder(
         directory,
         name,
@@ -158,14 +173,16 @@ async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
       if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
         throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
       }
-      members.push(await loadTaggerFolder(memberDirectory));
+      const loaded = await loadTaggerFolder(memberDirectory);
+      (ensemble.members.includes(name) ? members : caseless).push(loaded);
     }
-    checkEnsembleMembers(members);
+    checkEnsembleMembers([...members, ...caseless]);
   } catch (error) {
-    for (const member of members) member.tagger.dispose(); // nothing half-loaded stays
+    // nothing half-loaded stays
+    for (const member of [...members, ...caseless]) member.tagger.dispose();
     throw error;
   }
-  return { directory, members, ensemble };
+  return { directory, members, caseless, ensemble };
 }
 
 /** Throws, naming the member folder, unless the loaded members can be averaged. */
@@ -190,6 +207,8 @@ export function checkEnsembleMembers(members: readonly LoadedTagger[]): void {
 export interface SaveEnsembleOptions extends FileIOOptions {
   /** Stored in `ensemble.json` (e.g. how the members were trained). */
   description?: string;
+  /** Members for caseless sentences, saved as `caseless-1/`, … (see `caseless`). */
+  caseless?: readonly LoadedTagger[];
   /**
    * Checks the new folder, written beside `directory`, before it replaces anything (e.g. loads
    * it back and tags a sentence); a throw leaves the old folder as it was.
@@ -218,11 +237,14 @@ export async function saveEnsembleFolder(
   options: SaveEnsembleOptions = {},
 ): Promise<string[]> {
   if (members.length === 0) throw new RangeError(`${directory}: an ensemble needs members`);
-  const { description, verify, ...storage } = options;
+  const { description, verify, caseless = [], ...storage } = options;
   const names = members.map((_, index) => `member-${index + 1}`);
+  const caselessNames = caseless.map((_, index) => `caseless-${index + 1}`);
+  const everyone = [...members, ...caseless];
+  const everyName = [...names, ...caselessNames];
   await replaceFolder(directory, async (staging) => {
-    for (const [index, member] of members.entries()) {
-      const target = `${staging}/${names[index]}`;
+    for (const [index, member] of everyone.entries()) {
+      const target = `${staging}/${everyName[index]}`;
       await saveModelFolder(target, member, member.config.training as TrainingRecord, storage);
       const history = await Deno.readTextFile(`${member.directory}/history.json`)
         .catch(() => null);
@@ -232,6 +254,7 @@ export async function saveEnsembleFolder(
       format: "bilstm-ner-ensemble",
       version: 1,
       members: names,
+      ...(caseless.length === 0 ? {} : { caseless: caselessNames }),
       ...(description === undefined ? {} : { description }),
     };
     await writeFileAtomic(`${staging}/${ENSEMBLE_FILE}`, JSON.stringify(config, null, 2));

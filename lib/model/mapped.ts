@@ -25,6 +25,12 @@ export interface MappedTagger {
 export interface TaggerEnsemble {
   /** The members, at least one. */
   readonly members: readonly MappedTagger[];
+  /**
+   * Members that tag caseless sentences (every letter uppercase, or every letter lowercase: see
+   * `isCaseless` in lib/data/recase.ts) in place of `members`, e.g. taggers trained with case
+   * augmentation; none by default (`members` tag every sentence).
+   */
+  readonly caseless?: readonly MappedTagger[];
 }
 
 /** What predicts: one tagger with its maps, or an ensemble of them. */

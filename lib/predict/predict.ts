@@ -30,7 +30,14 @@ import { type EntityScheme, extractEntities } from "../evaluate/metrics.ts";
 import { readCrfParameters } from "../model/crf.ts";
 import { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
 import { planWindows, type Window } from "./windows.ts";
-import { describeMember, type MappedTagger, membersOf, type Predictor } from "../model/mapped.ts";
+import {
+  describeMember,
+  type MappedTagger,
+  membersOf,
+  type Predictor,
+  type TaggerEnsemble,
+} from "../model/mapped.ts";
+import { routeByCasing } from "./_route.ts";
 import { averageCrfParameters, averageScores } from "./ensemble.ts";
 import { tagScores } from "./inference.ts";
 import { codePointOffsets, isSymbolToken, lookupForm } from "./text.ts";
@@ -180,6 +187,10 @@ export function predictWordIds(
   sentences: readonly ArrayLike<number>[],
   options: PredictOptions = {},
 ): SequencePrediction[] {
+  const caseless = "caseless" in predictor ? predictor.caseless ?? [] : [];
+  if (caseless.length > 0 && options.words) {
+    return routeByCasing(predictor as TaggerEnsemble, sentences, options, predictWordIds);
+  }
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
