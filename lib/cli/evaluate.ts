@@ -303,6 +303,7 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
       console.log(JSON.stringify({
         model: loaded.directory,
         ensembleMembers: loaded.ensemble ? loaded.members.map((member) => member.directory) : null,
+        caselessMembers: loaded.caseless.map((member) => member.directory),
         backend,
         split: options.test === undefined ? options.split : null,
         test: options.test ?? null,
@@ -313,9 +314,11 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
       console.log(
         `Model: ${loaded.directory} (${
           loaded.ensemble ? `an ensemble of ${loaded.members.length} × ` : ""
-        }${loaded.members[0].tagger.config.modelType}, maxLen ${result.maxLen}) on ${
-          options.test ?? `the ${options.split} split`
-        }`,
+        }${loaded.members[0].tagger.config.modelType}${
+          loaded.caseless.length > 0
+            ? `, caseless sentences by ${loaded.caseless.length} case-augmented member(s)`
+            : ""
+        }, maxLen ${result.maxLen}) on ${options.test ?? `the ${options.split} split`}`,
       );
       console.log(formatEvaluation(result));
       console.log(`${describeBackend(backend)} · ${seconds.toFixed(1)} s`);
