@@ -470,3 +470,28 @@ Deno.test("a trained run is listed, and evaluate records its full test-split sco
     assert.equal(await Deno.readTextFile(`${out}/evaluation.json`), text, "validation keeps it");
   });
 });
+
+Deno.test("settingsDiff shows a run's own data file by file, and nothing for the bundled corpus", () => {
+  const tagger = { modelType: "bilstm", units: 100, maxLen: 50, vocabSize: 9, numTags: 3 };
+  const own = settingsDiff({
+    format: "bilstm-ner-model",
+    version: 2,
+    tagger,
+    training: {
+      seed: 42,
+      data: { train: "my.conll", dev: null, format: "conll", tagScheme: "iob1" },
+    },
+  });
+  assert.deepEqual(own, {
+    "data.train": "my.conll",
+    "data.format": "conll",
+    "data.tagScheme": "iob1",
+  });
+  const bundled = settingsDiff({
+    format: "bilstm-ner-model",
+    version: 2,
+    tagger,
+    training: { seed: 42, data: null },
+  });
+  assert.deepEqual(bundled, {});
+});

@@ -196,7 +196,17 @@ export function settingsDiff(stored: unknown): Record<string, SettingValue> {
   for (const [key, fallback] of Object.entries(DEFAULT_TRAIN_CONFIG)) {
     if (key === "epochs" || key === "model" || !(key in training)) continue;
     if (key === "maxLen" && "maxLen" in settings) continue;
-    if (!same(training[key], fallback)) settings[key] = training[key] as SettingValue;
+    const value = training[key];
+    if (key === "data" && typeof value === "object" && value !== null) {
+      // Your own data: its files and how they were read, one setting each (`data.train`, …).
+      for (const [field, inner] of Object.entries(value)) {
+        if (inner !== null && inner !== undefined) {
+          settings[`data.${field}`] = inner as SettingValue;
+        }
+      }
+    } else if (!same(value, fallback)) {
+      settings[key] = value as SettingValue;
+    }
   }
   return settings;
 }
