@@ -13,11 +13,13 @@ import {
   splitByIds,
   validationTail,
 } from "../data/encode.ts";
+import { loadTrainingSentences } from "../data/dataset.ts";
 import { recaseSentences } from "../data/recase.ts";
 import { buildVocab, type Vocab } from "../data/vocab.ts";
 import { DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
 import type { BatchFeatures } from "./batches.ts";
 import type { ResolvedTrainConfig } from "./config.ts";
+import type { ProgressSink } from "./progress.ts";
 
 /** Padded rows ready for training. */
 export interface TrainingData {
@@ -268,4 +270,34 @@ export function dropSingletons(
       wordIds[cell] = unknownId;
     }
   }
+}
+
+/**
+ * The sentences to train on: those given (`trainSentences`, `devSentences`), or those
+ * `config.data` names (your files, or the bundled corpus's training split); with files, the
+ * config records the format and scheme found, so the run (and its resumption) reads them the
+ * same way. Warnings (types the dev file has and training lacks, repairs) go to `sink`.
+ *
+ * @param options the sentences given, if any
+ * @param config the run's settings
+ * @param sink where warnings go
+ * @returns the settings (with the data as read) and the sentences
+ */
+export async function sentencesOf(
+  options: { trainSentences?: readonly Sentence[]; devSentences?: readonly Sentence[] | null },
+  config: ResolvedTrainConfig,
+  sink: ProgressSink,
+): Promise<
+  { config: ResolvedTrainConfig; train: readonly Sentence[]; dev: readonly Sentence[] | null }
+> {
+  if (options.trainSentences) {
+    return { config, train: options.trainSentences, dev: options.devSentences ?? null };
+  }
+  const loaded = await loadTrainingSentences(config.data);
+  for (const warning of loaded.warnings) sink(`warning: ${warning}\n`);
+  const [summary] = loaded.summaries;
+  const data = config.data && summary
+    ? { ...config.data, format: summary.format, tagScheme: summary.tagScheme }
+    : config.data;
+  return { config: { ...config, data }, train: loaded.train, dev: loaded.dev };
 }

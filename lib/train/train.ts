@@ -12,7 +12,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CharVocab } from "../data/chars.ts";
 import type { Sentence } from "../data/corpus.ts";
-import { loadTrainingSentences } from "../data/dataset.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
@@ -34,7 +33,7 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
-import { prepareData, type TrainingData } from "./data.ts";
+import { prepareData, sentencesOf, type TrainingData } from "./data.ts";
 import { type EpochPosition, evaluateRows, runEpoch } from "./epoch.ts";
 import { appendEpoch, emptyHistory, type History } from "./history.ts";
 import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
@@ -313,30 +312,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/**
- * The sentences to train on: those given, or those `config.data` names (your files or the
- * bundled split); with files, the config records the format and scheme found, so the run (and
- * its resumption) reads them the same way.
- */
-async function sentencesOf(
-  options: TrainOptions,
-  config: ResolvedTrainConfig,
-  sink: ProgressSink,
-): Promise<
-  { config: ResolvedTrainConfig; train: readonly Sentence[]; dev: readonly Sentence[] | null }
-> {
-  if (options.trainSentences) {
-    return { config, train: options.trainSentences, dev: options.devSentences ?? null };
-  }
-  const loaded = await loadTrainingSentences(config.data);
-  for (const warning of loaded.warnings) sink(`warning: ${warning}\n`);
-  const [summary] = loaded.summaries;
-  const data = config.data && summary
-    ? { ...config.data, format: summary.format, tagScheme: summary.tagScheme }
-    : config.data;
-  return { config: { ...config, data }, train: loaded.train, dev: loaded.dev };
-}
-
 /** {@linkcode train} once its run folder (if any) is checked and locked. */
 async function trainHeld(
   options: TrainOptions,
@@ -345,7 +320,11 @@ async function trainHeld(
   stop: StopRequest,
 ): Promise<TrainResult> {
   const start = await startOf(options, out, sink);
-  const { config, train: trainSentences, dev } = await sentencesOf(options, start.config, sink);
+  const { config, train: trainSentences, dev } = await sentencesOf(
+    options,
+    start.config,
+    sink,
+  );
   const data = prepareData(trainSentences, config, start.vocab, start.chars, dev);
   const tagger = taggerFor(data, config, start.tagger);
   if (out) {
