@@ -43,3 +43,21 @@ Deno.test("the shipped model scores entity F1 >= 0.80 on the test split, as its 
   assert.ok(Math.abs(measured.entity.f1 - report.entity.f1) < 1e-6, "the report is reproducible");
   assert.ok(measured.tokenAccuracy < measured.paddedAccuracy, "padding inflates accuracy");
 });
+
+Deno.test("the shipped model keeps its entities in caseless text, as robustness.json says", async () => {
+  const report = JSON.parse(await Deno.readTextFile(`${ROOT}data/model/robustness.json`));
+  for (const casing of ["upper", "lower"]) {
+    const measured = await denoJSON(
+      ["run", "-A", "lib/cli/evaluate.ts", "--json", "--casing", casing],
+      ROOT,
+    ) as { casing: string; sentences: number; entity: { f1: number }; caselessMembers: string[] };
+    assert.equal(measured.casing, casing);
+    assert.equal(measured.sentences, 9592);
+    assert.equal(measured.caselessMembers.length, 2, "the caseless members are loaded");
+    assert.ok(measured.entity.f1 >= 0.8, `${casing}: entity F1 ${measured.entity.f1}`);
+    assert.ok(
+      Math.abs(measured.entity.f1 - report.casings[casing].f1) < 1e-6,
+      `${casing}: the report is reproducible`,
+    );
+  }
+});
