@@ -118,6 +118,9 @@ Deno.test({
         `${OWN}train.conll`,
       );
       assert.equal(mismatch.code, 1);
+      const format = await task("train", "--resume", "--out", out, "--format", "jsonl");
+      assert.equal(format.code, 1, format.stderr);
+      assert.match(format.stderr, /--format: saved "conll", given "jsonl"/);
       assert.match(
         mismatch.stderr,
         /--train: saved ".*\/train\.conll", given ".*own_data\/train\.conll"/,

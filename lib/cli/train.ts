@@ -23,11 +23,11 @@
  */
 import { type BackendName, describeBackend, initBackend } from "../backend/backend.ts";
 import { CorpusError } from "../data/corpus.ts";
-import type { DataConfig } from "../data/dataset.ts";
+import type { DataConfig } from "../data/data_config.ts";
 import { ConfigError } from "../errors.ts";
 import { type CharActivation, checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
-import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+import { checkGivenTrainConfig, type TrainConfig } from "../train/config.ts";
 import {
   checkRunFolder,
   NonFiniteLossError,
@@ -312,7 +312,8 @@ function trainUsageError(error: unknown, values: TrainFlags): UsageError | undef
 function checkTrainConfig(config: TrainConfig, values: TrainFlags): void {
   try {
     checkTaggerOptions(config.model ?? {}, "model.");
-    resolveTrainConfig(config);
+    // Resuming with some data flags only: they are compared with the run's own.
+    checkGivenTrainConfig(config, values.resume);
   } catch (error) {
     throw trainUsageError(error, values) ?? error;
   }

@@ -39,7 +39,11 @@ let bundled: Promise<Corpus> | undefined;
 
 /** The bundled GMB corpus (loaded once, then shared). */
 function bundledCorpus(): Promise<Corpus> {
-  bundled ??= loadCorpus();
+  // A failed load is not kept: the next call tries again.
+  bundled ??= loadCorpus().catch((error) => {
+    bundled = undefined;
+    throw error;
+  });
   return bundled;
 }
 

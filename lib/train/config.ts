@@ -183,6 +183,25 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
 }
 
 /**
+ * Checks settings as given, before training: as {@linkcode resolveTrainConfig} does, except that
+ * when resuming, `data` may hold some fields only (no `train`): those are compared with the run's
+ * own, so only their values are checked here.
+ *
+ * @param config the settings given
+ * @param resuming whether a run is being resumed
+ * @throws {ConfigError} naming the bad setting
+ */
+export function checkGivenTrainConfig(config: TrainConfig = {}, resuming = false): void {
+  const data = config.data;
+  if (resuming && data && data.train === undefined) {
+    checkDataConfig({ ...data, train: "(the run's own)" }, "data.");
+    resolveTrainConfig({ ...config, data: undefined });
+  } else {
+    resolveTrainConfig(config);
+  }
+}
+
+/**
  * The model settings a tagger config holds (everything but the sizes the data decides), e.g.
  * to restate a resumed run's settings from its saved tagger.
  *

@@ -27,6 +27,7 @@ import {
   prepareRunFolder,
 } from "./run_folder_checks.ts";
 import {
+  checkGivenTrainConfig,
   epochLearningRate,
   modelSettingsOf,
   type ResolvedTrainConfig,
@@ -294,7 +295,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (options.resume && out === null) {
     throw new RunFolderError("train: resume needs out, the run folder to continue");
   }
-  resolveTrainConfig(options.config); // the settings given are checked before anything else
+  // the settings given are checked before anything else
+  checkGivenTrainConfig(options.config, options.resume);
   // Listening from before the lock is taken to after it is released, so that a SIGINT at any
   // moment in between stops the run at a step boundary rather than killing the process with
   // the lock held (a stop before the first step checkpoints step 0).
