@@ -155,7 +155,9 @@ export function prepareData(
 /**
  * Case augmentation of a gathered batch, in place: each row, with probability `rate`, takes
  * its uppercased (half the time) or lowercased words, word ids and features. Draws nothing when
- * `rate` is 0, so runs without augmentation keep their random sequence.
+ * `rate` is 0, so runs without augmentation keep their random sequence. The epoch loop applies it
+ * after the unknown-word replacement ({@linkcode dropSingletons}), so a recased row keeps every
+ * word (the shipped caseless members were trained in that order).
  *
  * @param batch word ids of the gathered rows (modified)
  * @param features their char and casing ids (modified), char-feature models
