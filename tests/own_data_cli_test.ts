@@ -195,6 +195,10 @@ Deno.test("data flags: checked, named, and refused where they do not apply", asy
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: .*nope\.conll: file not found/m);
   assert.doesNotMatch(missing.stderr, /\n\s+at /, "no stack trace");
+  const spans = await task("train", "--train", `${OWN}test.jsonl`, "--tag-scheme", "bioes");
+  assert.equal(spans.code, 1);
+  assert.match(spans.stderr, /^error: .*test\.jsonl: a JSONL file has spans, not tags/m);
+  assert.doesNotMatch(spans.stderr, /\n\s+at /, "no stack trace");
   const stats = await taskJSON("stats", `${OWN}train.conll`);
   assert.equal(stats.format, "conll");
   assert.equal(stats.tagScheme, "iob1");

@@ -365,7 +365,7 @@ async function runTraining(command: TrainCommand): Promise<number> {
       console.error(`error: ${runFolderMessage(error)}`);
       return 1;
     }
-    if (error instanceof CorpusError) {
+    if (error instanceof CorpusError || error instanceof ConfigError) {
       console.error(`error: ${error.message}`);
       return 1;
     }

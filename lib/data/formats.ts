@@ -168,10 +168,10 @@ async function* rawSentences(
       options.tagScheme !== undefined && options.tagScheme !== "auto" &&
       options.tagScheme !== "iob2"
     ) {
-      throw new ConfigError(
-        "tagScheme",
-        "does not apply to JSONL: spans have no tag scheme",
-        options.tagScheme,
+      throw new CorpusError(
+        path,
+        `a JSONL file has spans, not tags: the tag scheme ${options.tagScheme} (--tag-scheme) ` +
+          "does not apply to it",
       );
     }
     yield* parseJsonlLines(rest, path, {
