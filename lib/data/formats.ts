@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { ConfigError } from "../errors.ts";
 import { CorpusError } from "./_corpus_error.ts";
 import { type CorpusEncoding, DEFAULT_MAX_CORPUS_BYTES } from "./_corpus_read.ts";
 import {
