@@ -104,6 +104,15 @@ export function parseTag(tag: string): ParsedTag {
   return { prefix: match[1], type: match[2] };
 }
 
+/** The tag at `index` parsed; a malformed one is a {@linkcode TagError} naming the token. */
+function parseTagAt(tags: readonly string[], index: number): ParsedTag {
+  try {
+    return parseTag(tags[index]);
+  } catch (error) {
+    throw new TagError(index, (error as Error).message);
+  }
+}
+
 /** Evidence for {@linkcode detectTagScheme}, gathered over the sentences. */
 export interface SchemeEvidence {
   /** Tags with an `E-` or `S-` prefix. */
@@ -130,13 +139,7 @@ export interface DetectedScheme {
 export function gatherEvidence(tags: readonly string[], evidence: SchemeEvidence): void {
   let previousType = "";
   for (let index = 0; index < tags.length; index++) {
-    let parsed: ParsedTag;
-    try {
-      parsed = parseTag(tags[index]);
-    } catch (error) {
-      throw new TagError(index, (error as Error).message);
-    }
-    const { prefix, type } = parsed;
+    const { prefix, type } = parseTagAt(tags, index);
     if (prefix === "E" || prefix === "S") evidence.bioes++;
     if (prefix === "L" || prefix === "U") evidence.bilou++;
     if (prefix === "B" && type !== previousType) evidence.beginB++;
@@ -205,13 +208,7 @@ export function toIob2(tags: readonly string[], scheme: TagScheme, strict = fals
   let repairs = 0;
   let previousType = "";
   for (let index = 0; index < tags.length; index++) {
-    let parsed: ParsedTag;
-    try {
-      parsed = parseTag(tags[index]);
-    } catch (error) {
-      throw new TagError(index, (error as Error).message);
-    }
-    const { prefix, type } = parsed;
+    const { prefix, type } = parseTagAt(tags, index);
     if (prefix === "") {
       out[index] = "O";
       previousType = "";
