@@ -105,9 +105,48 @@ export async function readCorpusText(
 ): Promise<CorpusText> {
   const { encoding, maxBytes } = resolveOptions(options);
   let bytes = await readBounded(path, maxBytes);
-  const gzip = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+  const gzip = isGzip(bytes);
   if (gzip) bytes = await gunzipBounded(bytes, path, maxBytes);
   return decodeCorpus(bytes, path, encoding, gzip);
+}
+
+/** Whether bytes start with gzip's magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+}
+
+/** Whether bytes start with a UTF-16 byte-order mark (little- or big-endian). */
+export function startsUtf16(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+}
+
+/**
+ * The index of the first of the five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+ * 0x9D) in text decoded as Windows-1252, or -1: such a byte means another encoding.
+ */
+export function undefinedWindows1252(text: string): number {
+  return text.search(/[\u0081\u008d\u008f\u0090\u009d]/);
+}
+
+/** Stats a corpus path: a missing or unreadable path, or a folder, is a {@linkcode CorpusError}. */
+export async function statCorpusFile(path: string): Promise<Deno.FileInfo> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    throw new CorpusError(path, openProblem(error));
+  }
+  if (info.isDirectory) throw new CorpusError(path, "is a folder, not a corpus file");
+  return info;
+}
+
+/** Opens a corpus file for reading; a failure is a {@linkcode CorpusError} saying why. */
+export async function openCorpusFile(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (error) {
+    throw new CorpusError(path, openProblem(error));
+  }
 }
 
 /** Why a file cannot be opened, in words. */
@@ -138,13 +177,7 @@ function concat(chunks: Uint8Array<ArrayBuffer>[], total: number): Uint8Array<Ar
  * one byte more than the cap has come, which is an error.
  */
 async function readBounded(path: string, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    throw new CorpusError(path, openProblem(error));
-  }
-  if (info.isDirectory) throw new CorpusError(path, "is a folder, not a corpus file");
+  const info = await statCorpusFile(path);
   if (info.isFile && info.size > maxBytes) {
     throw new CorpusError(
       path,
@@ -152,12 +185,7 @@ async function readBounded(path: string, maxBytes: number): Promise<Uint8Array<A
         `${formatBytes(maxBytes)}; nothing was read (${RAISE_CAP})`,
     );
   }
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    throw new CorpusError(path, openProblem(error));
-  }
+  const file = await openCorpusFile(path);
   try {
     const chunks: Uint8Array<ArrayBuffer>[] = [];
     let total = 0;
@@ -282,7 +310,7 @@ function decodeCorpus(
   encoding: CorpusEncodingOption,
   gzip: boolean,
 ): CorpusText {
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+  if (startsUtf16(bytes)) {
     throw new CorpusError(
       path,
       "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8",
@@ -317,7 +345,7 @@ function decodeCorpus(
     }
   }
   const text = new TextDecoder("windows-1252").decode(bytes);
-  const undefinedByte = text.search(/[\u0081\u008d\u008f\u0090\u009d]/);
+  const undefinedByte = undefinedWindows1252(text);
   if (undefinedByte !== -1) {
     throw new CorpusError(
       path,

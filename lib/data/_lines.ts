@@ -13,7 +13,12 @@ import {
   type CorpusEncodingOption,
   firstInvalidUtf8,
   formatBytes,
-  openProblem,
+  isGzip,
+  lineOfIndex,
+  openCorpusFile,
+  startsUtf16,
+  statCorpusFile,
+  undefinedWindows1252,
 } from "./_corpus_read.ts";
 
 /** One line of a text file. */
@@ -58,23 +63,10 @@ export class InvalidUtf8Error extends CorpusError {
   }
 }
 
-const GZIP_MAGIC = [0x1f, 0x8b];
-
 /** The bytes of a file as a stream, gzip unpacked, counting against the cap. */
 async function byteStream(path: string, maxBytes: number): Promise<ReadableStream<Uint8Array>> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    throw new CorpusError(path, openProblem(error));
-  }
-  if (info.isDirectory) throw new CorpusError(path, "is a folder, not a corpus file");
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (error) {
-    throw new CorpusError(path, openProblem(error));
-  }
+  await statCorpusFile(path);
+  const file = await openCorpusFile(path);
   const reader = file.readable.getReader();
   const first = await reader.read();
   const head = first.done ? new Uint8Array(0) : first.value;
@@ -92,7 +84,7 @@ async function byteStream(path: string, maxBytes: number): Promise<ReadableStrea
       await reader.cancel();
     },
   });
-  if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
+  if (isGzip(head)) {
     raw = raw.pipeThrough(
       new DecompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
     );
@@ -115,19 +107,15 @@ async function byteStream(path: string, maxBytes: number): Promise<ReadableStrea
   );
 }
 
-/** Counts line feeds in `text` before `end`. */
+/** Counts line feeds in `text` before `end` (one fewer than the line `end` is on). */
 function countLines(text: string, end = text.length): number {
-  let count = 0;
-  for (let at = text.indexOf("\n"); at !== -1 && at < end; at = text.indexOf("\n", at + 1)) {
-    count++;
-  }
-  return count;
+  return lineOfIndex(text, end) - 1;
 }
 
 /** Refuses UTF-16 and Windows-1252's five undefined bytes; checks one decoded chunk. */
 function checkDecoded(text: string, path: string, linesBefore: number, encoding: CorpusEncoding) {
   if (encoding !== "windows-1252") return;
-  const undefinedByte = text.search(/[\u0081\u008d\u008f\u0090\u009d]/);
+  const undefinedByte = undefinedWindows1252(text);
   if (undefinedByte !== -1) {
     throw new CorpusError(
       path,
@@ -171,7 +159,7 @@ export async function* readLines(
       }
       const bytes = result.done ? undefined : result.value;
       if (first && bytes && bytes.length >= 2) {
-        if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+        if (startsUtf16(bytes)) {
           throw new CorpusError(
             path,
             "the file is UTF-16 (a UTF-16 byte-order mark); save it as UTF-8",
