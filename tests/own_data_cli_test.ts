@@ -9,33 +9,14 @@
 import assert from "node:assert/strict";
 import { toConll } from "../lib/data/write.ts";
 import { conll2003Text, conllTypedSplit } from "./fixtures/own_data.ts";
+import { runTask } from "./fixtures/task.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
-const ROOT = new URL("..", import.meta.url);
 const OWN = new URL("./fixtures/own_data/", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `deno task NAME ARGS` at the repository root. */
-async function task(name: string, ...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
 
 /** Runs a task that must succeed and print JSON. */
 async function taskJSON(name: string, ...args: string[]): Promise<Record<string, unknown>> {
-  const run = await task(name, ...args, "--json");
+  const run = await runTask(name, ...args, "--json");
   assert.equal(run.code, 0, run.stderr.slice(-3000));
   return JSON.parse(run.stdout);
 }
@@ -109,7 +90,7 @@ Deno.test({
         (resumed.config as { data: { train: string } }).data.train,
         `${dir}/train.conll`,
       );
-      const mismatch = await task(
+      const mismatch = await runTask(
         "train",
         "--resume",
         "--out",
@@ -118,7 +99,7 @@ Deno.test({
         `${OWN}train.conll`,
       );
       assert.equal(mismatch.code, 1);
-      const format = await task("train", "--resume", "--out", out, "--format", "jsonl");
+      const format = await runTask("train", "--resume", "--out", out, "--format", "jsonl");
       assert.equal(format.code, 1, format.stderr);
       assert.match(format.stderr, /--format: saved "conll", given "jsonl"/);
       assert.match(
@@ -137,7 +118,7 @@ Deno.test({
       const dev = (await Deno.readTextFile(`${OWN}dev.conll`)).replace("B-PER", "B-EVENT");
       await Deno.writeTextFile(`${dir}/dev.conll`, dev);
       const out = `${dir}/run`;
-      const run = await task(
+      const run = await runTask(
         "train",
         "--train",
         `${OWN}train.conll`,
@@ -151,7 +132,7 @@ Deno.test({
       );
       assert.equal(run.code, 0, run.stderr.slice(-2000));
       assert.match(run.stderr, /dev\.conll: the types EVENT \(1\) are not in the training data/);
-      const evaluation = await task(
+      const evaluation = await runTask(
         "evaluate",
         "--model",
         out,
@@ -171,10 +152,10 @@ Deno.test({
 });
 
 Deno.test("data flags: checked, named, and refused where they do not apply", async () => {
-  const orphan = await task("train", "--format", "conll");
+  const orphan = await runTask("train", "--format", "conll");
   assert.equal(orphan.code, 2);
   assert.match(orphan.stderr, /--format needs --train PATH/);
-  const both = await task(
+  const both = await runTask(
     "train",
     "--train",
     `${OWN}train.conll`,
@@ -188,14 +169,14 @@ Deno.test("data flags: checked, named, and refused where they do not apply", asy
     both.stderr,
     /--validation-split cannot be used with a validation file of its own \(--dev\)/,
   );
-  const scheme = await task("evaluate", "--test", `${OWN}test.conll`, "--tag-scheme", "iob3");
+  const scheme = await runTask("evaluate", "--test", `${OWN}test.conll`, "--tag-scheme", "iob3");
   assert.equal(scheme.code, 2);
   assert.match(scheme.stderr, /--tag-scheme must be one of auto, iob1, iob2, bioes, bilou/);
-  const missing = await task("train", "--train", `${OWN}nope.conll`, "--epochs", "1");
+  const missing = await runTask("train", "--train", `${OWN}nope.conll`, "--epochs", "1");
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: .*nope\.conll: file not found/m);
   assert.doesNotMatch(missing.stderr, /\n\s+at /, "no stack trace");
-  const spans = await task("train", "--train", `${OWN}test.jsonl`, "--tag-scheme", "bioes");
+  const spans = await runTask("train", "--train", `${OWN}test.jsonl`, "--tag-scheme", "bioes");
   assert.equal(spans.code, 1);
   assert.match(spans.stderr, /^error: .*test\.jsonl: a JSONL file has spans, not tags/m);
   assert.doesNotMatch(spans.stderr, /\n\s+at /, "no stack trace");

@@ -7,27 +7,15 @@
 import assert from "node:assert/strict";
 import { corpusStats } from "../lib/data/stats.ts";
 import type { Corpus, Sentence } from "../lib/data/corpus.ts";
+import { runTask, type TaskRun } from "./fixtures/task.ts";
 
-const ROOT = new URL("..", import.meta.url);
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = TaskRun;
 
 /** Runs `deno task stats ARGS` at the repository root. */
-async function stats(...args: string[]): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "stats", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function stats(...args: string[]): Promise<Run> {
+  return runTask("stats", ...args);
 }
 
 /** Asserts a run failed the way the CLI reports a refused file: one `error:` line, exit 1. */
