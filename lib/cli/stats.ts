@@ -21,6 +21,7 @@ import type { Corpus } from "../data/corpus.ts";
 import { type CorpusFormat, loadSentences, type ReadOptions } from "../data/formats.ts";
 import { ConfigError } from "../errors.ts";
 import { DATA_READ_FLAGS, readOptionsFromFlags } from "./_data_flags.ts";
+import { readingNotes } from "../data/dataset.ts";
 import { formatCount, formatTable } from "../plot/table.ts";
 import {
   formatUsage,
@@ -135,9 +136,7 @@ async function readCorpusForStats(
     return { ...corpus, format: "gmb", tagScheme: null };
   }
   const { sentences, summary } = await loadSentences(path, options);
-  for (const note of [summary.schemeNote, summary.repairs ? `${summary.repairs} repairs` : null]) {
-    if (note) console.error(`note: ${path}: ${note}`);
-  }
+  for (const note of readingNotes(summary)) console.error(`note: ${note}`);
   return {
     source: path,
     rows: summary.tokens,

@@ -81,8 +81,13 @@ export function unknownTypesMessage(
     })`;
 }
 
-/** Notes on how a file was read: repairs and an ambiguous scheme. */
-function readingNotes(summary: ReadSummary): string[] {
+/**
+ * Notes on how a file was read, for the user: repaired tags, spans left out, an ambiguous scheme.
+ *
+ * @param summary what reading the file found
+ * @returns one line per note, each naming the file
+ */
+export function readingNotes(summary: ReadSummary): string[] {
   const notes: string[] = [];
   if (summary.repairs > 0) {
     notes.push(

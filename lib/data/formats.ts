@@ -233,8 +233,11 @@ export async function* readSentences(
     summary.repairs += repairs;
     summary.sentences++;
     summary.tokens += tags.length;
-    for (const tag of tags) if (tag !== "O") types.add(tag.slice(2));
-    summary.types = [...types].sort();
+    for (const tag of tags) {
+      if (tag === "O" || types.has(tag.slice(2))) continue;
+      types.add(tag.slice(2));
+      summary.types = [...types].sort(); // only when a type is new, not per sentence
+    }
     return {
       id: summary.sentences,
       words: sentence.words,
