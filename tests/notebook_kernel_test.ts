@@ -164,7 +164,16 @@ Deno.test("Interrupt (SIGINT) during train in a kernel: kernel alive, checkpoint
           `console.log("PID " + Deno.pid);`,
           `const result = await train({`,
           `  trainSentences: sentences, config, out, progress: null,`,
-          `  onStep: (epoch, step) => { if (step % 10 === 0) console.log(\`step \${epoch} \${step}\`); },`,
+          `  onStep: (epoch, step) => {`,
+          `    if (step % 10 === 0) console.log(\`step \${epoch} \${step}\`);`,
+          // After the step that triggers the Interrupt, each step takes 20 ms more, so the rest
+          // of the epoch lasts over 4 s: the SIGINT lands in it however late the kernel's output
+          // reaches the test on a loaded machine (it once arrived after the epoch had ended).
+          `    if (epoch === ${INTERRUPT_AFTER.epoch} && step >= ${INTERRUPT_AFTER.step}) {`,
+          `      const until = performance.now() + 20;`,
+          `      while (performance.now() < until) { /* busy: hold the step */ }`,
+          `    }`,
+          `  },`,
           `});`,
           `console.log("INTERRUPTED " + JSON.stringify(result.interrupted));`,
         ].join("\n"),
