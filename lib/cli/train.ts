@@ -4,7 +4,8 @@
  * [--threads N|auto] [--epochs N] [--limit N] [--batch-size N] [--seed N] [--layer fast|stock]
  * [--model-type bilstm|bilstm-crf] [--char-features] [--dropout R] [--output-dropout R]
  * [--units N] [--bilstm-layers N] [--lowercase] [--case-augmentation R] [--case-fallback]
- * [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--out DIR] [--resume]
+ * [--validation-split R] [--learning-rate R] [--learning-rate-decay R] [--teacher DIR
+ * [--distill-weight R]] [--out DIR] [--resume]
  * [--json]`
  *
  * Trains the tagger on the tutorial's training split of the bundled corpus, or on your own file
@@ -155,6 +156,18 @@ const FLAGS = {
     default: false,
     help: "reproduce the tutorial's fault: train on and count padding",
   },
+  teacher: {
+    type: "string",
+    value: "DIR",
+    help: "distil: also train on this model or ensemble folder's tag distributions\n" +
+      "(computed once, cached in the run folder)",
+  },
+  "distill-weight": {
+    type: "string",
+    value: "R",
+    help: "weight of the teacher's distributions against the gold tags, in (0, 1]\n" +
+      "(default 0.5; needs --teacher)",
+  },
   out: {
     type: "string",
     value: "DIR",
@@ -170,7 +183,13 @@ const FLAGS = {
   ...HELP_FLAG,
 } as const;
 
-const USAGE = formatUsage({ command: "deno task train", flags: FLAGS });
+/** The commands this file runs: `train`, and `distill` (the same, with a teacher required). */
+export type TrainCommandName = "train" | "distill";
+
+const USAGES: Record<TrainCommandName, string> = {
+  train: formatUsage({ command: "deno task train", flags: FLAGS }),
+  distill: formatUsage({ command: "deno task distill --teacher DIR", flags: FLAGS }),
+};
 
 /** The flag that sets each {@linkcode TrainConfig} field, for naming a resolver's error. */
 const FLAGS_BY_FIELD: FlagsByField = {
@@ -185,6 +204,8 @@ const FLAGS_BY_FIELD: FlagsByField = {
   lowercase: "--lowercase",
   caseAugmentation: "--case-augmentation",
   caseFallback: "--case-fallback",
+  "distill.teacher": "--teacher",
+  "distill.weight": "--distill-weight",
   "data.train": "--train",
   "data.dev": "--dev",
   ...dataFlagsByField("data."),
@@ -252,6 +273,11 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
     lowercase: values.lowercase || undefined,
     caseAugmentation: number("case-augmentation"),
     caseFallback: values["case-fallback"] || undefined,
+    distill: values.teacher === undefined
+      ? undefined
+      : definedFields({ teacher: values.teacher, weight: number("distill-weight") }) as {
+        teacher: string;
+      },
     data: dataConfigFromFlags(values),
     model: definedFields({
       units: integer("units"),
@@ -320,9 +346,15 @@ function checkTrainConfig(config: TrainConfig, values: TrainFlags): void {
 }
 
 /** Parses and checks the command line; undefined for `--help`. */
-function parseTrainCommand(args: string[]): TrainCommand | undefined {
+function parseTrainCommand(args: string[], name: TrainCommandName): TrainCommand | undefined {
   const { values } = parseFlags(args, FLAGS);
   if (values.help) return undefined;
+  if (name === "distill" && values.teacher === undefined && !values.resume) {
+    throw new UsageError("--teacher DIR is required: the model or ensemble folder to distil");
+  }
+  if (values["distill-weight"] !== undefined && values.teacher === undefined) {
+    throw new UsageError("--distill-weight needs --teacher DIR");
+  }
   const backend = parseBackend(values.backend);
   const threads = parseThreads(values.threads);
   if (values.resume && !values.out) throw new UsageError("--resume needs --out DIR");
@@ -428,10 +460,11 @@ async function runTraining(command: TrainCommand): Promise<number> {
  * Runs the command.
  *
  * @param args command-line arguments
+ * @param name `train`, or `distill` (a teacher required; lib/cli/distill.ts)
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
-export async function main(args: string[]): Promise<number> {
-  return await runCommand(USAGE, () => parseTrainCommand(args), runTraining);
+export async function main(args: string[], name: TrainCommandName = "train"): Promise<number> {
+  return await runCommand(USAGES[name], () => parseTrainCommand(args, name), runTraining);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -26,5 +26,6 @@ export type {
   CrfLossOptions,
   CrfParameterOptions,
   CrfParameters,
+  SoftTargets,
   ViterbiResult,
 } from "./crf/mod.ts";

@@ -12,6 +12,11 @@ export interface DecodedTags {
   tagIds: Int32Array;
   /** The probability the model gave each chosen tag. */
   probabilities: Float32Array;
+  /**
+   * Every tag's probability at every token, row-major `[length, numTags]` (softmax
+   * probabilities, or CRF marginals); optional for custom decoders.
+   */
+  distributions?: Float32Array;
 }
 
 /**
@@ -42,7 +47,7 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
     tagIds[token] = best;
     probabilities[token] = scores[base + best];
   }
-  return { tagIds, probabilities };
+  return { tagIds, probabilities, distributions: scores.slice(0, length * numTags) };
 };
 
 /**
@@ -60,6 +65,6 @@ export function crfDecoder(params: CrfHostParameters, paddingTagId: number | nul
     const tagIds = Int32Array.from(tags);
     const probabilities = new Float32Array(length);
     for (let t = 0; t < length; t++) probabilities[t] = marginals[t * numTags + tags[t]];
-    return { tagIds, probabilities };
+    return { tagIds, probabilities, distributions: marginals };
   };
 }

@@ -65,6 +65,12 @@ export interface PredictOptions {
   words?: readonly (readonly string[])[];
   /** Called after each batch with rows done and rows in all (e.g. to report progress). */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /**
+   * Also return every tag's probability at every token
+   * ({@linkcode SequencePrediction.distributions}), e.g. a teacher's soft targets for
+   * distillation. Default false.
+   */
+  distributions?: boolean;
 }
 
 /** Predictions for one sentence given as word ids. */
@@ -74,6 +80,12 @@ export interface SequencePrediction extends DecodedTags {
    * model that truncates at `maxLen` (the tutorial) predicts for the tokens it sees.
    */
   firstWindowTagIds: Int32Array;
+  /**
+   * With {@linkcode PredictOptions.distributions}: every tag's probability at every token,
+   * row-major `[length, numTags]` (softmax probabilities, or for a CRF the marginals under the
+   * members' mean scores); each token's row comes from the window that decides its tag.
+   */
+  distributions?: Float32Array;
 }
 
 /** Whether two word maps are the same (same object, or the same words and casing rule). */
@@ -211,6 +223,7 @@ export function predictWordIds(
     tagIds: new Int32Array(ids.length),
     probabilities: new Float32Array(ids.length),
     firstWindowTagIds: new Int32Array(Math.min(ids.length, maxLen)),
+    ...(options.distributions ? { distributions: new Float32Array(ids.length * numTags) } : {}),
   }));
   const rows = sentences.flatMap((ids, sentence) =>
     planWindows(ids.length, maxLen).map((window, index) => ({
@@ -249,6 +262,18 @@ export function predictWordIds(
       for (let token = window.keepFrom; token < window.keepTo; token++) {
         result.tagIds[token] = decoded.tagIds[token - window.start];
         result.probabilities[token] = decoded.probabilities[token - window.start];
+      }
+      if (result.distributions) {
+        if (!decoded.distributions) {
+          throw new Error("predict: distributions were asked for but the decoder gives none");
+        }
+        result.distributions.set(
+          decoded.distributions.subarray(
+            (window.keepFrom - window.start) * numTags,
+            (window.keepTo - window.start) * numTags,
+          ),
+          window.keepFrom * numTags,
+        );
       }
       if (first) result.firstWindowTagIds.set(decoded.tagIds);
     });

@@ -13,12 +13,20 @@ import * as tf from "@tensorflow/tfjs";
 import type { TaggerBatch } from "../model/forward.ts";
 import type { TaggerConfig } from "../model/config.ts";
 
-/** Per-batch inputs beyond word ids, for taggers with char features. */
+/**
+ * Per-batch arrays beyond word ids and gold tags: inputs of taggers with char features, and a
+ * teacher's soft targets when distilling.
+ */
 export interface BatchFeatures {
   /** `[batchSize * maxLen * maxChars]` char ids, aligned with the word ids (lib/data/chars.ts). */
   charIds?: Int32Array;
   /** `[batchSize * maxLen]` casing class ids (lib/data/chars.ts `encodeCasing`). */
   casingIds?: Int32Array;
+  /**
+   * `[batchSize * maxLen * numTags]` a teacher's tag distribution at every real token (zeros at
+   * padding), mixed into the loss with the trainer's `softTargetWeight` (lib/train/distill.ts).
+   */
+  softTargets?: Float32Array;
 }
 
 /** A batch of post-padded rows with gold tags, as the trainer receives it. */
@@ -53,6 +61,8 @@ export interface BatchTensors {
   maskValues: Float32Array;
   /** `maskValues` as a tensor. */
   mask: tf.Tensor1D;
+  /** The teacher's distributions of the kept steps, `[batchSize·time·numTags]`, or null. */
+  softTargets: Float32Array | null;
 }
 
 /**
@@ -139,6 +149,9 @@ export function checkBatch(config: TaggerConfig, batch: LabelledBatch): void {
   if (config.charFeatures && config.casingDim > 0 && features.casingIds?.length !== n) {
     throw new Error(`trainer: this tagger needs extras.casingIds (${n} casing ids)`);
   }
+  if (features.softTargets && features.softTargets.length !== n * config.numTags) {
+    throw new Error(`trainer: extras.softTargets needs ${n}×${config.numTags} values`);
+  }
   if (config.modelType !== "bilstm-crf") return;
   for (let r = 0; r < batchSize; r++) {
     let seenPadding = false;
@@ -205,6 +218,9 @@ export function batchTensors(
     tagIds: tf.tensor1d(tags, "int32"),
     maskValues,
     mask: tf.tensor1d(maskValues, "float32"),
+    softTargets: features.softTargets
+      ? firstColumns(features.softTargets, batchSize, maxLen, time, config.numTags)
+      : null,
   };
 }
 

@@ -66,9 +66,28 @@ export interface TrainConfig {
    * bundled GMB corpus's tutorial training split.
    */
   data?: DataConfig | null;
+  /**
+   * Distillation: train on a teacher's per-token tag distributions together with the gold tags
+   * (lib/train/distill.ts); default null (gold tags only).
+   */
+  distill?: DistillConfig | null;
   /** The tagger's settings beyond the sizes the data decides (see lib/model/config.ts). */
   model?: ModelSettings;
 }
+
+/** Distillation settings (see {@linkcode TrainConfig.distill}). */
+export interface DistillConfig {
+  /** The teacher: a model folder or an ensemble folder (e.g. `data/model`). */
+  teacher: string;
+  /**
+   * Weight of the teacher's distributions against the gold tags, in (0, 1]: each token's target
+   * is `(1 − weight)·gold + weight·teacher`. Default 0.5.
+   */
+  weight?: number;
+}
+
+/** Default {@linkcode DistillConfig.weight}. */
+export const DEFAULT_DISTILL_WEIGHT = 0.5;
 
 /** {@linkcode TrainConfig} with every default filled in. */
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, "limit">> & { limit: number | null };
@@ -90,6 +109,7 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
   caseAugmentation: 0,
   caseFallback: false,
   data: null,
+  distill: null,
   model: {},
 };
 
@@ -97,7 +117,7 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
  * Settings added after runs were first recorded: left out of a run's identity (its folder name)
  * while they hold their default, so older runs keep their names.
  */
-export const LATER_SETTINGS = ["caseAugmentation", "caseFallback", "data"] as const;
+export const LATER_SETTINGS = ["caseAugmentation", "caseFallback", "data", "distill"] as const;
 
 /** Throws a {@linkcode ConfigError} unless `ok`. */
 function require(ok: boolean, field: string, problem: string, value: unknown): void {
@@ -153,6 +173,7 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
     resolved.caseFallback,
   );
   if (resolved.data !== null) resolved.data = checkDataConfig(resolved.data, "data.");
+  if (resolved.distill !== null) resolved.distill = checkDistillConfig(resolved.distill);
   require(
     !(resolved.data?.dev && config.validationSplit !== undefined && config.validationSplit > 0),
     "validationSplit",
@@ -180,6 +201,25 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
     true,
   );
   return resolved;
+}
+
+/** Checks distillation settings and fills in the default weight. */
+function checkDistillConfig(distill: DistillConfig): Required<DistillConfig> {
+  require(
+    typeof distill === "object" && typeof distill.teacher === "string" &&
+      distill.teacher.length > 0,
+    "distill.teacher",
+    "must name a model folder",
+    distill?.teacher,
+  );
+  const weight = distill.weight ?? DEFAULT_DISTILL_WEIGHT;
+  require(
+    typeof weight === "number" && weight > 0 && weight <= 1,
+    "distill.weight",
+    "must be in (0, 1]",
+    weight,
+  );
+  return { teacher: distill.teacher, weight };
 }
 
 /**

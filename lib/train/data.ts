@@ -25,6 +25,13 @@ import type { ProgressSink } from "./progress.ts";
 export interface TrainingData {
   /** Rows the optimizer sees. */
   fit: EncodedSentences;
+  /** The sentences of the `fit` rows, in row order. */
+  fitSentences: readonly Sentence[];
+  /**
+   * A teacher's tag distributions over the `fit` rows, `[fit.size * maxLen * numTags]` (zeros at
+   * padding), when distilling (lib/train/distill.ts); else undefined.
+   */
+  softTargets?: Float32Array;
   /** The held-out tail, for validation loss and accuracy. */
   validation: EncodedSentences;
   /** The held-out tail's sentences, for validation entity F1. */
@@ -119,6 +126,7 @@ export function prepareData(
   const singletons = counts.map((count, id) => (count === 1 && id !== maps.unknownId ? 1 : 0));
   const data: TrainingData = {
     fit,
+    fitSentences: train,
     validation: encodeSentences(knownTagsOnly(validation, maps), maps, { maxLen: config.maxLen }),
     validationSentences: validation,
     vocab: maps,
@@ -247,6 +255,20 @@ export function gatherFeatures(
     casingIds.set(features.casingIds.subarray(row * maxLen, (row + 1) * maxLen), index * maxLen);
   });
   return { charIds, casingIds };
+}
+
+/** A teacher's distributions of the given fit rows (`width` values per row), or undefined. */
+export function gatherSoftTargets(
+  softTargets: Float32Array | undefined,
+  rows: readonly number[],
+  width: number,
+): Float32Array | undefined {
+  if (!softTargets) return undefined;
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((row, index) => {
+    out.set(softTargets.subarray(row * width, (row + 1) * width), index * width);
+  });
+  return out;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   dropSingletons,
   gatherBatch,
   gatherFeatures,
+  gatherSoftTargets,
   type RowFeatures,
   type TrainingData,
 } from "./data.ts";
@@ -98,12 +99,17 @@ export async function runEpoch(
     });
     const features = gatherFeatures(data.fitFeatures, rows, data.fit.maxLen);
     augmentCase(batch, features, rows, data, { rate: config.caseAugmentation, random });
+    const softTargets = gatherSoftTargets(
+      data.softTargets,
+      rows,
+      data.fit.maxLen * data.vocab.tags.length,
+    );
     const metrics = trainer.trainBatch(
       batch.wordIds,
       batch.tagIds,
       batch.mask,
       rows.length,
-      features,
+      softTargets ? { ...features, softTargets } : features,
     );
     sums.loss += metrics.loss * batch.tokens;
     sums.correct += metrics.accuracy * batch.tokens;

@@ -28,27 +28,40 @@ export interface StepLoss {
  * @param scores `[batch·time, numTags]` logits or emissions (the forward pass's output)
  * @param batch the batch's gold tags and mask
  * @param crf the CRF's parameters for a CRF head, else null
+ * @param softTargetWeight with the batch's `softTargets` (a teacher's distributions), their
+ *   weight against the gold tags in (0, 1]: the target at each token is `(1 − w)·gold + w·q`
+ *   (for a CRF, in its gold emission term: see `SoftTargets` in lib/model/crf/)
  */
 export function stepLoss(
   scores: tf.Tensor2D,
   batch: BatchTensors,
   crf: CrfParameters | null,
+  softTargetWeight = 0,
 ): StepLoss {
   const { batchSize, time } = batch.input;
   const numTags = scores.shape[1];
   const realTokens = tf.maximum(tf.sum(batch.mask), 1);
+  const soft = batch.softTargets && softTargetWeight > 0
+    ? { targets: batch.softTargets, weight: softTargetWeight }
+    : undefined;
   if (crf) {
     const nll = crfNegLogLikelihood(
       tf.reshape(scores, [batchSize, time, numTags]) as tf.Tensor3D,
       tf.reshape(batch.tagIds, [batchSize, time]) as tf.Tensor2D,
       tf.reshape(batch.mask, [batchSize, time]) as tf.Tensor2D,
       crf,
-      { reduction: "sum", implementation: "host" },
+      { reduction: "sum", implementation: "host", soft },
     );
     return { loss: tf.div(nll, realTokens) as tf.Scalar, accuracy: null };
   }
   const logProbs = tf.logSoftmax(scores);
-  const gold = tf.oneHot(batch.tagIds, numTags);
+  const oneHot = tf.oneHot(batch.tagIds, numTags);
+  const gold = soft
+    ? tf.add(
+      tf.mul(oneHot, 1 - soft.weight),
+      tf.mul(tf.tensor2d(soft.targets, [batchSize * time, numTags]), soft.weight),
+    )
+    : oneHot;
   const nll = tf.neg(tf.sum(tf.mul(logProbs, gold), 1));
   const loss = tf.div(tf.sum(tf.mul(nll, batch.mask)), realTokens) as tf.Scalar;
   const hits = tf.cast(tf.equal(tf.argMax(scores, 1), batch.tagIds), "float32");

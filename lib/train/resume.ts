@@ -13,6 +13,7 @@ import { CHECKPOINT_POINTER, type LoadedTagger, loadTaggerFolder } from "../io/m
 import { loadState } from "../io/state_file.ts";
 import { DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
 import {
+  DEFAULT_DISTILL_WEIGHT,
   DEFAULT_TRAIN_CONFIG,
   modelSettingsOf,
   type ResolvedTrainConfig,
@@ -190,11 +191,12 @@ export function settingDifferences(
 ): SettingDifference[] {
   const differences: SettingDifference[] = [];
   for (const [key, value] of Object.entries(given)) {
-    if (value === undefined || key === "epochs" || key === "model" || key === "data") continue;
+    if (value === undefined || ["epochs", "model", "data", "distill"].includes(key)) continue;
     const was = (saved as unknown as Record<string, unknown>)[key];
     if (!Object.is(value, was)) differences.push({ field: key, saved: was, given: value });
   }
   differences.push(...dataDifferences(given.data, saved.data));
+  differences.push(...distillDifferences(given.distill, saved.distill));
   const model = saved.model as Record<string, unknown>;
   const defaults = DEFAULT_TAGGER_OPTIONS as Record<string, unknown>;
   for (const [key, value] of Object.entries(given.model ?? {})) {
@@ -203,6 +205,26 @@ export function settingDifferences(
     if (!Object.is(value, was)) {
       differences.push({ field: `model.${key}`, saved: was, given: value });
     }
+  }
+  return differences;
+}
+
+/** The differences of the distillation settings given from a run's (the weight by its default). */
+function distillDifferences(
+  given: TrainConfig["distill"],
+  saved: ResolvedTrainConfig["distill"],
+): SettingDifference[] {
+  if (given === undefined) return [];
+  if (given === null || saved === null) {
+    return given === saved ? [] : [{ field: "distill", saved, given }];
+  }
+  const differences: SettingDifference[] = [];
+  if (given.teacher !== saved.teacher) {
+    differences.push({ field: "distill.teacher", saved: saved.teacher, given: given.teacher });
+  }
+  const weight = given.weight ?? DEFAULT_DISTILL_WEIGHT;
+  if (weight !== saved.weight) {
+    differences.push({ field: "distill.weight", saved: saved.weight, given: weight });
   }
   return differences;
 }

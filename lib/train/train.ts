@@ -34,7 +34,9 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
+import type { DistillConfig } from "./config.ts";
 import { prepareData, sentencesOf, type TrainingData } from "./data.ts";
+import { softTargetsFor } from "./distill.ts";
 import { type EpochPosition, evaluateRows, runEpoch } from "./epoch.ts";
 import { appendEpoch, emptyHistory, type History } from "./history.ts";
 import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
@@ -328,6 +330,10 @@ async function trainHeld(
     sink,
   );
   const data = prepareData(trainSentences, config, start.vocab, start.chars, dev);
+  if (config.distill) {
+    const distill = config.distill as Required<DistillConfig>;
+    data.softTargets = await softTargetsFor(distill, config, data, out, sink);
+  }
   const tagger = taggerFor(data, config, start.tagger);
   if (out) {
     // The first checkpoint is written beside none, each later one beside the previous one.
@@ -414,6 +420,7 @@ async function runEpochWithValidation(context: EpochContext, from?: EpochPositio
   const trainer = createTrainer(mapped.tagger, {
     learningRate: epochLearningRate(config, epoch),
     seed: config.seed * 1000 + epoch,
+    softTargetWeight: config.distill?.weight ?? 0,
   });
   if (context.trainerState) trainer.setState(context.trainerState);
   const progress = createProgress({

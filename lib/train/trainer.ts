@@ -45,6 +45,12 @@ export interface TrainerOptions {
    * results); default true. False always runs `maxLen` steps.
    */
   trimPadding?: boolean;
+  /**
+   * Weight of a batch's soft targets (`extras.softTargets`, a teacher's distributions) against
+   * its gold tags in the training loss, in [0, 1]; default 0 (gold tags only). Validation
+   * (`evaluateBatch`) always scores the gold tags.
+   */
+  softTargetWeight?: number;
 }
 
 /** Defaults of {@link TrainerOptions}. */
@@ -52,6 +58,7 @@ export const DEFAULT_TRAINER_OPTIONS: Required<TrainerOptions> = {
   learningRate: 0.001,
   seed: 1234,
   trimPadding: true,
+  softTargetWeight: 0,
 };
 
 /** Loss and accuracy of one batch, over real (unmasked) tokens. */
@@ -147,10 +154,11 @@ function forwardLoss(
   rows: tf.Tensor2D,
   batch: BatchTensors & { localIds: tf.Tensor1D },
   training?: TrainingPass,
+  softTargetWeight = 0,
 ): { loss: tf.Scalar; extra: tf.Tensor } {
   const input = { ...batch.input, wordRows: { table: rows, ids: batch.localIds } };
   const scores = tagger.forward(input, training);
-  const { loss, accuracy } = stepLoss(scores, batch, tagger.parts.crf);
+  const { loss, accuracy } = stepLoss(scores, batch, tagger.parts.crf, softTargetWeight);
   return { loss, extra: accuracy ?? scores };
 }
 
@@ -188,7 +196,7 @@ export function createTrainer(tagger: Tagger, options: TrainerOptions = {}): Tra
         const rows = gatherRows(embedding as tf.Tensor2D, batch.distinctIds);
         let extra: tf.Tensor | null = null;
         const { value, grads } = tf.engine().gradients(() => {
-          const out = forwardLoss(tagger, rows, batch, training);
+          const out = forwardLoss(tagger, rows, batch, training, o.softTargetWeight);
           extra = tf.keep(out.extra);
           return out.loss;
         }, [rows, ...denseVars]);

@@ -9,6 +9,20 @@ import * as tf from "@tensorflow/tfjs";
 import { forwardBackward } from "./_forward_backward.ts";
 import type { CrfHostParameters, CrfParameters } from "./params.ts";
 
+/**
+ * Soft targets for distillation: a teacher's distribution over the tags at every token. The
+ * gold path's emission score is replaced by `(1 − weight)·emit(gold) + weight·Σ_k q_k·emit(k)`
+ * (transitions, start and end stay the gold path's), so the emission gradient becomes
+ * `marginals − ((1 − weight)·onehot(gold) + weight·q)`: at weight 1 the loss is the cross-entropy
+ * of the student's CRF to the teacher's per-token posteriors (posterior distillation).
+ */
+export interface SoftTargets {
+  /** `[batch, T, K]` per-token distributions (rows of real tokens sum to 1). */
+  targets: Float32Array;
+  /** Weight of the soft targets against the gold tags, in (0, 1]. */
+  weight: number;
+}
+
 /** Per-sequence losses and gradient tables of a batch, computed on the host. */
 interface HostLossTables {
   /** `[batch]` NLL. */
@@ -42,6 +56,7 @@ function rowLengths(mask: ArrayLike<number>, batch: number, time: number): Int32
  * @param tags `[batch, T]` int32 gold tags.
  * @param mask `[batch, T]` 1/0, real tokens a prefix of each row.
  * @param params the CRF parameters.
+ * @param soft a teacher's soft targets mixed into the gold emission term, or none
  * @returns `[batch]` per-sequence NLL.
  */
 export function hostSequenceNegLogLikelihoods(
@@ -49,6 +64,7 @@ export function hostSequenceNegLogLikelihoods(
   tags: tf.Tensor2D,
   mask: tf.Tensor2D,
   params: CrfParameters,
+  soft?: SoftTargets,
 ): tf.Tensor1D {
   const [batch, time, K] = emissions.shape;
   const paddingTagId = params.paddingTagId;
@@ -64,6 +80,7 @@ export function hostSequenceNegLogLikelihoods(
     };
     const emitValues = emitIn.dataSync() as Float32Array;
     const t = hostLossTables(emitValues, tagValues, lengths, host, [batch, time, K], paddingTagId);
+    if (soft) mixSoftTargets(t, emitValues, tagValues, lengths, [batch, time, K], soft);
     const saved = [
       tf.tensor3d(t.gradEmit, [batch, time, K]),
       tf.tensor2d(t.gradTrans, [batch, K * K]),
@@ -142,6 +159,40 @@ function hostLossTables(
     losses[b] = logZ - gold;
   }
   return { losses, gradEmit, gradTrans, gradStart, gradEnd };
+}
+
+/**
+ * Moves `weight` of each token's gold emission term onto the soft targets, in place: the loss
+ * gains `weight·(emit(gold) − Σ_k q_k·emit(k))` per token and the emission gradient
+ * `weight·(onehot(gold) − q)` (see {@linkcode SoftTargets}; `emitValues` without the padding
+ * penalty, which soft targets put ~no mass on).
+ */
+function mixSoftTargets(
+  tables: HostLossTables,
+  emitValues: Float32Array,
+  tagValues: ArrayLike<number>,
+  lengths: Int32Array,
+  [batch, time, K]: [number, number, number],
+  soft: SoftTargets,
+): void {
+  const { targets, weight } = soft;
+  if (targets.length !== batch * time * K) {
+    throw new Error(`crf: ${targets.length} soft-target values for [${batch}, ${time}, ${K}]`);
+  }
+  for (let b = 0; b < batch; b++) {
+    let shift = 0;
+    for (let cell = b * time * K; cell < (b * time + lengths[b]) * K; cell += K) {
+      const gold = tagValues[cell / K];
+      let expected = 0;
+      for (let k = 0; k < K; k++) {
+        expected += targets[cell + k] * emitValues[cell + k];
+        tables.gradEmit[cell + k] -= weight * targets[cell + k];
+      }
+      tables.gradEmit[cell + gold] += weight;
+      shift += weight * (emitValues[cell + gold] - expected);
+    }
+    tables.losses[b] += shift;
+  }
 }
 
 /**

@@ -7,7 +7,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hostSequenceNegLogLikelihoods } from "./_host_loss.ts";
+import { hostSequenceNegLogLikelihoods, type SoftTargets } from "./_host_loss.ts";
+
+export type { SoftTargets } from "./_host_loss.ts";
 import { type CrfParameters, PADDING_TAG_PENALTY } from "./params.ts";
 
 /** How the loss is computed; both give the same values and gradients. */
@@ -19,10 +21,12 @@ export interface CrfLossOptions {
   reduction?: "mean" | "sum";
   /** `"host"` (JS forward–backward in a customGrad) or `"ops"` (tf ops). Default `"host"`. */
   implementation?: CrfImplementation;
+  /** A teacher's per-token distributions mixed into the gold term (distillation; host only). */
+  soft?: SoftTargets;
 }
 
 /** Default {@link CrfLossOptions}. */
-export const DEFAULT_CRF_LOSS_OPTIONS: Required<CrfLossOptions> = {
+export const DEFAULT_CRF_LOSS_OPTIONS: Required<Omit<CrfLossOptions, "soft">> = {
   reduction: "mean",
   implementation: "host",
 };
@@ -138,6 +142,7 @@ export function crfGoldScore(
  * @param mask `[batch, T]` float32 1/0, real tokens a prefix of each row.
  * @param params the CRF parameters.
  * @param implementation `"host"` (default) or `"ops"`.
+ * @param soft a teacher's soft targets (distillation; `"host"` only), or none
  * @returns `[batch]` per-sequence NLL (0 for rows with no real token).
  */
 export function crfSequenceNegLogLikelihoods(
@@ -146,14 +151,16 @@ export function crfSequenceNegLogLikelihoods(
   mask: tf.Tensor2D,
   params: CrfParameters,
   implementation: CrfImplementation = DEFAULT_CRF_LOSS_OPTIONS.implementation,
+  soft?: SoftTargets,
 ): tf.Tensor1D {
   checkShapes(emissions, mask, params.numTags);
   if (tags.shape[0] !== mask.shape[0] || tags.shape[1] !== mask.shape[1]) {
     throw new Error(`crf: tags shape [${tags.shape}] does not match mask [${mask.shape}]`);
   }
   if (implementation === "host") {
-    return hostSequenceNegLogLikelihoods(emissions, tags, mask, params);
+    return hostSequenceNegLogLikelihoods(emissions, tags, mask, params, soft);
   }
+  if (soft) throw new Error(`crf: soft targets need the "host" implementation`);
   return tf.tidy(() =>
     tf.sub(
       crfLogPartition(emissions, mask, params),
@@ -183,7 +190,14 @@ export function crfNegLogLikelihood(
 ): tf.Scalar {
   const { reduction, implementation } = { ...DEFAULT_CRF_LOSS_OPTIONS, ...options };
   return tf.tidy(() => {
-    const perSequence = crfSequenceNegLogLikelihoods(emissions, tags, mask, params, implementation);
+    const perSequence = crfSequenceNegLogLikelihoods(
+      emissions,
+      tags,
+      mask,
+      params,
+      implementation,
+      options.soft,
+    );
     return reduction === "sum" ? tf.sum(perSequence) : tf.mean(perSequence);
   });
 }

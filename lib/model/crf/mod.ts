@@ -49,7 +49,7 @@ export {
   crfSequenceNegLogLikelihoods,
   DEFAULT_CRF_LOSS_OPTIONS,
 } from "./loss.ts";
-export type { CrfImplementation, CrfLossOptions } from "./loss.ts";
+export type { CrfImplementation, CrfLossOptions, SoftTargets } from "./loss.ts";
 export { viterbiDecode, viterbiDecodeBatch } from "./viterbi.ts";
 export type { ViterbiResult } from "./viterbi.ts";
 export { crfMarginals } from "./marginals.ts";
