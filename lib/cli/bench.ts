@@ -24,7 +24,7 @@ import { loadCorpus, type Sentence } from "../data/corpus.ts";
 import { loadSentences } from "../data/formats.ts";
 import { toConll } from "../data/write.ts";
 import { projectPath } from "../io/paths.ts";
-import { predictWordIds } from "../predict/predict.ts";
+import { benchPredict, type PredictBench } from "./_bench_predict.ts";
 import { buildVocab, tagId, wordId } from "../data/vocab.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { seededRandom } from "../data/random.ts";
@@ -48,7 +48,7 @@ export interface BenchOptions {
   warmup: number;
   /** WASM threads, or "auto" (one per core, the default). */
   threads: number | "auto";
-  /** Sentences per prediction batch; default 128. */
+  /** Sentences per prediction batch; default 256 (`predictWordIds`'s). */
   predictBatch: number;
 }
 
@@ -68,12 +68,8 @@ export interface BenchResult {
     stockMsPerStep: number;
     speedup: number;
   };
-  predict: {
-    batchSize: number;
-    sentences: number;
-    msPerBatch: number;
-    tokensPerSecond: number;
-  };
+  /** Prediction speed (lib/cli/_bench_predict.ts). */
+  predict: PredictBench;
   backend: string;
   simd: boolean;
   threads: number;
@@ -235,32 +231,6 @@ async function benchFast(o: BenchOptions, data: BenchData, batches: Batch[]): Pr
   return ms;
 }
 
-/**
- * Prediction with the fast model through `predictWordIds` (fast path, length bucketing) on
- * `PREDICT_BATCHES × predictBatch` corpus sentences at full length: median ms per batch and real
- * tokens per second.
- */
-async function benchPredict(o: BenchOptions, data: BenchData, random: Random) {
-  const tagger = new Tagger({ ...data.config, layer: "fast" });
-  const predictor = { tagger, vocab: data.vocab, chars: null };
-  const count = PREDICT_BATCHES * o.predictBatch;
-  const sentences = Array.from(
-    { length: count },
-    () => data.words[Math.floor(random() * data.words.length)],
-  );
-  const realTokens = sentences.reduce((n, s) => n + s.length, 0);
-  const ms = await timeSteps("predict", o.warmup, o.steps, () => {
-    predictWordIds(predictor, sentences, { batchSize: o.predictBatch });
-  });
-  tagger.dispose();
-  return {
-    batchSize: o.predictBatch,
-    sentences: count,
-    msPerBatch: ms / Math.ceil(count / o.predictBatch),
-    tokensPerSecond: realTokens / (ms / 1000),
-  };
-}
-
 /** Runs the whole benchmark. */
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const info = await initBackend({ backend: "wasm", threads: o.threads });
@@ -274,7 +244,20 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const meanLength = batches.reduce((n, b) => n + b.realTokens, 0) / (TRAIN_BATCHES * BATCH);
   const msPerStep = await benchFast(o, data, batches);
   const stockMsPerStep = await benchStock(o, data, batches);
-  const predict = await benchPredict(o, data, random);
+  const count = PREDICT_BATCHES * o.predictBatch;
+  const predict = await benchPredict({
+    config: data.config,
+    vocab: data.vocab,
+    sentences: Array.from(
+      { length: count },
+      () => data.sentences[Math.floor(random() * data.sentences.length)],
+    ),
+    batchSize: o.predictBatch,
+    warmup: o.warmup,
+    steps: o.steps,
+    time: timeSteps,
+    progress,
+  });
   return {
     load: {
       seconds: data.loadSeconds,
@@ -316,10 +299,19 @@ function table(r: BenchResult): string {
     ["corpus load", `${r.load.seconds.toFixed(2)} s (${r.load.sentences} sentences)`],
     ["CoNLL file read", `${r.load.conllSeconds.toFixed(2)} s (${r.load.conllTokens} tokens)`],
     [
-      "prediction",
-      `${Math.round(r.predict.tokensPerSecond)} real tokens/s (batch ${r.predict.batchSize}, ${
-        r.predict.msPerBatch.toFixed(1)
-      } ms)`,
+      "prediction, tutorial model",
+      `${Math.round(r.predict.tokensPerSecond)} real tokens/s (${r.predict.workers} workers, ` +
+      `batch ${r.predict.batchSize}; calling thread alone ${
+        Math.round(r.predict.mainThreadTokensPerSecond)
+      })`,
+    ],
+    [
+      "prediction, default model",
+      `${Math.round(r.predict.defaultModelTokensPerSecond)} real tokens/s (data/model)`,
+    ],
+    [
+      "prediction, fast model",
+      `${Math.round(r.predict.fastModelTokensPerSecond)} real tokens/s (${r.predict.fastModel})`,
     ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -337,9 +329,9 @@ const FLAGS = {
   ...THREADS_FLAG,
   "predict-batch": {
     type: "string",
-    default: "128",
+    default: "256",
     value: "N",
-    help: "sentences per prediction batch (default 128)",
+    help: "sentences per prediction batch (default 256, as predict's)",
   },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
   ...HELP_FLAG,

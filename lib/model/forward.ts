@@ -16,7 +16,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Random } from "../data/random.ts";
-import { drawDropoutMask, gatherRows } from "./bilstm.ts";
+import { drawDropoutMask, type FastBiLSTM, gatherRows } from "./bilstm.ts";
+import { biLstmInference, biLstmInferenceDoubled, canRunInference } from "./bilstm/inference.ts";
+import {
+  disposeInferenceWeights,
+  inferenceWeights,
+  type ProjectionCache,
+} from "./_projection_cache.ts";
 import { charCnnForward } from "./char_cnn.ts";
 import type { TaggerConfig } from "./config.ts";
 import type { TaggerParts } from "./parts.ts";
@@ -76,20 +82,9 @@ function denseHeadForTraining(x: tf.Tensor2D, kernel: tf.Tensor, bias: tf.Tensor
   return f(x, kernel, bias) as tf.Tensor2D;
 }
 
-/** The BiLSTM input: word embedding rows, then char CNN features and casing rows per token. */
-function wordRepresentation(
-  config: TaggerConfig,
-  parts: TaggerParts,
-  batch: TaggerBatch,
-): tf.Tensor3D {
-  const { batchSize, time } = batch;
-  const wordRows = batch.wordRows
-    ? gatherRows(batch.wordRows.table, batch.wordRows.ids)
-    : gatherRows(parts.wordEmbedding as tf.Tensor2D, batch.wordIds);
-  if (!parts.charCnn && !parts.casingEmbedding) {
-    return tf.reshape(wordRows, [batchSize, time, config.embeddingDim]) as tf.Tensor3D;
-  }
-  const pieces: tf.Tensor2D[] = [wordRows];
+/** The token features after the word embedding: char CNN features and casing rows, or null. */
+function otherFeatures(parts: TaggerParts, batch: TaggerBatch): tf.Tensor2D | null {
+  const pieces: tf.Tensor2D[] = [];
   if (parts.charCnn) {
     if (!batch.charIds) throw new Error("this tagger has char features: char ids are required");
     pieces.push(charCnnForward(parts.charCnn, batch.charIds));
@@ -100,8 +95,74 @@ function wordRepresentation(
     }
     pieces.push(gatherRows(parts.casingEmbedding as tf.Tensor2D, batch.casingIds));
   }
-  const joined = tf.concat(pieces, 1);
+  if (pieces.length === 0) return null;
+  return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 1);
+}
+
+/** The BiLSTM input: word embedding rows, then char CNN features and casing rows per token. */
+function wordRepresentation(
+  config: TaggerConfig,
+  parts: TaggerParts,
+  batch: TaggerBatch,
+): tf.Tensor3D {
+  const { batchSize, time } = batch;
+  const wordRows = batch.wordRows
+    ? gatherRows(batch.wordRows.table, batch.wordRows.ids)
+    : gatherRows(parts.wordEmbedding as tf.Tensor2D, batch.wordIds);
+  const other = otherFeatures(parts, batch);
+  if (other === null) {
+    return tf.reshape(wordRows, [batchSize, time, config.embeddingDim]) as tf.Tensor3D;
+  }
+  const joined = tf.concat([wordRows, other], 1);
   return tf.reshape(joined, [batchSize, time, joined.shape[1]]) as tf.Tensor3D;
+}
+
+/**
+ * The BiLSTM stack of an inference pass (no dropout, no gradient) through
+ * {@linkcode biLstmInference}, the first layer's word projections looked up in `cache` when
+ * given; null when this tagger's layers cannot run it (stock layers, hard-sigmoid gates).
+ */
+function inferenceStack(
+  config: TaggerConfig,
+  parts: TaggerParts,
+  batch: TaggerBatch,
+  cache: (() => ProjectionCache | null) | undefined,
+): tf.Tensor3D | null {
+  const biLstms = parts.biLstms as FastBiLSTM[];
+  if (
+    config.layer !== "fast" || biLstms.length === 0 ||
+    !biLstms.every((layer) => canRunInference(layer.recurrentActivation))
+  ) {
+    return null;
+  }
+  const { batchSize, time } = batch;
+  const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : null;
+  let sequence: tf.Tensor3D | null = null;
+  biLstms.forEach((layer, index) => {
+    const [kF, uF, bF, kB, uB, bB] = layer.weights.map((w) => w.read()) as tf.Tensor2D[];
+    const options = { batch: batchSize, time, units: layer.units, mask };
+    const projections = index === 0 && !batch.wordRows ? cache?.() ?? null : null;
+    if (projections !== null) {
+      const weights = inferenceWeights(config.embeddingDim, [kF, uF, bF, kB, uB, bB]);
+      const embedding = parts.wordEmbedding as tf.Tensor2D;
+      const { zxF, zxB } = projections.project(
+        embedding,
+        weights,
+        batch.wordIds,
+        otherFeatures(parts, batch),
+      );
+      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
+      tf.dispose([...zxF, ...zxB]);
+      disposeInferenceWeights(weights);
+      return;
+    }
+    const x = sequence ?? wordRepresentation(config, parts, batch);
+    const x2d = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batchSize, x.shape[2]]);
+    const zxF = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kF, bias: bF });
+    const zxB = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kB, bias: bB });
+    sequence = biLstmInference(zxF, zxB, uF, uB, options);
+  });
+  return sequence;
 }
 
 /**
@@ -111,6 +172,8 @@ function wordRepresentation(
  * @param parts its weights by role
  * @param batch the rows
  * @param training dropout masks' source for a training pass; omit for inference
+ * @param cache for an inference pass: the first BiLSTM's word projections per word id (see
+ *   lib/model/_projection_cache.ts), or none
  * @returns `[batchSize·time, numTags]` logits (softmax head) or emission scores (CRF head)
  */
 export function taggerForward(
@@ -118,13 +181,18 @@ export function taggerForward(
   parts: TaggerParts,
   batch: TaggerBatch,
   training?: TrainingPass,
+  cache?: () => ProjectionCache | null,
 ): tf.Tensor2D {
-  let sequence = wordRepresentation(config, parts, batch);
+  // An inference pass (no training, no gradient being recorded) keeps nothing for a backward pass.
+  const inference = !training && tf.engine().state.gradientDepth === 0
+    ? inferenceStack(config, parts, batch, cache)
+    : null;
+  let sequence = inference ?? wordRepresentation(config, parts, batch);
   if (training && config.dropout > 0) {
     sequence = dropUnits(sequence, config.dropout, training.random);
   }
   const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : undefined;
-  for (const biLstm of parts.biLstms) {
+  for (const biLstm of inference ? [] : parts.biLstms) {
     sequence = biLstm.apply(sequence, { mask, training: training !== undefined }) as tf.Tensor3D;
   }
   if (training && config.outputDropout > 0) {

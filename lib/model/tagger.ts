@@ -24,6 +24,7 @@ import { resolveTaggerConfig, type TaggerConfig, type TaggerOptions } from "./co
 import { type TaggerBatch, taggerForward, type TrainingPass } from "./forward.ts";
 import { buildTaggerGraph, type WeightInit } from "./_graph.ts";
 import { denseVariables, partsOf, type TaggerParts } from "./parts.ts";
+import { ProjectionCache } from "./_projection_cache.ts";
 
 /** A weight as stored: its saved name and its values. */
 export interface NamedWeight {
@@ -43,6 +44,8 @@ export class Tagger {
   readonly parts: TaggerParts;
   /** The seeded dropout streams of stock BiLSTMs (ours keep theirs in the layer). */
   #stockStreams: { next: number }[] = [];
+  /** The first BiLSTM's word projections for inference, made on first use; see `weightsChanged`. */
+  #projections: ProjectionCache | null = null;
 
   /**
    * Builds a tagger with freshly initialised weights (deterministic by `seed`).
@@ -72,7 +75,26 @@ export class Tagger {
    * @returns `[batchSize·time, numTags]` logits (softmax head) or emission scores (CRF head)
    */
   forward(batch: TaggerBatch, training?: TrainingPass): tf.Tensor2D {
-    return taggerForward(this.config, this.parts, batch, training);
+    return taggerForward(this.config, this.parts, batch, training, () => this.#projectionCache());
+  }
+
+  /** The projection cache of the first BiLSTM (fast layers only), made on first use. */
+  #projectionCache(): ProjectionCache | null {
+    if (this.config.layer !== "fast" || this.parts.biLstms.length === 0) return null;
+    this.#projections ??= new ProjectionCache(
+      this.config.vocabSize,
+      this.parts.biLstms[0].weights[0].shape[1] as number,
+    );
+    return this.#projections;
+  }
+
+  /**
+   * Drops what inference keeps computed from the weights (the first BiLSTM's per-word input
+   * projections, lib/model/_projection_cache.ts). Whoever changes weights in place calls it: the
+   * trainer after each update, {@linkcode Tagger.setWeights}, {@linkcode Tagger.dispose}.
+   */
+  weightsChanged(): void {
+    this.#projections = null;
   }
 
   /** Every trainable variable but the word embedding, in optimiser-state order. */
@@ -144,10 +166,12 @@ export class Tagger {
       }
     });
     this.model.setWeights(weights.map((w) => w.tensor));
+    this.weightsChanged();
   }
 
   /** Frees every weight (and what a stock BiLSTM keeps between calls). */
   dispose(): void {
+    this.weightsChanged();
     if (this.config.layer === "stock") {
       for (const layer of this.parts.biLstms) disposeStockDropoutMasks(layer);
     }

@@ -74,7 +74,7 @@ function recordedSettings(
     if (value === undefined) continue; // written before the setting existed: its default
     const type = key === "limit"
       ? "number or null"
-      : key === "data"
+      : key === "data" || key === "distill"
       ? "object or null"
       : typeof DEFAULT_TRAIN_CONFIG[key];
     const actual = value === null ? "null" : typeof value;

@@ -207,6 +207,7 @@ export function createTrainer(tagger: Tagger, options: TrainerOptions = {}): Tra
       const metrics = readMetrics(tagger, loss, extra, batch);
       sparseAdam.update(batch.distinct, grads[0]);
       denseAdam.update(grads.slice(1));
+      tagger.weightsChanged();
       tf.dispose(grads);
       disposeBatchTensors(batch);
       return metrics;

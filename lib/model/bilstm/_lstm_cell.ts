@@ -220,3 +220,48 @@ export function backwardDirection(
     if (!live) outDz.fill(0, rowG, rowG + g4);
   }
 }
+
+/**
+ * One direction of one inference step from sigmoid gate activations (as
+ * {@link forwardDirectionFromSigmoid}, rows `sRow0..sRow0+batch` of `s`), keeping only what the
+ * next step and the layer output need: the new `h` and `c`, and `h` written into the layer output
+ * `y` (`[batch, time, 2·units]`, this direction's half at `yOffset`). No gates, no dropout.
+ */
+export function inferenceDirection(
+  a: { batch: number; units: number; time: number },
+  t: number,
+  s: Float32Array,
+  sRow0: number,
+  hPrev: Float32Array,
+  cPrev: Float32Array,
+  mask: Float32Array | null,
+  outH: Float32Array,
+  outC: Float32Array,
+  y: Float32Array,
+  yOffset: number,
+): void {
+  const { batch, units, time } = a;
+  const g4 = 4 * units;
+  for (let b = 0; b < batch; b++) {
+    const rowS = b * units;
+    const rowY = (b * time + t) * 2 * units + yOffset;
+    if (mask !== null && mask[t * batch + b] === 0) {
+      for (let u = 0; u < units; u++) {
+        outH[rowS + u] = hPrev[rowS + u];
+        outC[rowS + u] = cPrev[rowS + u];
+        y[rowY + u] = hPrev[rowS + u];
+      }
+      continue;
+    }
+    const sBase = (sRow0 + b) * g4;
+    for (let u = 0; u < units; u++) {
+      const sk = sBase + u;
+      const j = rowS + u;
+      const c = s[sk + units] * cPrev[j] + s[sk] * (2 * s[sk + 2 * units] - 1);
+      const h = s[sk + 3 * units] * tanh(c);
+      outC[j] = c;
+      outH[j] = h;
+      y[rowY + u] = h;
+    }
+  }
+}

@@ -12,6 +12,7 @@ import {
   backwardDirection,
   forwardDirection,
   forwardDirectionFromSigmoid,
+  inferenceDirection,
   type StepAttrs,
 } from "./_lstm_cell.ts";
 
@@ -157,3 +158,51 @@ export function runStep(name: string, inputs: tf.NamedTensorMap, attrs: StepAttr
     attrs as unknown as tf.NamedAttrMap,
   ) as tf.Tensor[];
 }
+
+/** Kernel name: one inference step of both directions (new h and c, output written in place). */
+export const INFERENCE_STEP_KERNEL = "FastBiLstmInferenceStep";
+
+/** Attributes of {@link inferenceStepKernel}. */
+export interface InferenceStepAttrs {
+  batch: number;
+  units: number;
+  time: number;
+  tF: number;
+  tB: number;
+  /** 1 when a time-major `[time, batch]` padding mask is given. */
+  hasMask: number;
+}
+
+/**
+ * The inference step kernel, both directions: the sigmoid gates as `s` (`[2·batch, 4U]`,
+ * forward rows first) or as `sF` and `sB` (`[batch, 4U]` each), then `hF`, `cF`, `hB`, `cB`,
+ * `mask` when set, and `y`, the layer output `[batch, time, 2U]` that each step writes its `h`
+ * into IN PLACE (a buffer the caller allocated for this sweep and reads only after it). Outputs
+ * `hF`, `cF`, `hB`, `cB`.
+ */
+export const inferenceStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
+  const a = attrs as unknown as InferenceStepAttrs;
+  const outInfos = [0, 1, 2, 3].map(() => allocFloat32(backend, [a.batch, a.units]));
+  const o = outInfos.map((info) => float32View(backend, info));
+  const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
+  const joined = inputs.s !== undefined;
+  const sF = joined ? v("s") : v("sF");
+  const sB = joined ? sF : v("sB");
+  const y = v("y");
+  const mask = a.hasMask ? v("mask") : null;
+  inferenceDirection(a, a.tF, sF, 0, v("hF"), v("cF"), mask, o[0], o[1], y, 0);
+  inferenceDirection(
+    a,
+    a.tB,
+    sB,
+    joined ? a.batch : 0,
+    v("hB"),
+    v("cB"),
+    mask,
+    o[2],
+    o[3],
+    y,
+    a.units,
+  );
+  return outInfos;
+};

@@ -13,6 +13,8 @@ import {
   FORWARD_FROM_SIGMOID_KERNEL,
   FORWARD_STEP_KERNEL,
   forwardStepKernelOf,
+  INFERENCE_STEP_KERNEL,
+  inferenceStepKernel,
   PREACTIVATION_KERNEL,
   preactivationKernel,
 } from "./_step_kernels.ts";
@@ -36,6 +38,7 @@ export function registerFastBiLstmKernels(): void {
         [PREACTIVATION_KERNEL, preactivationKernel],
         [FORWARD_FROM_SIGMOID_KERNEL, forwardStepKernelOf(true)],
         [BACKWARD_STEP_KERNEL, backwardStepKernel],
+        [INFERENCE_STEP_KERNEL, inferenceStepKernel],
         [CONCAT_ROWS_KERNEL, concatRowsKernel],
         [MERGE_OUTPUT_KERNEL, mergeOutputKernel],
         [GATHER_ROWS_KERNEL, gatherRowsKernel],

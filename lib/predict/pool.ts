@@ -1,0 +1,194 @@
+/**
+ * Prediction on every core: a pool of workers, each with its own single-threaded tfjs wasm
+ * backend and a copy of the predictor, tagging chunks of sentences side by side.
+ *
+ * Why workers: a BiLSTM step is a small matMul plus a few element-wise kernels, and the
+ * element-wise ones are plain JavaScript (lib/model/bilstm/), which runs on the calling thread
+ * only; XNNPACK's threads help the matMuls alone. Whole batches on separate threads use every
+ * core for everything.
+ *
+ * The results are those of {@linkcode predictWordIds} on the calling thread, in input order:
+ * the sentences are sorted by length and cut into chunks of similar lengths, which idle workers
+ * take in turn, and each row's scores do not depend on the other rows of its batch.
+ *
+ * @example
+ * ```ts
+ * const pool = await PredictPool.create(loaded, { workers: "auto" });
+ * try {
+ *   const predictions = await pool.predictWordIds(sentences, { words });
+ * } finally {
+ *   await pool.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+import type { Predictor } from "../model/mapped.ts";
+import {
+  type PoolRequest,
+  type PoolResponse,
+  type WireOptions,
+  wirePredictor,
+} from "./_pool_wire.ts";
+import type { PredictOptions, SequencePrediction } from "./predict.ts";
+
+/** Options of {@linkcode PredictPool.create}. */
+export interface PredictPoolOptions {
+  /** Workers: a count, or `"auto"` (one per core, the default). */
+  workers?: number | "auto";
+}
+
+/** Sentences per chunk at most (a chunk is one message to a worker). */
+export const MAX_CHUNK_SENTENCES = 2048;
+
+/** A worker and what it is doing. */
+interface PoolWorker {
+  worker: Worker;
+  /** Settles the request in flight. */
+  pending: { resolve: (r: PoolResponse) => void; reject: (e: Error) => void } | null;
+}
+
+/** The number of workers for `workers` (`"auto"`: one per core). */
+export function resolveWorkerCount(workers: number | "auto" = "auto"): number {
+  const count = workers === "auto" ? navigator.hardwareConcurrency || 1 : workers;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`workers must be a positive integer or "auto", got ${workers}`);
+  }
+  return count;
+}
+
+/** Prediction spread over worker threads; see the module doc. */
+export class PredictPool {
+  readonly #workers: PoolWorker[];
+  #closed = false;
+
+  private constructor(workers: PoolWorker[]) {
+    this.#workers = workers;
+  }
+
+  /** Workers in the pool. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /**
+   * Starts the workers and gives each a copy of the predictor (its weights are copied once).
+   *
+   * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
+   * @param options how many workers
+   * @returns the pool, ready; close it with {@linkcode PredictPool.close}
+   */
+  static async create(
+    predictor: Predictor,
+    options: PredictPoolOptions = {},
+  ): Promise<PredictPool> {
+    const count = resolveWorkerCount(options.workers);
+    const wire = wirePredictor(predictor);
+    const url = new URL("./_pool_worker.ts", import.meta.url).href;
+    const workers: PoolWorker[] = Array.from({ length: count }, () => {
+      const entry: PoolWorker = { worker: new Worker(url, { type: "module" }), pending: null };
+      entry.worker.onmessage = (event: MessageEvent<PoolResponse>) => settle(entry, event.data);
+      entry.worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        fail(entry, new Error(`prediction worker failed: ${event.message}`));
+      };
+      return entry;
+    });
+    const pool = new PredictPool(workers);
+    try {
+      await Promise.all(workers.map((entry) => send(entry, { type: "init", predictor: wire })));
+    } catch (error) {
+      pool.#terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  /**
+   * Tags sentences given as word ids, as {@linkcode predictWordIds} does, on every worker.
+   *
+   * @param sentences word ids per sentence
+   * @param options batch size (rows per forward pass in each worker), the words (models with
+   *   char features or own word maps), distributions, progress (called per chunk)
+   * @returns per sentence, in input order
+   */
+  async predictWordIds(
+    sentences: readonly ArrayLike<number>[],
+    options: PredictOptions = {},
+  ): Promise<SequencePrediction[]> {
+    if (this.#closed) throw new Error("PredictPool: closed");
+    if (options.decoder) throw new Error("PredictPool: custom decoders run on the calling thread");
+    const order = sentences.map((_, i) => i).sort((a, b) =>
+      sentences[b].length - sentences[a].length || a - b
+    );
+    const size = Math.max(
+      1,
+      Math.min(MAX_CHUNK_SENTENCES, Math.ceil(order.length / this.#workers.length)),
+    );
+    const chunks: number[][] = [];
+    for (let from = 0; from < order.length; from += size) {
+      chunks.push(order.slice(from, from + size));
+    }
+    const results = new Array<SequencePrediction>(sentences.length);
+    let next = 0;
+    let done = 0;
+    const run = async (entry: PoolWorker) => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++];
+        const wireOptions: WireOptions = {
+          batchSize: options.batchSize,
+          distributions: options.distributions,
+          ...(options.words ? { words: chunk.map((i) => options.words![i]) } : {}),
+        };
+        const response = await send(entry, {
+          type: "predict",
+          id: next,
+          sentences: chunk.map((i) => Int32Array.from(sentences[i])),
+          options: wireOptions,
+        });
+        if (response.type !== "result") throw new Error("PredictPool: unexpected reply");
+        chunk.forEach((index, k) => (results[index] = response.results[k]));
+        done += chunk.length;
+        options.onProgress?.(done, sentences.length);
+      }
+    };
+    await Promise.all(this.#workers.map(run));
+    return results;
+  }
+
+  /** Stops the workers (after freeing their models). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled(this.#workers.map((entry) => send(entry, { type: "close" })));
+    this.#terminate();
+  }
+
+  #terminate(): void {
+    this.#closed = true;
+    for (const entry of this.#workers) entry.worker.terminate();
+  }
+}
+
+/** Sends a request and waits for its reply (one request in flight per worker). */
+function send(entry: PoolWorker, request: PoolRequest): Promise<PoolResponse> {
+  if (entry.pending) throw new Error("PredictPool: worker busy");
+  return new Promise((resolve, reject) => {
+    entry.pending = { resolve, reject };
+    entry.worker.postMessage(request);
+  });
+}
+
+function settle(entry: PoolWorker, response: PoolResponse): void {
+  const pending = entry.pending;
+  entry.pending = null;
+  if (!pending) return;
+  if (response.type === "error") pending.reject(new Error(response.message));
+  else pending.resolve(response);
+}
+
+function fail(entry: PoolWorker, error: Error): void {
+  const pending = entry.pending;
+  entry.pending = null;
+  pending?.reject(error);
+}
