@@ -138,15 +138,30 @@ export class ProjectionCache {
   readonly #table: Float32Array;
   readonly #filled: Uint8Array;
   readonly #width: number;
+  /** The tensors the rows were computed from (the embedding and the layer's weights). */
+  readonly #sources: readonly tf.DataId[];
 
   /**
    * @param vocabSize words in the embedding
    * @param width gate width per direction, `4U`
+   * @param sources the tensors the rows are computed from (embedding, the layer's weights): a
+   *   weight assigned anew (e.g. `tagger.model.setWeights`) gets a new buffer, which
+   *   {@linkcode ProjectionCache.computedFrom} notices
    */
-  constructor(vocabSize: number, width: number) {
+  constructor(vocabSize: number, width: number, sources: readonly tf.Tensor[]) {
+    this.#sources = sources.map((tensor) => tensor.dataId);
     this.#width = width;
     this.#table = new Float32Array(vocabSize * 2 * width);
     this.#filled = new Uint8Array(vocabSize);
+  }
+
+  /**
+   * Whether the rows were computed from these tensors' current buffers (an in-place update
+   * keeps the buffer: its writer calls `Tagger.weightsChanged`).
+   */
+  computedFrom(sources: readonly tf.Tensor[]): boolean {
+    return sources.length === this.#sources.length &&
+      sources.every((tensor, index) => tensor.dataId === this.#sources[index]);
   }
 
   /** Computes the rows of the words of `ids` not in the table yet (one matMul). */

@@ -81,10 +81,14 @@ export class Tagger {
   /** The projection cache of the first BiLSTM (fast layers only), made on first use. */
   #projectionCache(): ProjectionCache | null {
     if (this.config.layer !== "fast" || this.parts.biLstms.length === 0) return null;
-    this.#projections ??= new ProjectionCache(
-      this.config.vocabSize,
-      this.parts.biLstms[0].weights[0].shape[1] as number,
-    );
+    const sources = [
+      this.parts.wordEmbedding,
+      ...this.parts.biLstms[0].weights.map((w) => w.read()),
+    ];
+    if (!this.#projections?.computedFrom(sources)) {
+      const width = this.parts.biLstms[0].weights[0].shape[1] as number;
+      this.#projections = new ProjectionCache(this.config.vocabSize, width, sources);
+    }
     return this.#projections;
   }
 

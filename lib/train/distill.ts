@@ -15,6 +15,7 @@
  * @module
  */
 import type { Sentence } from "../data/corpus.ts";
+import { ConfigError } from "../errors.ts";
 import { type Vocab, wordId } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
 import { readJSONFile, writeFileAtomic } from "../io/files.ts";
@@ -210,9 +211,16 @@ export async function softTargetsFor(
   const numTags = vocab.tags.length;
   const rowWidth = config.maxLen * numTags;
   const words = fitSentences.map((s) => s.words.slice(0, config.maxLen).join(" ")).join("\n");
+  const teacherDigest = await folderDigest(distill.teacher).catch((error) => {
+    throw new ConfigError(
+      "distill.teacher",
+      `cannot be read as a model or ensemble folder (${(error as Error).message})`,
+      distill.teacher,
+    );
+  });
   const expected: TeacherTargetsMeta = {
     teacher: distill.teacher,
-    teacherDigest: await folderDigest(distill.teacher),
+    teacherDigest,
     rowsDigest: await sha256(new TextEncoder().encode(words)),
     tags: [...vocab.tags],
     rows: fit.size,
@@ -224,12 +232,14 @@ export async function softTargetsFor(
     sink(`teacher distributions read from ${out}/${TEACHER_TARGETS_FILE}\n`);
     return unpackRows(cached, lengths, rowWidth, numTags);
   }
-  const teacher = await loadModelFolder(distill.teacher);
+  const teacher = await loadModelFolder(distill.teacher).catch((error) => {
+    throw new ConfigError("distill.teacher", (error as Error).message, distill.teacher);
+  });
   try {
     tagColumns(membersOf(teacher)[0].vocab.tags, vocab);
   } catch (error) {
     disposeLoadedModel(teacher);
-    throw new Error(`${distill.teacher}: ${(error as Error).message}`);
+    throw new ConfigError("distill.teacher", (error as Error).message, distill.teacher);
   }
   try {
     const started = performance.now();

@@ -1,0 +1,203 @@
+/**
+ * The inference pass (issue 17): the tagger's forward pass without training and without a
+ * gradient tape runs lib/model/bilstm/inference.ts with the first BiLSTM's word projections
+ * looked up per word id (lib/model/_projection_cache.ts). It must give what the training-path
+ * forward (the layers, as run under a tape) gives, for every variant; notice changed weights;
+ * keep no tensors; and the prediction pool (lib/predict/pool.ts) must give what the calling
+ * thread gives.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../lib/backend/backend.ts";
+import { buildCharVocab, encodeWordChars, wordCasing } from "../lib/data/chars.ts";
+import { buildVocab, wordId } from "../lib/data/vocab.ts";
+import type { TaggerOptions } from "../lib/model/config.ts";
+import { Tagger } from "../lib/model/tagger.ts";
+import type { TaggerBatch } from "../lib/model/forward.ts";
+import { tagScores } from "../lib/predict/inference.ts";
+import { PredictPool } from "../lib/predict/pool.ts";
+import { predictWordIds } from "../lib/predict/predict.ts";
+import { createTrainer } from "../lib/train/trainer.ts";
+import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
+
+await initBackend({ backend: "wasm" });
+
+const B = 6;
+const T = 9;
+
+/** A batch of post-padded rows of varied lengths (ids from 1 to vocabSize−1). */
+function rows(vocabSize: number, seed: number): { ids: Int32Array; lengths: Int32Array } {
+  const ids = new Int32Array(B * T);
+  const lengths = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    lengths[b] = 1 + ((b * 5 + seed) % T);
+    for (let t = 0; t < lengths[b]; t++) {
+      ids[b * T + t] = 1 + ((b * 31 + t * 17 + seed * 7) % (vocabSize - 1));
+    }
+  }
+  return { ids, lengths };
+}
+
+/** Char and casing ids for rows of made-up words. */
+function features(ids: Int32Array, maxChars: number) {
+  const words = Array.from(ids, (id) => id === 0 ? "" : `W${"abcdefg"[id % 7]}${id}`);
+  const chars = buildCharVocab([{ words }]);
+  const charIds = new Int32Array(ids.length * maxChars);
+  words.forEach((word, cell) =>
+    encodeWordChars(word, chars, { maxChars }, charIds, cell * maxChars)
+  );
+  return { charIds, casingIds: Int32Array.from(words, (w) => w === "" ? 0 : wordCasing(w)) };
+}
+
+/** The forward pass's scores two ways: inference, and the layers under a gradient tape. */
+function bothWays(tagger: Tagger, ids: Int32Array, extra?: ReturnType<typeof features>) {
+  const { maxChars } = tagger.config;
+  const batch = (): TaggerBatch => ({
+    batchSize: B,
+    time: T,
+    wordIds: tf.tensor2d(ids, [B, T], "int32"),
+    charIds: extra ? tf.tensor2d(extra.charIds, [B * T, maxChars], "int32") : null,
+    casingIds: extra ? tf.tensor1d(extra.casingIds, "int32") : null,
+  });
+  const before = tf.memory().numTensors;
+  const scores = tf.tidy(() => tagger.forward(batch()));
+  const inference = scores.dataSync();
+  scores.dispose();
+  const kept = tf.memory().numTensors - before;
+  let taped: Float32Array | null = null;
+  tf.tidy(() =>
+    tf.grad((x: tf.Tensor) => {
+      taped = tagger.forward(batch()).dataSync() as Float32Array;
+      return tf.sum(x);
+    })(tf.scalar(1))
+  );
+  return { inference, taped: taped!, kept };
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+const VARIANTS: [string, TaggerOptions][] = [
+  ["tutorial (softmax)", { vocabSize: 40, numTags: 5, maxLen: T, units: 6, embeddingDim: 7 }],
+  [
+    "two layers, no padding mask",
+    { vocabSize: 40, numTags: 5, maxLen: T, units: 5, biLstmLayers: 2, maskPadding: false },
+  ],
+  ["hard-sigmoid gates (no inference sweep)", {
+    vocabSize: 40,
+    numTags: 5,
+    maxLen: T,
+    units: 4,
+    recurrentActivation: "hardSigmoid",
+  }],
+  ["CRF + char CNN + casing", {
+    vocabSize: 40,
+    numTags: 5,
+    maxLen: T,
+    units: 6,
+    modelType: "bilstm-crf",
+    charFeatures: true,
+    numChars: 20,
+    maxChars: 6,
+  }],
+];
+
+for (const [name, options] of VARIANTS) {
+  Deno.test(`inference pass equals the layers' forward pass: ${name}`, () => {
+    const tagger = new Tagger({ ...options, seed: 5 });
+    // Non-zero biases, so the folded bias is exercised.
+    const weights = tagger.model.getWeights().map((w, i) =>
+      w.rank === 1 ? tf.randomNormal(w.shape, 0, 0.5, "float32", 40 + i) : tf.mul(w, 2)
+    );
+    tagger.model.setWeights(weights);
+    tf.dispose(weights);
+    for (const seed of [1, 2]) {
+      const { ids } = rows(options.vocabSize, seed);
+      const extra = options.charFeatures ? features(ids, options.maxChars!) : undefined;
+      const { inference, taped, kept } = bothWays(tagger, ids, extra);
+      assert.ok(maxDifference(inference, taped) < 1e-4, `${name}: scores differ`);
+      assert.equal(kept, 0, "the inference pass keeps no tensors");
+    }
+    tagger.dispose();
+  });
+}
+
+Deno.test("the per-word projections follow the weights: after a training step, after setWeights", () => {
+  const sentences = syntheticSentences(40);
+  const vocab = buildVocab(sentences);
+  const tagger = new Tagger({
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen: T,
+    units: 6,
+    seed: 3,
+  });
+  const { ids } = rows(vocab.words.length, 4);
+  const first = bothWays(tagger, ids);
+  assert.ok(maxDifference(first.inference, first.taped) < 1e-5);
+  // A training step moves the weights in place (the embedding rows too).
+  const trainer = createTrainer(tagger, { learningRate: 0.05 });
+  const tagIds = Int32Array.from(ids, (id) => id === 0 ? 0 : 1 + (id % (vocab.tags.length - 1)));
+  const mask = Float32Array.from(ids, (id) => id === 0 ? 0 : 1);
+  trainer.trainBatch(ids, tagIds, mask, B);
+  const trained = bothWays(tagger, ids);
+  assert.ok(maxDifference(trained.inference, first.inference) > 1e-4, "the step changed scores");
+  assert.ok(maxDifference(trained.inference, trained.taped) < 1e-5, "no stale projections");
+  // Weights assigned through tfjs directly (no Tagger method) are noticed too.
+  const zeros = tagger.model.getWeights().map((w) => tf.zerosLike(w));
+  tagger.model.setWeights(zeros);
+  tf.dispose(zeros);
+  const zeroed = bothWays(tagger, ids);
+  assert.ok(maxDifference(zeroed.inference, zeroed.taped) < 1e-6);
+  assert.ok(zeroed.inference.every((v) => v === 0), "zero weights give zero logits");
+  tagger.dispose();
+});
+
+Deno.test("the prediction pool gives what the calling thread gives, in input order", async () => {
+  const sentences = syntheticSentences(300, 9);
+  const vocab = buildVocab(sentences);
+  const tagger = new Tagger({
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen: 12,
+    units: 8,
+    seed: 2,
+  });
+  const predictor = { tagger, vocab, chars: null };
+  const ids = sentences.map((s) => Int32Array.from(s.words, (w) => wordId(vocab, w)));
+  const local = predictWordIds(predictor, ids, { batchSize: 32, distributions: true });
+  const pool = await PredictPool.create(predictor, { workers: 2 });
+  try {
+    assert.equal(pool.size, 2);
+    const seen: number[] = [];
+    const pooled = await pool.predictWordIds(ids, {
+      batchSize: 32,
+      distributions: true,
+      onProgress: (done) => seen.push(done),
+    });
+    assert.equal(pooled.length, local.length);
+    pooled.forEach((prediction, i) => {
+      assert.deepEqual(prediction.tagIds, local[i].tagIds, `sentence ${i} tags`);
+      assert.deepEqual(prediction.probabilities, local[i].probabilities);
+      assert.deepEqual(prediction.firstWindowTagIds, local[i].firstWindowTagIds);
+      assert.deepEqual(prediction.distributions, local[i].distributions);
+    });
+    assert.equal(seen.at(-1), ids.length, "progress reaches every sentence");
+    // A worker's error reaches the caller as an error (a word id outside the vocabulary).
+    await assert.rejects(
+      pool.predictWordIds([Int32Array.of(vocab.words.length + 5)]),
+      /outside the vocabulary/,
+    );
+    // The pool still works after a failed chunk.
+    const again = await pool.predictWordIds(ids.slice(0, 3));
+    assert.deepEqual(again[2].tagIds, local[2].tagIds);
+  } finally {
+    await pool.close();
+    tagger.dispose();
+  }
+  await assert.rejects(pool.predictWordIds(ids), /closed/);
+});
