@@ -14,7 +14,6 @@ import { buildVocab, wordId } from "../lib/data/vocab.ts";
 import type { TaggerOptions } from "../lib/model/config.ts";
 import { Tagger } from "../lib/model/tagger.ts";
 import type { TaggerBatch } from "../lib/model/forward.ts";
-import { tagScores } from "../lib/predict/inference.ts";
 import { PredictPool } from "../lib/predict/pool.ts";
 import { predictWordIds } from "../lib/predict/predict.ts";
 import { createTrainer } from "../lib/train/trainer.ts";
