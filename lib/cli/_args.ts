@@ -205,6 +205,32 @@ export const THREADS_FLAG = {
   },
 } as const satisfies FlagSpecs;
 
+/** The `--workers` flag of the commands that tag many sentences (lib/predict/pool.ts). */
+export const WORKERS_FLAG = {
+  workers: {
+    type: "string",
+    default: "auto",
+    value: "N|auto",
+    help: "prediction workers, one thread each (default auto: one per core;\n" +
+      "1 tags on the main thread)",
+  },
+} as const satisfies FlagSpecs;
+
+/**
+ * Parses `--workers N|auto`.
+ *
+ * @param value the flag's value
+ * @returns a positive count, or `"auto"`
+ * @throws {UsageError} naming the flag
+ */
+export function parseWorkers(value: string): number | "auto" {
+  if (value === "auto") return value;
+  if (!/^\d+$/.test(value) || !(Number(value) >= 1) || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--workers must be a positive integer or auto, ${got(value)}`);
+  }
+  return Number(value);
+}
+
 /**
  * Parses `--backend wasm|cpu`, the one definition every CLI with that flag uses.
  *

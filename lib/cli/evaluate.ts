@@ -26,6 +26,8 @@ import { checkReadOptions, type ReadOptions } from "../data/formats.ts";
 import { TEXT_CASINGS, type TextCasing } from "../data/recase.ts";
 import {
   evaluateModel,
+  type EvaluateOptions,
+  evaluateWithPool,
   type EvaluationResult,
   evaluationToJSON,
   formatEvaluation,
@@ -36,6 +38,7 @@ import { EVALUATION_FILE, isRunFolder, writeRunEvaluation } from "../io/runs.ts"
 import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { loadModelForCli } from "./predict.ts";
+import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
 import {
   BACKEND_FLAG,
   formatUsage,
@@ -46,10 +49,12 @@ import {
   parseOptional,
   parsePositiveInteger,
   parseThreads,
+  parseWorkers,
   runCommand,
   THREADS_FLAG,
   UsageError,
   usageErrorFromConfig,
+  WORKERS_FLAG,
 } from "./_args.ts";
 import {
   anyDataFlag,
@@ -82,6 +87,7 @@ const FLAGS = {
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
+  ...WORKERS_FLAG,
   "batch-size": {
     type: "string",
     default: "256",
@@ -148,6 +154,7 @@ interface EvaluateCommand {
   json: boolean;
   backend: ReturnType<typeof parseBackend>;
   threads: number | "auto";
+  workers: number | "auto";
   batchSize: number;
   scheme: EntityScheme;
 }
@@ -179,6 +186,7 @@ function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
     json: values.json,
     backend: parseBackend(values.backend),
     threads: parseThreads(values.threads),
+    workers: parseWorkers(values.workers),
     batchSize: parsePositiveInteger("--batch-size", values["batch-size"]),
     scheme: parseChoice("--scheme", values.scheme, SCHEMES),
   };
@@ -271,6 +279,31 @@ async function evaluationPool(
   };
 }
 
+/** Sentences below which the pool's start (about a second) costs more than it saves. */
+const POOL_MIN_SENTENCES = 256;
+
+/**
+ * Evaluates on a prediction pool (`--workers`, default one per core, on the wasm backend) or,
+ * for one worker, the cpu backend or a few sentences, on this thread.
+ */
+async function evaluateOn(
+  loaded: LoadedModel,
+  sentences: readonly Sentence[],
+  command: EvaluateCommand,
+  options: EvaluateOptions,
+): Promise<EvaluationResult> {
+  const workers = resolveWorkerCount(command.workers);
+  if (workers < 2 || command.backend !== "wasm" || sentences.length < POOL_MIN_SENTENCES) {
+    return evaluateModel(loaded, sentences, options);
+  }
+  const pool = await PredictPool.create(loaded, { workers });
+  try {
+    return await evaluateWithPool(pool, loaded, sentences, options);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Evaluates the model and prints the report; returns the exit code. */
 async function runEvaluation(options: EvaluateCommand): Promise<number> {
   try {
@@ -289,12 +322,12 @@ async function runEvaluation(options: EvaluateCommand): Promise<number> {
     for (const warning of warnings) console.error(`warning: ${warning}`);
     const progress = Deno.stderr.isTerminal();
     const encoder = new TextEncoder();
-    const result = evaluateModel(loaded, sentences, {
+    const result = await evaluateOn(loaded, sentences, options, {
       scheme: options.scheme,
       casing: options.casing,
       batchSize: options.batchSize,
       onProgress: (done, total) => {
-        if (progress) Deno.stderr.writeSync(encoder.encode(`\rtagged ${done}/${total} rows`));
+        if (progress) Deno.stderr.writeSync(encoder.encode(`\rtagged ${done}/${total}`));
       },
     });
     if (progress) Deno.stderr.writeSync(encoder.encode("\n"));

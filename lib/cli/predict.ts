@@ -1,13 +1,15 @@
 /**
  * `deno run -A lib/cli/predict.ts [--model DIR] [--json | --jsonl] [--offsets utf16|codepoints]
- * [--backend wasm|cpu] [TEXT...]`: tags raw text with a model folder and lists the entities it
+ * [--backend wasm|cpu] [--workers N|auto] [TEXT...]`: tags raw text with a model folder and lists the entities it
  * finds.
  *
  * Input: the positional arguments joined by spaces form one text; without them, stdin is read
  * as a stream (UTF-8; a line that is not valid UTF-8 is an error naming it) and every line is one
  * document. Lines are tagged in batches of 256 as they arrive and each batch is written before
  * the next is read, so memory stays bounded however long the input is (about 400 MB peak with
- * the shipped model), and a pause in the input flushes the lines read so far.
+ * the shipped model), and a pause in the input flushes the lines read so far. A long input (a
+ * full first batch) is tagged on a prediction pool, one worker per core (`--workers N|auto`;
+ * lib/predict/pool.ts), with the same results; a short one on this thread.
  *
  * Output: a Word | Tag | p table and an entity table per document. With `--json`, stdout holds
  * one JSON object: `{"tokens": [...], "entities": [...]}` for a text given as arguments, or
@@ -44,6 +46,7 @@ import {
   type TextPrediction,
 } from "../predict/predict.ts";
 import { readLineBatches } from "../predict/stream.ts";
+import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
 import { formatTable } from "../plot/table.ts";
 import {
   BACKEND_FLAG,
@@ -53,9 +56,11 @@ import {
   parseChoice,
   parseFlags,
   parseThreads,
+  parseWorkers,
   runCommand,
   THREADS_FLAG,
   UsageError,
+  WORKERS_FLAG,
 } from "./_args.ts";
 
 /** The shipped reference model folder, used when `--model` is not given. */
@@ -84,6 +89,7 @@ const FLAGS = {
   },
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
+  ...WORKERS_FLAG,
   ...HELP_FLAG,
 } as const;
 
@@ -159,6 +165,8 @@ interface PredictCommand {
   format: OutputFormat;
   offsets: OffsetUnit;
   backend: { backend: BackendName; threads: number | "auto" };
+  /** Prediction workers for a long stdin (lib/predict/pool.ts). */
+  workers: number | "auto";
   /** The text given as arguments, or undefined to read stdin. */
   text: string | undefined;
 }
@@ -175,7 +183,8 @@ function parsePredictCommand(args: string[]): PredictCommand | undefined {
     throw new UsageError("no text given and stdin is a terminal");
   }
   const format = values.json ? "json" : values.jsonl ? "jsonl" : "table";
-  return { model: values.model, format, offsets, backend, text };
+  const workers = parseWorkers(values.workers);
+  return { model: values.model, format, offsets, backend, workers, text };
 }
 
 /** One input line's document, as `--jsonl` prints it and `--json` lists it. */
@@ -236,30 +245,53 @@ function modelLoader(command: PredictCommand): () => Promise<LoadedModel> {
 
 /**
  * Tags stdin line by line: each batch of lines is tagged and written before the next is read.
- * The model is loaded once the first batch has been read (so bad input is reported first).
+ * The model is loaded once the first batch has been read (so bad input is reported first). When
+ * the first batch is full (a long input), the batches are tagged on a prediction pool, one
+ * worker per core (`--workers`); a short input is tagged on this thread, without the pool's
+ * start-up.
  */
 async function predictStdin(command: PredictCommand): Promise<void> {
   const load = modelLoader(command);
   const writer = documentWriter(command.format);
   let lines = 0;
+  let pool: PredictPool | null | undefined;
   const batches = readLineBatches(Deno.stdin.readable, {
     source: "stdin",
     batchLines: BATCH_LINES,
   });
-  for await (const batch of batches) {
-    const predictions = predictTexts(await load(), batch, {
-      offsets: command.offsets,
-      batchSize: FORWARD_ROWS,
-    });
-    await writer.write(batch.map((text, index) => ({
-      line: lines + index + 1,
-      text,
-      ...predictions[index],
-    })));
-    lines += batch.length;
+  try {
+    for await (const batch of batches) {
+      const loaded = await load();
+      pool ??= await poolFor(command, loaded, batch.length);
+      const options = { offsets: command.offsets, batchSize: FORWARD_ROWS };
+      const predictions = pool
+        ? await pool.predictTexts(batch, options)
+        : predictTexts(loaded, batch, options);
+      await writer.write(batch.map((text, index) => ({
+        line: lines + index + 1,
+        text,
+        ...predictions[index],
+      })));
+      lines += batch.length;
+    }
+  } finally {
+    await pool?.close();
   }
   await load();
   await writer.end();
+}
+
+/** A pool for a long input (a full first batch) with several workers on wasm, else null. */
+async function poolFor(
+  command: PredictCommand,
+  loaded: LoadedModel,
+  firstBatchLines: number,
+): Promise<PredictPool | null> {
+  const workers = resolveWorkerCount(command.workers);
+  if (workers < 2 || command.backend.backend !== "wasm" || firstBatchLines < BATCH_LINES) {
+    return null;
+  }
+  return await PredictPool.create(loaded, { workers });
 }
 
 /** Tags the text given as arguments and prints it. */

@@ -30,7 +30,16 @@ import {
   type WireOptions,
   wirePredictor,
 } from "./_pool_wire.ts";
-import type { PredictOptions, SequencePrediction } from "./predict.ts";
+import type { PredictOptions, SequencePrediction, TokenPrediction } from "./predict.ts";
+import { wordId } from "../data/vocab.ts";
+import { membersOf } from "../model/mapped.ts";
+import {
+  assembleTexts,
+  type PredictTextOptions,
+  prepareTexts,
+  type TextPrediction,
+} from "./predict_text.ts";
+import { lookupForm } from "./text.ts";
 
 /** Options of {@linkcode PredictPool.create}. */
 export interface PredictPoolOptions {
@@ -60,10 +69,13 @@ export function resolveWorkerCount(workers: number | "auto" = "auto"): number {
 /** Prediction spread over worker threads; see the module doc. */
 export class PredictPool {
   readonly #workers: PoolWorker[];
+  /** The predictor on this thread: its maps look words up and name tags. */
+  readonly #predictor: Predictor;
   #closed = false;
 
-  private constructor(workers: PoolWorker[]) {
+  private constructor(workers: PoolWorker[], predictor: Predictor) {
     this.#workers = workers;
+    this.#predictor = predictor;
   }
 
   /** Workers in the pool. */
@@ -94,7 +106,7 @@ export class PredictPool {
       };
       return entry;
     });
-    const pool = new PredictPool(workers);
+    const pool = new PredictPool(workers, predictor);
     try {
       await Promise.all(workers.map((entry) => send(entry, { type: "init", predictor: wire })));
     } catch (error) {
@@ -154,6 +166,45 @@ export class PredictPool {
     };
     await Promise.all(this.#workers.map(run));
     return results;
+  }
+
+  /**
+   * Tags tokenized sentences, as `predictTokens` does, on every worker.
+   *
+   * @param sentences the tokens of each sentence
+   * @param options batch size, progress
+   * @returns per sentence, per token: the tag and its probability
+   */
+  async predictTokens(
+    sentences: readonly (readonly string[])[],
+    options: PredictOptions = {},
+  ): Promise<TokenPrediction[][]> {
+    const { vocab } = membersOf(this.#predictor)[0];
+    const words = sentences.map((sentence) => sentence.map(lookupForm));
+    const ids = words.map((sentence) => Int32Array.from(sentence, (word) => wordId(vocab, word)));
+    const predicted = await this.predictWordIds(ids, { ...options, words });
+    return predicted.map((prediction) =>
+      Array.from(prediction.tagIds, (id, token) => ({
+        tag: vocab.tags[id],
+        probability: prediction.probabilities[token],
+      }))
+    );
+  }
+
+  /**
+   * Tags raw texts, as `predictTexts` does, on every worker.
+   *
+   * @param texts the texts
+   * @param options entity scheme, offset unit, batch size, progress
+   * @returns one prediction per text, in order
+   */
+  async predictTexts(
+    texts: readonly string[],
+    options: PredictTextOptions = {},
+  ): Promise<TextPrediction[]> {
+    const prepared = prepareTexts(texts);
+    const tags = await this.predictTokens(prepared.sentences, options);
+    return assembleTexts(texts, prepared, tags, options);
   }
 
   /** Stops the workers (after freeing their models). */
