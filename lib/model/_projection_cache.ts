@@ -35,8 +35,7 @@ interface GatherProjectionAttrs {
 
 /**
  * Per time step `t`, outputs `2t` (forward) and `2t + 1` (backward), each `[batch, 4U]`: the
- * table's rows of `ids` (`[batch, time]` int32, batch-major) at step `t`, plus the rows of
- * `restF`/`restB` (time-major `[time·batch, 4U]`) when given.
+ * table's rows of `ids` (`[batch, time]` int32, batch-major) at step `t`.
  */
 const gatherProjectionKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const { table, batch, time, width } = attrs as unknown as GatherProjectionAttrs;
@@ -44,25 +43,12 @@ const gatherProjectionKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   for (let k = 0; k < 2 * time; k++) outInfos.push(allocFloat32(backend, [batch, width]));
   const outs = outInfos.map((info) => float32View(backend, info));
   const ids = memoryView(backend, inputs.ids as tf.TensorInfo);
-  const rest = inputs.restF === undefined ? null : [
-    float32View(backend, inputs.restF as tf.TensorInfo),
-    float32View(backend, inputs.restB as tf.TensorInfo),
-  ];
   const rowWidth = 2 * width;
   for (let t = 0; t < time; t++) {
-    for (let direction = 0; direction < 2; direction++) {
-      const out = outs[2 * t + direction];
-      for (let b = 0; b < batch; b++) {
-        const from = ids[b * time + t] * rowWidth + direction * width;
-        const to = b * width;
-        if (rest === null) {
-          out.set(table.subarray(from, from + width), to);
-          continue;
-        }
-        const extra = rest[direction];
-        const at = (t * batch + b) * width;
-        for (let k = 0; k < width; k++) out[to + k] = table[from + k] + extra[at + k];
-      }
+    for (let b = 0; b < batch; b++) {
+      const from = ids[b * time + t] * rowWidth;
+      outs[2 * t].set(table.subarray(from, from + width), b * width);
+      outs[2 * t + 1].set(table.subarray(from + width, from + rowWidth), b * width);
     }
   }
   return outInfos;
@@ -89,9 +75,11 @@ export interface InferenceWeights {
   wordKernel: tf.Tensor2D;
   /** `[8U]` both directions' biases. */
   bias: tf.Tensor1D;
-  /** `[F − E, 4U]` per direction: the kernels' other rows (char and casing), or null. */
-  restKernels: [tf.Tensor2D, tf.Tensor2D] | null;
-  /** Both directions' recurrent kernels `[U, 4U]`. */
+  /**
+   * Both directions' recurrent kernels `[U, 4U]`; with input features beyond the word
+   * embedding (char and casing, `F − E` of them), the kernels' rows for those appended:
+   * `[U + F − E, 4U]` (see `biLstmInferenceDoubled`'s `rest`).
+   */
   recurrentKernels: [tf.Tensor2D, tf.Tensor2D];
 }
 
@@ -112,11 +100,12 @@ export function inferenceWeights(
     const word = (k: tf.Tensor2D) => double(tf.slice(k, [0, 0], [embeddingDim, width]));
     const rest = (k: tf.Tensor2D) =>
       double(tf.slice(k, [embeddingDim, 0], [inputDim - embeddingDim, width]) as tf.Tensor2D);
+    const recurrent = (u: tf.Tensor2D, k: tf.Tensor2D) =>
+      inputDim > embeddingDim ? tf.concat([double(u), rest(k)], 0) as tf.Tensor2D : double(u);
     const result: InferenceWeights = {
       wordKernel: tf.concat([word(kF), word(kB)], 1) as tf.Tensor2D,
       bias: tf.concat([double(bF), double(bB)]) as unknown as tf.Tensor1D,
-      restKernels: inputDim > embeddingDim ? [rest(kF), rest(kB)] : null,
-      recurrentKernels: [double(uF), double(uB)],
+      recurrentKernels: [recurrent(uF, kF), recurrent(uB, kB)],
     };
     return result as unknown as tf.TensorContainer;
   }) as unknown as InferenceWeights;
@@ -124,12 +113,7 @@ export function inferenceWeights(
 
 /** Frees {@linkcode InferenceWeights}. */
 export function disposeInferenceWeights(weights: InferenceWeights): void {
-  tf.dispose([
-    weights.wordKernel,
-    weights.bias,
-    ...(weights.restKernels ?? []),
-    ...weights.recurrentKernels,
-  ]);
+  tf.dispose([weights.wordKernel, weights.bias, ...weights.recurrentKernels]);
 }
 
 /** The first BiLSTM's per-word input projections, filled as words are seen (host memory). */
@@ -190,15 +174,14 @@ export class ProjectionCache {
   }
 
   /**
-   * Both directions' input projections of a batch, per time step, with the cell-candidate block
-   * doubled (for `biLstmInferenceDoubled` with `weights.recurrentKernels`).
+   * Both directions' input projections of a batch, word part, per time step, with the
+   * cell-candidate block doubled (for `biLstmInferenceDoubled` with `weights.recurrentKernels`,
+   * which adds the other input features' part).
    *
    * @param embedding the word embedding `[vocabSize, E]`
    * @param weights the first BiLSTM's inference weights (the same values for every call: the
    *   table keeps rows computed from them)
    * @param wordIds `[batch, time]` int32 word ids
-   * @param rest `[batch·time, F − E]` the other input columns (char and casing features,
-   *   batch-major), or null when the input is the word embedding alone
    * @returns per time step, `[batch, 4U]` forward and backward projections (the caller disposes
    *   them)
    */
@@ -206,27 +189,15 @@ export class ProjectionCache {
     embedding: tf.Tensor2D,
     weights: InferenceWeights,
     wordIds: tf.Tensor2D,
-    rest: tf.Tensor2D | null,
   ): { zxF: tf.Tensor[]; zxB: tf.Tensor[] } {
     const [batch, time] = wordIds.shape;
     this.#fill(wordIds.dataSync() as Int32Array, embedding, weights);
     const attrs: GatherProjectionAttrs = { table: this.#table, batch, time, width: this.#width };
-    const inputs: tf.NamedTensorMap = { ids: wordIds };
-    const restKernels = weights.restKernels;
-    const restProjections = rest === null || restKernels === null ? null : tf.tidy(() => {
-      const restTM = tf.reshape(
-        tf.transpose(tf.reshape(rest, [batch, time, rest.shape[1]]), [1, 0, 2]),
-        [time * batch, rest.shape[1]],
-      ) as tf.Tensor2D;
-      return restKernels.map((kernel) => tf.matMul(restTM, kernel));
-    });
-    if (restProjections) [inputs.restF, inputs.restB] = restProjections;
     const outs = tf.engine().runKernel(
       GATHER_PROJECTION_KERNEL,
-      inputs,
+      { ids: wordIds },
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor[];
-    if (restProjections) tf.dispose(restProjections);
     return {
       zxF: outs.filter((_, k) => k % 2 === 0),
       zxB: outs.filter((_, k) => k % 2 === 1),

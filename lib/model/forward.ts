@@ -145,13 +145,9 @@ function inferenceStack(
     if (projections !== null) {
       const weights = inferenceWeights(config.embeddingDim, [kF, uF, bF, kB, uB, bB]);
       const embedding = parts.wordEmbedding as tf.Tensor2D;
-      const { zxF, zxB } = projections.project(
-        embedding,
-        weights,
-        batch.wordIds,
-        otherFeatures(parts, batch),
-      );
-      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
+      const { zxF, zxB } = projections.project(embedding, weights, batch.wordIds);
+      const rest = otherFeatures(parts, batch);
+      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options, rest);
       tf.dispose([...zxF, ...zxB]);
       disposeInferenceWeights(weights);
       return;
