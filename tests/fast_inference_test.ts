@@ -16,6 +16,7 @@ import { Tagger } from "../lib/model/tagger.ts";
 import type { TaggerBatch } from "../lib/model/forward.ts";
 import { PredictPool } from "../lib/predict/pool.ts";
 import { predictWordIds } from "../lib/predict/predict.ts";
+import { evaluateModel, evaluateWithPool } from "../lib/evaluate/evaluate.ts";
 import { createTrainer } from "../lib/train/trainer.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 
@@ -199,4 +200,63 @@ Deno.test("the prediction pool gives what the calling thread gives, in input ord
     tagger.dispose();
   }
   await assert.rejects(pool.predictWordIds(ids), /closed/);
+});
+
+/** Runs `deno task predict ARGS` with `input` on stdin. */
+async function predictWithInput(input: string, ...args: string[]): Promise<Deno.CommandOutput> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "predict", ...args],
+    cwd: new URL("..", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  return await child.output();
+}
+
+Deno.test("predict tags a long stdin on the pool with the same output as on one thread", async () => {
+  const sentences = syntheticSentences(300, 4).map((s) => s.words.join(" "));
+  const input = sentences.join("\n") + "\n";
+  const one = await predictWithInput(input, "--jsonl", "--workers", "1");
+  const two = await predictWithInput(input, "--jsonl", "--workers", "2");
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  assert.equal(one.code, 0, decode(one.stderr));
+  assert.equal(two.code, 0, decode(two.stderr));
+  const lines = decode(two.stdout).trimEnd().split("\n");
+  assert.equal(lines.length, 300);
+  assert.equal(JSON.parse(lines[299]).line, 300);
+  assert.equal(decode(two.stdout), decode(one.stdout));
+  const bad = await predictWithInput("x\n", "--workers", "0");
+  assert.equal(bad.code, 2);
+  assert.match(decode(bad.stderr), /--workers must be a positive integer or auto/);
+});
+
+Deno.test("evaluateWithPool scores as evaluateModel does", async () => {
+  const sentences = syntheticSentences(120, 6);
+  const vocab = buildVocab(sentences);
+  const tagger = new Tagger({
+    vocabSize: vocab.words.length,
+    numTags: vocab.tags.length,
+    maxLen: 10,
+    units: 6,
+    seed: 8,
+  });
+  const predictor = { tagger, vocab, chars: null };
+  const pool = await PredictPool.create(predictor, { workers: 2 });
+  try {
+    for (const casing of ["original", "upper"] as const) {
+      const local = evaluateModel(predictor, sentences, { casing });
+      const pooled = await evaluateWithPool(pool, predictor, sentences, { casing });
+      assert.deepEqual(pooled.predictions, local.predictions);
+      assert.deepEqual(pooled.entity, local.entity);
+      assert.equal(pooled.paddedAccuracy, local.paddedAccuracy);
+      assert.equal(pooled.casing, casing);
+    }
+  } finally {
+    await pool.close();
+    tagger.dispose();
+  }
 });
