@@ -18,3 +18,4 @@ export * from "./ensemble.ts";
 export * from "./tokenize.ts";
 export * from "./text.ts";
 export * from "./stream.ts";
+export * from "./pool.ts";

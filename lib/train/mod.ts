@@ -36,7 +36,13 @@ export {
   modelSettingsOf,
   resolveTrainConfig,
 } from "./config.ts";
-export type { ResolvedTrainConfig, TrainConfig } from "./config.ts";
+export type { DistillConfig, ResolvedTrainConfig, TrainConfig } from "./config.ts";
+export {
+  softTargetsFor,
+  TEACHER_TARGETS_FILE,
+  TEACHER_TARGETS_META,
+  teacherDistributions,
+} from "./distill.ts";
 export {
   dropSingletons,
   gatherBatch,
