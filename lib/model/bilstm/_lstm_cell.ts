@@ -233,6 +233,31 @@ export interface InferenceState {
   tNext: number;
 }
 
+/** Inputs beyond ±this give `tanhRational` ±1 (to float32 precision). */
+const TANH_CLAMP = 7.90531110763549805;
+
+/**
+ * tanh as a rational function (the coefficients of Eigen's float `tanh`, which TensorFlow's CPU
+ * kernels use): max abs error 2.6e-7 against `Math.tanh` (a few float32 ulps), about twice as
+ * fast as `Math.exp` in V8. Used by the inference step only: the training step keeps
+ * {@link tanh}, so gradients are those of the exact function.
+ */
+export function tanhRational(x: number): number {
+  if (x > TANH_CLAMP) x = TANH_CLAMP;
+  else if (x < -TANH_CLAMP) x = -TANH_CLAMP;
+  const x2 = x * x;
+  const p = x * (4.89352455891786e-03 +
+    x2 * (6.37261928875436e-04 +
+        x2 * (1.48572235717979e-05 +
+            x2 * (5.12229709037114e-08 +
+                x2 *
+                  (-8.60467152213735e-11 +
+                    x2 * (2.00018790482477e-13 + x2 * -2.76076847742355e-16))))));
+  const q = 4.89352518554385e-03 +
+    x2 * (2.26843463243900e-03 + x2 * (1.18534705686654e-04 + x2 * 1.19825839466702e-06));
+  return p / q;
+}
+
 /**
  * One direction of one inference step from sigmoid gate activations (as
  * {@link forwardDirectionFromSigmoid}, rows `sRow0..sRow0+batch` of `s`), keeping only what the
@@ -284,7 +309,7 @@ export function inferenceDirection(
       const sk = sBase + u;
       const j = rowS + u;
       const c = s[sk + units] * cPrev[j] + s[sk] * (2 * s[sk + 2 * units] - 1);
-      const h = s[sk + 3 * units] * tanh(c);
+      const h = s[sk + 3 * units] * tanhRational(c);
       outC[j] = c;
       outH[rowH + u] = h;
       y[rowY + u] = h;
