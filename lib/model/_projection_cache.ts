@@ -1,14 +1,14 @@
 /**
- * The first BiLSTM's input projection, word part, per word id: for inference.
+ * The first BiLSTM's input projection per token, looked up: for inference.
  *
- * The first BiLSTM's input is `[word embedding ‖ char features ‖ casing]` and its input
- * projection `x·W + b` splits by rows of `W`: `E[id]·W_word + b` depends on the word id alone.
- * So instead of one `[tokens, E]·[E, 8U]` matMul per batch (about half the tutorial model's
- * arithmetic), the rows `E·W_word + b` of both directions are computed once per distinct word,
- * the first time a batch holds it, and kept in a host table (`[vocabSize, 8U]` float32,
- * allocated lazily: only the rows of words seen are touched). A batch's projections are then
- * row copies (one custom kernel, written time-major as the sweep reads them), plus for char
- * features one matMul of the remaining `[char ‖ casing]` columns.
+ * The first BiLSTM's input is `[word embedding ‖ char CNN features ‖ casing embedding]`, all
+ * functions of the token alone (its word id, its char ids, its casing class), and so is its input
+ * projection `x·W + b`. So instead of running the char CNN and one `[tokens, F]·[F, 8U]` matMul
+ * per batch (more than half of a small model's arithmetic), each distinct token's projection
+ * rows (both directions, `8U` floats) are computed once, the first time a batch holds it, and
+ * kept in a host table keyed by the token's ids. A batch's projections are then row copies (one
+ * custom kernel, written per time step as the sweep reads them). The table grows as tokens are
+ * seen, up to {@linkcode MAX_TABLE_BYTES}; when full it starts afresh (never wrong, only slower).
  *
  * The table (host memory, not tensors) holds the weights' values when its rows were computed:
  * whoever changes the weights (the trainer, `setWeights`) must drop it (`Tagger.weightsChanged`).
@@ -18,15 +18,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { allocFloat32, float32View, gatherRows, memoryView } from "./bilstm.ts";
+import { allocFloat32, float32View, gatherRows } from "./bilstm.ts";
 import { doubleCandidateBlock } from "./bilstm/inference.ts";
 
 /** Kernel name: time-major projection rows of both directions from the host table. */
 const GATHER_PROJECTION_KERNEL = "FastGatherProjection";
 
+/** The most memory the table of one tagger takes (then it starts afresh). */
+export const MAX_TABLE_BYTES = 256 * 2 ** 20;
+
 /** Attributes of the gather kernel (the table travels as an attribute: it is host memory). */
 interface GatherProjectionAttrs {
   table: Float32Array;
+  /** `[batch·time]` batch-major: each token's row in `table`. */
+  rows: Int32Array;
   batch: number;
   time: number;
   /** Gate width per direction, 4U. */
@@ -35,18 +40,17 @@ interface GatherProjectionAttrs {
 
 /**
  * Per time step `t`, outputs `2t` (forward) and `2t + 1` (backward), each `[batch, 4U]`: the
- * table's rows of `ids` (`[batch, time]` int32, batch-major) at step `t`.
+ * table's rows of the batch's tokens at step `t`.
  */
-const gatherProjectionKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const { table, batch, time, width } = attrs as unknown as GatherProjectionAttrs;
+const gatherProjectionKernel: tf.KernelFunc = ({ attrs, backend }) => {
+  const { table, rows, batch, time, width } = attrs as unknown as GatherProjectionAttrs;
   const outInfos: tf.TensorInfo[] = [];
   for (let k = 0; k < 2 * time; k++) outInfos.push(allocFloat32(backend, [batch, width]));
   const outs = outInfos.map((info) => float32View(backend, info));
-  const ids = memoryView(backend, inputs.ids as tf.TensorInfo);
   const rowWidth = 2 * width;
   for (let t = 0; t < time; t++) {
     for (let b = 0; b < batch; b++) {
-      const from = ids[b * time + t] * rowWidth;
+      const from = rows[b * time + t] * rowWidth;
       outs[2 * t].set(table.subarray(from, from + width), b * width);
       outs[2 * t + 1].set(table.subarray(from + width, from + rowWidth), b * width);
     }
@@ -75,11 +79,9 @@ export interface InferenceWeights {
   wordKernel: tf.Tensor2D;
   /** `[8U]` both directions' biases. */
   bias: tf.Tensor1D;
-  /**
-   * Both directions' recurrent kernels `[U, 4U]`; with input features beyond the word
-   * embedding (char and casing, `F − E` of them), the kernels' rows for those appended:
-   * `[U + F − E, 4U]` (see `biLstmInferenceDoubled`'s `rest`).
-   */
+  /** `[F − E, 8U]` the kernels' other rows (char and casing features), or null. */
+  restKernel: tf.Tensor2D | null;
+  /** Both directions' recurrent kernels `[U, 4U]`. */
   recurrentKernels: [tf.Tensor2D, tf.Tensor2D];
 }
 
@@ -97,15 +99,16 @@ export function inferenceWeights(
     const [kF, uF, bF, kB, uB, bB] = weights as tf.Tensor2D[];
     const [inputDim, width] = kF.shape;
     const double = doubleCandidateBlock;
-    const word = (k: tf.Tensor2D) => double(tf.slice(k, [0, 0], [embeddingDim, width]));
-    const rest = (k: tf.Tensor2D) =>
-      double(tf.slice(k, [embeddingDim, 0], [inputDim - embeddingDim, width]) as tf.Tensor2D);
-    const recurrent = (u: tf.Tensor2D, k: tf.Tensor2D) =>
-      inputDim > embeddingDim ? tf.concat([double(u), rest(k)], 0) as tf.Tensor2D : double(u);
+    const rows = (k: tf.Tensor2D, from: number, count: number) =>
+      double(tf.slice(k, [from, 0], [count, width]) as tf.Tensor2D);
+    const both = (from: number, count: number) =>
+      tf.concat([rows(kF, from, count), rows(kB, from, count)], 1) as tf.Tensor2D;
+    const restDim = inputDim - embeddingDim;
     const result: InferenceWeights = {
-      wordKernel: tf.concat([word(kF), word(kB)], 1) as tf.Tensor2D,
+      wordKernel: both(0, embeddingDim),
       bias: tf.concat([double(bF), double(bB)]) as unknown as tf.Tensor1D,
-      recurrentKernels: [recurrent(uF, kF), recurrent(uB, kB)],
+      restKernel: restDim > 0 ? both(embeddingDim, restDim) : null,
+      recurrentKernels: [double(uF), double(uB)],
     };
     return result as unknown as tf.TensorContainer;
   }) as unknown as InferenceWeights;
@@ -113,30 +116,53 @@ export function inferenceWeights(
 
 /** Frees {@linkcode InferenceWeights}. */
 export function disposeInferenceWeights(weights: InferenceWeights): void {
-  tf.dispose([weights.wordKernel, weights.bias, ...weights.recurrentKernels]);
+  tf.dispose([
+    weights.wordKernel,
+    weights.bias,
+    ...(weights.restKernel ? [weights.restKernel] : []),
+    ...weights.recurrentKernels,
+  ]);
 }
 
-/** The first BiLSTM's per-word input projections, filled as words are seen (host memory). */
+/** A batch's tokens as the table keys them (host copies of the tagger's inputs). */
+export interface BatchTokens {
+  /** `[batch·time]` word ids, batch-major. */
+  wordIds: Int32Array;
+  /** `[batch·time·maxChars]` char ids, or null without char features. */
+  charIds: Int32Array | null;
+  /** Chars per token in `charIds`. */
+  maxChars: number;
+  /** `[batch·time]` casing classes, or null. */
+  casingIds: Int32Array | null;
+}
+
+/** The first BiLSTM's per-token input projections, filled as tokens are seen (host memory). */
 export class ProjectionCache {
-  /** `[vocabSize, 8U]`: forward `4U` then backward `4U` per word; rows of unseen words unset. */
-  readonly #table: Float32Array;
-  readonly #filled: Uint8Array;
+  /** `[rows, 8U]`: forward `4U` then backward `4U` per token. */
+  #table: Float32Array;
+  /** Token key → its row in the table. */
+  readonly #keys = new Map<number | string, number>();
   readonly #width: number;
+  readonly #maxRows: number;
   /** The tensors the rows were computed from (the embedding and the layer's weights). */
   readonly #sources: readonly tf.DataId[];
 
   /**
-   * @param vocabSize words in the embedding
    * @param width gate width per direction, `4U`
-   * @param sources the tensors the rows are computed from (embedding, the layer's weights): a
-   *   weight assigned anew (e.g. `tagger.model.setWeights`) gets a new buffer, which
+   * @param sources the tensors the rows are computed from (the layer's inputs' weights and its
+   *   own): a weight assigned anew (e.g. `tagger.model.setWeights`) gets a new buffer, which
    *   {@linkcode ProjectionCache.computedFrom} notices
    */
-  constructor(vocabSize: number, width: number, sources: readonly tf.Tensor[]) {
+  constructor(width: number, sources: readonly tf.Tensor[]) {
     this.#sources = sources.map((tensor) => tensor.dataId);
     this.#width = width;
-    this.#table = new Float32Array(vocabSize * 2 * width);
-    this.#filled = new Uint8Array(vocabSize);
+    this.#maxRows = Math.floor(MAX_TABLE_BYTES / (2 * width * 4));
+    this.#table = new Float32Array(Math.min(4096, this.#maxRows) * 2 * width);
+  }
+
+  /** Tokens in the table. */
+  get size(): number {
+    return this.#keys.size;
   }
 
   /**
@@ -148,59 +174,120 @@ export class ProjectionCache {
       sources.every((tensor, index) => tensor.dataId === this.#sources[index]);
   }
 
-  /** Computes the rows of the words of `ids` not in the table yet (one matMul). */
-  #fill(ids: Int32Array, embedding: tf.Tensor2D, weights: InferenceWeights): void {
-    const missing: number[] = [];
-    for (const id of ids) {
-      if (this.#filled[id] === 0) {
-        this.#filled[id] = 1;
-        missing.push(id);
-      }
-    }
-    if (missing.length === 0) return;
-    const rows = tf.tidy(() =>
-      tf.fused.matMul({
-        a: gatherRows(embedding, tf.tensor1d(missing, "int32")) as tf.Tensor2D,
-        b: weights.wordKernel,
-        bias: weights.bias,
-      })
+  /** Each token's key: its word id, or its word id, casing and char ids. */
+  #keyOf(tokens: BatchTokens, i: number): number | string {
+    const { wordIds, charIds, casingIds, maxChars } = tokens;
+    if (charIds === null && casingIds === null) return wordIds[i];
+    const chars = charIds === null ? [] : charIds.subarray(i * maxChars, (i + 1) * maxChars);
+    return String.fromCharCode(
+      wordIds[i] >>> 16,
+      wordIds[i] & 0xffff,
+      casingIds === null ? 0 : casingIds[i],
+      ...chars,
     );
-    const values = rows.dataSync() as Float32Array;
-    rows.dispose();
+  }
+
+  /** Each token's row, adding rows for new keys; `missing` gets one token index per new row. */
+  #assignRows(tokens: BatchTokens, missing: number[]): Int32Array {
+    const count = tokens.wordIds.length;
+    const rows = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      const key = this.#keyOf(tokens, i);
+      let row = this.#keys.get(key);
+      if (row === undefined) {
+        row = this.#keys.size;
+        this.#keys.set(key, row);
+        missing.push(i);
+      }
+      rows[i] = row;
+    }
+    return rows;
+  }
+
+  /** Makes room for `rows` rows (grows the table, or starts it afresh past its cap). */
+  #reserve(rows: number): boolean {
     const rowWidth = 2 * this.#width;
-    missing.forEach((id, k) => {
-      this.#table.set(values.subarray(k * rowWidth, (k + 1) * rowWidth), id * rowWidth);
-    });
+    if (rows > this.#maxRows) return false;
+    if (rows * rowWidth <= this.#table.length) return true;
+    const grown = new Float32Array(Math.min(this.#maxRows, 2 * rows) * rowWidth);
+    grown.set(this.#table);
+    this.#table = grown;
+    return true;
   }
 
   /**
-   * Both directions' input projections of a batch, word part, per time step, with the
-   * cell-candidate block doubled (for `biLstmInferenceDoubled` with `weights.recurrentKernels`,
-   * which adds the other input features' part).
+   * Both directions' input projections of a batch, per time step, with the cell-candidate block
+   * doubled (for `biLstmInferenceDoubled` with `weights.recurrentKernels`).
    *
    * @param embedding the word embedding `[vocabSize, E]`
    * @param weights the first BiLSTM's inference weights (the same values for every call: the
    *   table keeps rows computed from them)
-   * @param wordIds `[batch, time]` int32 word ids
+   * @param tokens the batch's word ids (and char and casing ids), `[batch, time]` batch-major
+   * @param shape `[batch, time]`
+   * @param otherFeatures for the given token indices, their `[count, F − E]` char and casing
+   *   features (the layer's input after the word embedding), or null without them
    * @returns per time step, `[batch, 4U]` forward and backward projections (the caller disposes
    *   them)
    */
   project(
     embedding: tf.Tensor2D,
     weights: InferenceWeights,
-    wordIds: tf.Tensor2D,
+    tokens: BatchTokens,
+    [batch, time]: [number, number],
+    otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
   ): { zxF: tf.Tensor[]; zxB: tf.Tensor[] } {
-    const [batch, time] = wordIds.shape;
-    this.#fill(wordIds.dataSync() as Int32Array, embedding, weights);
-    const attrs: GatherProjectionAttrs = { table: this.#table, batch, time, width: this.#width };
+    let missing: number[] = [];
+    let rows = this.#assignRows(tokens, missing);
+    if (!this.#reserve(this.#keys.size)) {
+      this.#keys.clear(); // full: start afresh with this batch's tokens
+      missing = [];
+      rows = this.#assignRows(tokens, missing);
+      this.#reserve(this.#keys.size);
+    }
+    if (missing.length > 0) this.#fill(embedding, weights, tokens, rows, missing, otherFeatures);
+    const attrs: GatherProjectionAttrs = {
+      table: this.#table,
+      rows,
+      batch,
+      time,
+      width: this.#width,
+    };
     const outs = tf.engine().runKernel(
       GATHER_PROJECTION_KERNEL,
-      { ids: wordIds },
+      {},
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor[];
     return {
       zxF: outs.filter((_, k) => k % 2 === 0),
       zxB: outs.filter((_, k) => k % 2 === 1),
     };
+  }
+
+  /** Computes the rows of the tokens `missing` (one token per new row). */
+  #fill(
+    embedding: tf.Tensor2D,
+    weights: InferenceWeights,
+    tokens: BatchTokens,
+    rows: Int32Array,
+    missing: number[],
+    otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
+  ): void {
+    const indices = Int32Array.from(missing);
+    const projected = tf.tidy(() => {
+      const wordIds = tf.tensor1d(indices.map((i) => tokens.wordIds[i]), "int32");
+      const word = tf.fused.matMul({
+        a: gatherRows(embedding, wordIds) as tf.Tensor2D,
+        b: weights.wordKernel,
+        bias: weights.bias,
+      });
+      const other = weights.restKernel === null ? null : otherFeatures(indices);
+      return other === null ? word : tf.add(word, tf.matMul(other, weights.restKernel!));
+    });
+    const values = projected.dataSync() as Float32Array;
+    projected.dispose();
+    const rowWidth = 2 * this.#width;
+    missing.forEach((token, k) => {
+      this.#table.set(values.subarray(k * rowWidth, (k + 1) * rowWidth), rows[token] * rowWidth);
+    });
   }
 }

@@ -145,9 +145,29 @@ function inferenceStack(
     if (projections !== null) {
       const weights = inferenceWeights(config.embeddingDim, [kF, uF, bF, kB, uB, bB]);
       const embedding = parts.wordEmbedding as tf.Tensor2D;
-      const { zxF, zxB } = projections.project(embedding, weights, batch.wordIds);
-      const rest = otherFeatures(parts, batch);
-      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options, rest);
+      const tokens = {
+        wordIds: batch.wordIds.dataSync() as Int32Array,
+        charIds: (batch.charIds?.dataSync() ?? null) as Int32Array | null,
+        maxChars: config.maxChars,
+        casingIds: (batch.casingIds?.dataSync() ?? null) as Int32Array | null,
+      };
+      // The char and casing features of the tokens the table lacks, computed for those only.
+      const featuresOf = (indices: Int32Array): tf.Tensor2D | null => {
+        const at = tf.tensor1d(indices, "int32");
+        return otherFeatures(parts, {
+          ...batch,
+          charIds: batch.charIds ? tf.gather(batch.charIds, at) as tf.Tensor2D : null,
+          casingIds: batch.casingIds ? tf.gather(batch.casingIds, at) as tf.Tensor1D : null,
+        });
+      };
+      const { zxF, zxB } = projections.project(
+        embedding,
+        weights,
+        tokens,
+        [batchSize, time],
+        featuresOf,
+      );
+      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
       tf.dispose([...zxF, ...zxB]);
       disposeInferenceWeights(weights);
       return;

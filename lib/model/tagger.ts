@@ -25,6 +25,7 @@ import { type TaggerBatch, taggerForward, type TrainingPass } from "./forward.ts
 import { buildTaggerGraph, type WeightInit } from "./_graph.ts";
 import { denseVariables, partsOf, type TaggerParts } from "./parts.ts";
 import { ProjectionCache } from "./_projection_cache.ts";
+import { charCnnVariables } from "./char_cnn.ts";
 
 /** A weight as stored: its saved name and its values. */
 export interface NamedWeight {
@@ -81,13 +82,16 @@ export class Tagger {
   /** The projection cache of the first BiLSTM (fast layers only), made on first use. */
   #projectionCache(): ProjectionCache | null {
     if (this.config.layer !== "fast" || this.parts.biLstms.length === 0) return null;
+    const { charCnn, casingEmbedding } = this.parts;
     const sources = [
       this.parts.wordEmbedding,
+      ...(charCnn ? charCnnVariables(charCnn) : []),
+      ...(casingEmbedding ? [casingEmbedding] : []),
       ...this.parts.biLstms[0].weights.map((w) => w.read()),
     ];
     if (!this.#projections?.computedFrom(sources)) {
       const width = this.parts.biLstms[0].weights[0].shape[1] as number;
-      this.#projections = new ProjectionCache(this.config.vocabSize, width, sources);
+      this.#projections = new ProjectionCache(width, sources);
     }
     return this.#projections;
   }

@@ -221,18 +221,6 @@ export function backwardDirection(
   }
 }
 
-/** Where an inference step reads and writes the hidden state (see {@link inferenceDirection}). */
-export interface InferenceState {
-  /** Floats per row of `h` tensors: `units`, or `units + restWidth` with rest features. */
-  stateWidth: number;
-  /** `[batch·time, restWidth]` batch-major features appended to `h` for the next step, or null. */
-  rest: Float32Array | null;
-  /** Features per token in `rest` (0 without). */
-  restWidth: number;
-  /** The time step whose rest features the new state carries (−1: none, zeros). */
-  tNext: number;
-}
-
 /** Inputs beyond ±this give `tanhRational` ±1 (to float32 precision). */
 const TANH_CLAMP = 7.90531110763549805;
 
@@ -262,11 +250,8 @@ export function tanhRational(x: number): number {
  * One direction of one inference step from sigmoid gate activations (as
  * {@link forwardDirectionFromSigmoid}, rows `sRow0..sRow0+batch` of `s`), keeping only what the
  * next step and the layer output need: the new `h` and `c`, and `h` written into the layer output
- * `y` (`[batch, time, 2·units]`, this direction's half at `yOffset`). No gates, no dropout.
- *
- * With rest features (`state.restWidth > 0`), each row of `hPrev`/`outH` is `[h ‖ rest]`: the new
- * state carries the next step's rest features after `h`, so the next recurrent matMul
- * (`[h ‖ rest]·[U; W_rest]`) adds their input projection too.
+ * `y` (`[batch, time, 2·units]`, this direction's half at `yOffset`). No gates, no dropout; the
+ * cell's tanh is {@link tanhRational}.
  */
 export function inferenceDirection(
   a: { batch: number; units: number; time: number },
@@ -280,27 +265,17 @@ export function inferenceDirection(
   outC: Float32Array,
   y: Float32Array,
   yOffset: number,
-  state: InferenceState,
 ): void {
   const { batch, units, time } = a;
-  const { stateWidth, rest, restWidth, tNext } = state;
   const g4 = 4 * units;
   for (let b = 0; b < batch; b++) {
     const rowS = b * units;
-    const rowH = b * stateWidth;
     const rowY = (b * time + t) * 2 * units + yOffset;
-    if (rest !== null) {
-      if (tNext < 0) outH.fill(0, rowH + units, rowH + stateWidth);
-      else {
-        const from = (b * time + tNext) * restWidth;
-        outH.set(rest.subarray(from, from + restWidth), rowH + units);
-      }
-    }
     if (mask !== null && mask[t * batch + b] === 0) {
       for (let u = 0; u < units; u++) {
-        outH[rowH + u] = hPrev[rowH + u];
+        outH[rowS + u] = hPrev[rowS + u];
         outC[rowS + u] = cPrev[rowS + u];
-        y[rowY + u] = hPrev[rowH + u];
+        y[rowY + u] = hPrev[rowS + u];
       }
       continue;
     }
@@ -311,7 +286,7 @@ export function inferenceDirection(
       const c = s[sk + units] * cPrev[j] + s[sk] * (2 * s[sk + 2 * units] - 1);
       const h = s[sk + 3 * units] * tanhRational(c);
       outC[j] = c;
-      outH[rowH + u] = h;
+      outH[j] = h;
       y[rowY + u] = h;
     }
   }

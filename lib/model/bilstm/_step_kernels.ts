@@ -171,11 +171,6 @@ export interface InferenceStepAttrs {
   tB: number;
   /** 1 when a time-major `[time, batch]` padding mask is given. */
   hasMask: number;
-  /**
-   * Rest features per token carried in the state after `h` (input `rest`, `[batch·time, R]`
-   * batch-major); 0 for none. See `InferenceState`.
-   */
-  restWidth: number;
 }
 
 /**
@@ -187,10 +182,7 @@ export interface InferenceStepAttrs {
  */
 export const inferenceStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) => {
   const a = attrs as unknown as InferenceStepAttrs;
-  const stateWidth = a.units + a.restWidth;
-  const outInfos = [stateWidth, a.units, stateWidth, a.units].map((width) =>
-    allocFloat32(backend, [a.batch, width])
-  );
+  const outInfos = [0, 1, 2, 3].map(() => allocFloat32(backend, [a.batch, a.units]));
   const o = outInfos.map((info) => float32View(backend, info));
   const v = (name: string) => float32View(backend, inputs[name] as tf.TensorInfo);
   const joined = inputs.s !== undefined;
@@ -198,25 +190,8 @@ export const inferenceStepKernel: tf.KernelFunc = ({ inputs, attrs, backend }) =
   const sB = joined ? sF : v("sB");
   const y = v("y");
   const mask = a.hasMask ? v("mask") : null;
-  const rest = a.restWidth > 0 ? v("rest") : null;
-  const carry = (tNext: number) => ({ stateWidth, rest, restWidth: a.restWidth, tNext });
-  const nextF = a.tF + 1 < a.time ? a.tF + 1 : -1;
-  const nextB = a.tB - 1;
-  inferenceDirection(a, a.tF, sF, 0, v("hF"), v("cF"), mask, o[0], o[1], y, 0, carry(nextF));
+  inferenceDirection(a, a.tF, sF, 0, v("hF"), v("cF"), mask, o[0], o[1], y, 0);
   const rowB = joined ? a.batch : 0;
-  inferenceDirection(
-    a,
-    a.tB,
-    sB,
-    rowB,
-    v("hB"),
-    v("cB"),
-    mask,
-    o[2],
-    o[3],
-    y,
-    a.units,
-    carry(nextB),
-  );
+  inferenceDirection(a, a.tB, sB, rowB, v("hB"), v("cB"), mask, o[2], o[3], y, a.units);
   return outInfos;
 };

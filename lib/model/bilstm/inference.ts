@@ -53,49 +53,17 @@ export function canRunInference(recurrentActivation: string): boolean {
  */
 type StepGates = (k: number, hF: tf.Tensor2D, hB: tf.Tensor2D) => tf.NamedTensorMap;
 
-/** Features appended to the state for the recurrent matMul (see `InferenceState`). */
-interface RestFeatures {
-  /** `[batch·time, R]` batch-major. */
-  features: tf.Tensor2D;
-  /** R. */
-  width: number;
-}
-
-/** Rows `[batch, R]` of batch-major `[batch·time, R]` features at time `t`. */
-function restAt(rest: RestFeatures, batch: number, time: number, t: number): tf.Tensor2D {
-  return tf.tidy(() =>
-    tf.reshape(
-      tf.slice(tf.reshape(rest.features, [batch, time, rest.width]), [0, t, 0], [
-        batch,
-        1,
-        rest.width,
-      ]),
-      [batch, rest.width],
-    ) as tf.Tensor2D
-  );
-}
-
 /** The sweep shared by the entry points: `gates` gives each step's sigmoid gates. */
-function sweep(
-  options: BiLstmInferenceOptions,
-  gates: StepGates,
-  rest: RestFeatures | null = null,
-): tf.Tensor3D {
+function sweep(options: BiLstmInferenceOptions, gates: StepGates): tf.Tensor3D {
   const { batch, time, units } = options;
   const maskTM = options.mask === null
     ? null
     : tf.tidy(() => tf.transpose(tf.cast(tf.cast(options.mask!, "bool"), "float32")));
   const y = tf.zeros([batch, time, 2 * units]) as tf.Tensor3D;
   const zeros = tf.zeros([batch, units]) as tf.Tensor2D;
-  const restWidth = rest?.width ?? 0;
-  const base = { batch, units, time, hasMask: maskTM === null ? 0 : 1, restWidth };
-  // The states: h (with the next step's rest features after it), c; forward then backward.
-  let state: tf.Tensor2D[] = rest === null ? [zeros, zeros, zeros, zeros] : tf.tidy(() => [
-    tf.concat([zeros, restAt(rest, batch, time, 0)], 1) as tf.Tensor2D,
-    tf.clone(zeros),
-    tf.concat([zeros, restAt(rest, batch, time, time - 1)], 1) as tf.Tensor2D,
-    tf.clone(zeros),
-  ]);
+  const base = { batch, units, time, hasMask: maskTM === null ? 0 : 1 };
+  // The states h and c, forward then backward.
+  let state: tf.Tensor2D[] = [zeros, zeros, zeros, zeros];
   try {
     for (let k = 0; k < time; k++) {
       const attrs: InferenceStepAttrs = { ...base, tF: k, tB: time - 1 - k };
@@ -103,14 +71,13 @@ function sweep(
       const sigmoids = Object.values(inputs);
       Object.assign(inputs, { hF: state[0], cF: state[1], hB: state[2], cB: state[3], y });
       if (maskTM !== null) inputs.mask = maskTM;
-      if (rest !== null) inputs.rest = rest.features;
       const next = tf.engine().runKernel(
         INFERENCE_STEP_KERNEL,
         inputs,
         attrs as unknown as tf.NamedAttrMap,
       ) as tf.Tensor2D[];
       tf.dispose(sigmoids);
-      if (k > 0 || rest !== null) tf.dispose(state);
+      if (k > 0) tf.dispose(state);
       state = next;
     }
   } finally {
@@ -164,18 +131,13 @@ export function biLstmInference(
  * The same from per-step projections whose cell-candidate block is already doubled, as are the
  * recurrent kernels' (see {@link doubleCandidateBlock}): each step's gates are then two backend
  * adds and two sigmoids (SIMD) instead of a JavaScript pre-activation pass.
- *
- * With `rest` (e.g. char and casing features, whose input projection is not in `zxF`/`zxB`), the
- * state each step carries is `[h ‖ rest of the next step]` and the recurrent kernels are
- * `[U; W_rest]` (`[U + R, 4U]`), so one matMul per step adds both.
+
  *
  * @param zxF forward projections per time step, `[batch, 4U]` each (doubled candidate block)
  * @param zxB backward projections per time step, the same
- * @param uF2 forward recurrent kernel `[U, 4U]` (or `[U + R, 4U]` with `rest`), candidate block
- *   doubled
+ * @param uF2 forward recurrent kernel `[U, 4U]`, candidate block doubled
  * @param uB2 backward recurrent kernel, the same
  * @param options sizes and the padding mask
- * @param rest `[batch·time, R]` batch-major features projected through the kernels' last R rows
  * @returns `[batch, time, 2U]`, as {@link biLstmInference}
  */
 export function biLstmInferenceDoubled(
@@ -184,18 +146,16 @@ export function biLstmInferenceDoubled(
   uF2: tf.Tensor2D,
   uB2: tf.Tensor2D,
   options: BiLstmInferenceOptions,
-  rest: tf.Tensor2D | null = null,
 ): tf.Tensor3D {
   const { time } = options;
-  const restFeatures = rest === null ? null : { features: rest, width: rest.shape[1] };
   return sweep(options, (k, hF, hB) => {
     const tB = time - 1 - k;
-    if (k === 0 && rest === null) return { sF: tf.sigmoid(zxF[0]), sB: tf.sigmoid(zxB[tB]) };
+    if (k === 0) return { sF: tf.sigmoid(zxF[0]), sB: tf.sigmoid(zxB[tB]) };
     return tf.tidy(() => ({
       sF: tf.sigmoid(tf.add(zxF[k], tf.matMul(hF, uF2))),
       sB: tf.sigmoid(tf.add(zxB[tB], tf.matMul(hB, uB2))),
     }));
-  }, restFeatures);
+  });
 }
 
 /**
