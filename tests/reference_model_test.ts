@@ -61,3 +61,31 @@ Deno.test("the shipped model keeps its entities in caseless text, as robustness.
     );
   }
 });
+
+Deno.test("the shipped fast model scores as its report says, in every casing", async () => {
+  const report = JSON.parse(await Deno.readTextFile(`${ROOT}data/model-fast/robustness.json`));
+  const evaluation = JSON.parse(await Deno.readTextFile(`${ROOT}data/model-fast/evaluation.json`));
+  assert.equal(report.casings.original.f1, evaluation.entity.f1);
+  for (const casing of ["original", "upper", "lower"]) {
+    const measured = await denoJSON(
+      [
+        "run",
+        "-A",
+        "lib/cli/evaluate.ts",
+        "--json",
+        "--model",
+        "data/model-fast",
+        "--casing",
+        casing,
+      ],
+      ROOT,
+    ) as { sentences: number; entity: { f1: number }; caselessMembers: string[] };
+    assert.equal(measured.sentences, 9592);
+    assert.equal(measured.caselessMembers.length, 1, "the caseless member is loaded");
+    assert.ok(measured.entity.f1 >= (casing === "original" ? 0.85 : 0.8), `${casing}: F1`);
+    assert.ok(
+      Math.abs(measured.entity.f1 - report.casings[casing].f1) < 1e-6,
+      `${casing}: the report is reproducible`,
+    );
+  }
+});
