@@ -15,6 +15,11 @@ import type { TaggerOptions } from "../lib/model/config.ts";
 import { Tagger } from "../lib/model/tagger.ts";
 import type { TaggerBatch } from "../lib/model/forward.ts";
 import { PredictPool } from "../lib/predict/pool.ts";
+import {
+  disposeInferenceWeights,
+  inferenceWeights,
+  ProjectionCache,
+} from "../lib/model/_projection_cache.ts";
 import { predictWordIds } from "../lib/predict/predict.ts";
 import { evaluateModel, evaluateWithPool } from "../lib/evaluate/evaluate.ts";
 import { createTrainer } from "../lib/train/trainer.ts";
@@ -259,4 +264,47 @@ Deno.test("evaluateWithPool scores as evaluateModel does", async () => {
     await pool.close();
     tagger.dispose();
   }
+});
+
+Deno.test("the per-token projection table gives each token's own rows, also past its cap", () => {
+  const vocabSize = 60;
+  const embedding = tf.randomNormal([vocabSize, 5], 0, 1, "float32", 3) as tf.Tensor2D;
+  const layer = [
+    tf.randomNormal([5, 16], 0, 1, "float32", 4),
+    tf.randomNormal([4, 16], 0, 1, "float32", 5),
+    tf.randomNormal([16], 0, 1, "float32", 6),
+    tf.randomNormal([5, 16], 0, 1, "float32", 7),
+    tf.randomNormal([4, 16], 0, 1, "float32", 8),
+    tf.randomNormal([16], 0, 1, "float32", 9),
+  ];
+  const weights = inferenceWeights(5, layer);
+  // A cap of 24 rows (16 per direction, 4-byte floats): the batches below hold up to 18
+  // distinct tokens each and 50 together.
+  const cache = new ProjectionCache(16, [embedding, ...layer], 24 * 32 * 4);
+  const [batch, time] = [3, 6];
+  for (let round = 0; round < 5; round++) {
+    const wordIds = Int32Array.from(
+      { length: batch * time },
+      (_, i) => 1 + (i * 7 + round * 11) % 50,
+    );
+    const tokens = { wordIds, charIds: null, maxChars: 0, casingIds: null };
+    const { zxF, zxB } = cache.project(embedding, weights, tokens, [batch, time], () => null);
+    // Expected: E[id]·W_word + b, both directions side by side, candidate block doubled.
+    const expected = tf.tidy(() =>
+      tf.add(tf.matMul(tf.gather(embedding, wordIds), weights.wordKernel), weights.bias)
+    ).arraySync() as number[][];
+    for (let t = 0; t < time; t++) {
+      const forward = zxF[t].arraySync() as number[][];
+      const backward = zxB[t].arraySync() as number[][];
+      for (let b = 0; b < batch; b++) {
+        const want = expected[b * time + t];
+        assert.ok(maxDifference(forward[b], want.slice(0, 16)) < 1e-5, `round ${round}, forward`);
+        assert.ok(maxDifference(backward[b], want.slice(16)) < 1e-5, `round ${round}, backward`);
+      }
+    }
+    tf.dispose([...zxF, ...zxB]);
+    assert.ok(cache.size <= Math.max(24, batch * time), `size ${cache.size} within the cap`);
+  }
+  disposeInferenceWeights(weights);
+  tf.dispose([embedding, ...layer]);
 });

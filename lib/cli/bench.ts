@@ -3,12 +3,13 @@
  * stock tfjs-layers (`model.trainOnBatch`, stock Bidirectional LSTM, dense Adam, always all 50
  * steps) against our `FastBiLSTM` + `createTrainer` (sparse embedding update, padding trimmed to
  * each batch's longest sentence), in the same process and on the same batches of real corpus
- * sentences (truncated at 50 tokens); plus prediction speed through `predictWordIds` (fast
- * inference path, length bucketing) in real tokens per second, and the time `loadCorpus()` takes
- * to load and group the bundled corpus.
+ * sentences (truncated at 50 tokens); prediction speed in real tokens per second of the tutorial's
+ * model, the shipped default model (`data/model`) and the shipped fast model (`data/model-fast`) on
+ * the same real sentences, through the prediction pool (./_bench_predict.ts); and the time
+ * `loadCorpus()` takes to load and group the bundled corpus, and reading a CoNLL file.
  *
  * Usage: `deno run -A lib/cli/bench.ts [--steps 10] [--warmup 2] [--threads N|auto]
- *   [--predict-batch 128] [--json]` (threads default "auto": one per core; the JSON reports the
+ *   [--predict-batch 256] [--json]` (threads default "auto": one per core; the JSON reports the
  *   threads actually used). A readable table by default; `--json` prints one JSON object
  * on stdout. Progress goes to stderr.
  *

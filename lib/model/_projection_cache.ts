@@ -152,11 +152,12 @@ export class ProjectionCache {
    * @param sources the tensors the rows are computed from (the layer's inputs' weights and its
    *   own): a weight assigned anew (e.g. `tagger.model.setWeights`) gets a new buffer, which
    *   {@linkcode ProjectionCache.computedFrom} notices
+   * @param maxBytes the table's cap; default {@linkcode MAX_TABLE_BYTES}
    */
-  constructor(width: number, sources: readonly tf.Tensor[]) {
+  constructor(width: number, sources: readonly tf.Tensor[], maxBytes = MAX_TABLE_BYTES) {
     this.#sources = sources.map((tensor) => tensor.dataId);
     this.#width = width;
-    this.#maxRows = Math.floor(MAX_TABLE_BYTES / (2 * width * 4));
+    this.#maxRows = Math.max(1, Math.floor(maxBytes / (2 * width * 4)));
     this.#table = new Float32Array(Math.min(4096, this.#maxRows) * 2 * width);
   }
 
@@ -204,15 +205,13 @@ export class ProjectionCache {
     return rows;
   }
 
-  /** Makes room for `rows` rows (grows the table, or starts it afresh past its cap). */
-  #reserve(rows: number): boolean {
+  /** Makes room for `rows` rows (beyond the cap only for one batch's own tokens). */
+  #grow(rows: number): void {
     const rowWidth = 2 * this.#width;
-    if (rows > this.#maxRows) return false;
-    if (rows * rowWidth <= this.#table.length) return true;
-    const grown = new Float32Array(Math.min(this.#maxRows, 2 * rows) * rowWidth);
-    grown.set(this.#table);
+    if (rows * rowWidth <= this.#table.length) return;
+    const grown = new Float32Array(Math.max(rows, Math.min(this.#maxRows, 2 * rows)) * rowWidth);
+    grown.set(this.#table.subarray(0, Math.min(this.#table.length, grown.length)));
     this.#table = grown;
-    return true;
   }
 
   /**
@@ -238,12 +237,13 @@ export class ProjectionCache {
   ): { zxF: tf.Tensor[]; zxB: tf.Tensor[] } {
     let missing: number[] = [];
     let rows = this.#assignRows(tokens, missing);
-    if (!this.#reserve(this.#keys.size)) {
-      this.#keys.clear(); // full: start afresh with this batch's tokens
+    if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
+      // Over the cap with earlier tokens: start afresh with this batch's own.
+      this.#keys.clear();
       missing = [];
       rows = this.#assignRows(tokens, missing);
-      this.#reserve(this.#keys.size);
     }
+    this.#grow(this.#keys.size);
     if (missing.length > 0) this.#fill(embedding, weights, tokens, rows, missing, otherFeatures);
     const attrs: GatherProjectionAttrs = {
       table: this.#table,
