@@ -237,8 +237,9 @@ Deno.test("with each task's permissions, the network and what it does not need a
     for await (const connection of listener) connection.close();
   })();
   const tmp = await Deno.makeTempDir({ prefix: "permissions-probe-" });
-  // Tasks whose job is writing where they are told (`--out`, `--to`, notebooks in place).
-  const writers = new Set(["train", "export", "notebooks"]);
+  // Tasks whose job is writing where they are told (`--out`, `--to`, notebooks in place); `distill`
+  // is `train` with a teacher (tests/distill_test.ts runs it with its task's permissions).
+  const writers = new Set(["train", "distill", "export", "notebooks"]);
   try {
     for (const name of RUN_TASKS) {
       await t.step(name, async () => {
