@@ -55,6 +55,8 @@ interface PoolWorker {
   worker: Worker;
   /** Settles the request in flight. */
   pending: { resolve: (r: PoolResponse) => void; reject: (e: Error) => void } | null;
+  /** Why the worker died (an uncaught error), or null while it lives. */
+  failure: Error | null;
 }
 
 /** The number of workers for `workers` (`"auto"`: one per core). */
@@ -98,7 +100,11 @@ export class PredictPool {
     const wire = wirePredictor(predictor);
     const url = new URL("./_pool_worker.ts", import.meta.url).href;
     const workers: PoolWorker[] = Array.from({ length: count }, () => {
-      const entry: PoolWorker = { worker: new Worker(url, { type: "module" }), pending: null };
+      const entry: PoolWorker = {
+        worker: new Worker(url, { type: "module" }),
+        pending: null,
+        failure: null,
+      };
       entry.worker.onmessage = (event: MessageEvent<PoolResponse>) => settle(entry, event.data);
       entry.worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
@@ -223,6 +229,7 @@ export class PredictPool {
 
 /** Sends a request and waits for its reply (one request in flight per worker). */
 function send(entry: PoolWorker, request: PoolRequest): Promise<PoolResponse> {
+  if (entry.failure) return Promise.reject(entry.failure);
   if (entry.pending) throw new Error("PredictPool: worker busy");
   return new Promise((resolve, reject) => {
     entry.pending = { resolve, reject };
@@ -239,6 +246,7 @@ function settle(entry: PoolWorker, response: PoolResponse): void {
 }
 
 function fail(entry: PoolWorker, error: Error): void {
+  entry.failure = error; // a worker that died answers nothing more: later requests fail at once
   const pending = entry.pending;
   entry.pending = null;
   pending?.reject(error);
