@@ -162,17 +162,22 @@ Deno.test("the per-word projections follow the weights: after a training step, a
   tagger.dispose();
 });
 
-Deno.test("the prediction pool gives what the calling thread gives, in input order", async () => {
-  const sentences = syntheticSentences(300, 9);
+/** A small untrained tagger with the maps of `count` synthetic sentences. */
+function syntheticPredictor(count: number, corpusSeed: number, maxLen: number, units: number) {
+  const sentences = syntheticSentences(count, corpusSeed);
   const vocab = buildVocab(sentences);
   const tagger = new Tagger({
     vocabSize: vocab.words.length,
     numTags: vocab.tags.length,
-    maxLen: 12,
-    units: 8,
-    seed: 2,
+    maxLen,
+    units,
+    seed: corpusSeed,
   });
-  const predictor = { tagger, vocab, chars: null };
+  return { sentences, vocab, tagger, predictor: { tagger, vocab, chars: null } };
+}
+
+Deno.test("the prediction pool gives what the calling thread gives, in input order", async () => {
+  const { sentences, vocab, tagger, predictor } = syntheticPredictor(300, 9, 12, 8);
   const ids = sentences.map((s) => Int32Array.from(s.words, (w) => wordId(vocab, w)));
   const local = predictWordIds(predictor, ids, { batchSize: 32, distributions: true });
   const pool = await PredictPool.create(predictor, { workers: 2 });
@@ -240,16 +245,7 @@ Deno.test("predict tags a long stdin on the pool with the same output as on one 
 });
 
 Deno.test("evaluateWithPool scores as evaluateModel does", async () => {
-  const sentences = syntheticSentences(120, 6);
-  const vocab = buildVocab(sentences);
-  const tagger = new Tagger({
-    vocabSize: vocab.words.length,
-    numTags: vocab.tags.length,
-    maxLen: 10,
-    units: 6,
-    seed: 8,
-  });
-  const predictor = { tagger, vocab, chars: null };
+  const { sentences, tagger, predictor } = syntheticPredictor(120, 6, 10, 6);
   const pool = await PredictPool.create(predictor, { workers: 2 });
   try {
     for (const casing of ["original", "upper"] as const) {

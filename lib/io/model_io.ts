@@ -240,7 +240,13 @@ function concatWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
   return data as ArrayBuffer;
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+/**
+ * The parts end to end, in one new buffer.
+ *
+ * @param parts byte arrays
+ * @returns their concatenation
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
   const result = new Uint8Array(total);
   let offset = 0;

@@ -19,6 +19,7 @@ import { ConfigError } from "../errors.ts";
 import { type Vocab, wordId } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
 import { readJSONFile, writeFileAtomic } from "../io/files.ts";
+import { concatBytes } from "../io/model_io.ts";
 import { membersOf, type Predictor } from "../model/mapped.ts";
 import { predictWordIds } from "../predict/predict.ts";
 import { lookupForm } from "../predict/text.ts";
@@ -128,14 +129,7 @@ async function folderDigest(root: string): Promise<string> {
     }
   };
   await walk(root, "");
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return await sha256(joined);
+  return await sha256(concatBytes(parts));
 }
 
 /** The real-token rows of row-major distributions, packed (what the cache file holds). */
