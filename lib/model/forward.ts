@@ -12,6 +12,12 @@
  * the backward direction starts from a zero state that masked steps carry unchanged), so callers
  * trim batches to their longest row (see `trimmedLength` in lib/train/batches.ts).
  *
+ * An inference pass (no {@linkcode TrainingPass}, no gradient tape recording) computes the same
+ * function more cheaply: fast BiLSTMs with sigmoid gates run lib/model/bilstm/inference.ts, which
+ * keeps nothing for a backward pass, and the first BiLSTM's input projection is looked up per token
+ * in the tagger's table (lib/model/_projection_cache.ts) instead of computing the char CNN and the
+ * projection matMul for every token. The equality is tested for every variant.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -119,8 +125,9 @@ function wordRepresentation(
 
 /**
  * The BiLSTM stack of an inference pass (no dropout, no gradient) through
- * {@linkcode biLstmInference}, the first layer's word projections looked up in `cache` when
- * given; null when this tagger's layers cannot run it (stock layers, hard-sigmoid gates).
+ * {@linkcode biLstmInference}, the first layer's input projections looked up per token in
+ * `cache` when there is one; null when this tagger's layers cannot run it (stock layers,
+ * hard-sigmoid gates).
  */
 function inferenceStack(
   config: TaggerConfig,
