@@ -48,6 +48,15 @@ export function membersOf(predictor: Predictor): readonly MappedTagger[] {
   return members;
 }
 
+/**
+ * The taggers that tag a predictor's caseless sentences: an ensemble's `caseless`, else none.
+ *
+ * @param predictor one tagger or an ensemble
+ */
+export function caselessOf(predictor: Predictor): readonly MappedTagger[] {
+  return "caseless" in predictor ? predictor.caseless ?? [] : [];
+}
+
 /** A name for a tagger in messages: its source, or its position in the ensemble. */
 export function describeMember(member: MappedTagger, index: number): string {
   return member.source ?? `member ${index + 1}`;

@@ -36,7 +36,7 @@ export type { WeightInit } from "./_graph.ts";
 export type { TaggerBatch, TrainingPass } from "./forward.ts";
 export { denseVariables } from "./parts.ts";
 export type { TaggerParts } from "./parts.ts";
-export { describeMember, membersOf } from "./mapped.ts";
+export { caselessOf, describeMember, membersOf } from "./mapped.ts";
 export type { MappedTagger, Predictor, TaggerEnsemble } from "./mapped.ts";
 export { drawDropoutMask, FastBiLSTM, fastBiLstm, gatherRows } from "./bilstm/mod.ts";
 export type { FastBiLSTMArgs, FastBiLstmOptions } from "./bilstm/mod.ts";

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CharVocab } from "../data/chars.ts";
 import type { Vocab } from "../data/vocab.ts";
-import { type MappedTagger, membersOf, type Predictor } from "../model/mapped.ts";
+import { caselessOf, type MappedTagger, membersOf, type Predictor } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
 import type { TaggerConfig } from "../model/config.ts";
 import type { PredictOptions, SequencePrediction } from "./predict.ts";
@@ -67,7 +67,7 @@ function wireTagger(mapped: MappedTagger): WireTagger {
  * @param predictor a tagger with its maps, or an ensemble
  */
 export function wirePredictor(predictor: Predictor): WirePredictor {
-  const caseless = "caseless" in predictor ? predictor.caseless ?? [] : [];
+  const caseless = caselessOf(predictor);
   return { members: membersOf(predictor).map(wireTagger), caseless: caseless.map(wireTagger) };
 }
 
@@ -98,6 +98,6 @@ export function revivePredictor(wire: WirePredictor): Predictor {
 
 /** Frees a revived predictor's taggers. */
 export function disposePredictor(predictor: Predictor): void {
-  const caseless = "caseless" in predictor ? predictor.caseless ?? [] : [];
+  const caseless = caselessOf(predictor);
   for (const member of [...membersOf(predictor), ...caseless]) member.tagger.dispose();
 }

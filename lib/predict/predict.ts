@@ -29,6 +29,7 @@ import { readCrfParameters } from "../model/crf.ts";
 import { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
 import { planWindows, type Window } from "./windows.ts";
 import {
+  caselessOf,
   describeMember,
   type MappedTagger,
   membersOf,
@@ -196,7 +197,7 @@ export function predictWordIds(
   sentences: readonly ArrayLike<number>[],
   options: PredictOptions = {},
 ): SequencePrediction[] {
-  const caseless = "caseless" in predictor ? predictor.caseless ?? [] : [];
+  const caseless = caselessOf(predictor);
   if (caseless.length > 0 && options.words) {
     return routeByCasing(predictor as TaggerEnsemble, sentences, options, predictWordIds);
   }
