@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import { allocFloat32, float32View, gatherRows } from "./bilstm.ts";
 import { doubleCandidateBlock } from "./bilstm/inference.ts";
 
-/** Kernel name: time-major projection rows of both directions from the host table. */
+/** Kernel name: each time step's projection rows of both directions, from the host table. */
 const GATHER_PROJECTION_KERNEL = "FastGatherProjection";
 
 /** The most memory the table of one tagger takes (then it starts afresh). */

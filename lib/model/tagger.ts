@@ -45,7 +45,7 @@ export class Tagger {
   readonly parts: TaggerParts;
   /** The seeded dropout streams of stock BiLSTMs (ours keep theirs in the layer). */
   #stockStreams: { next: number }[] = [];
-  /** The first BiLSTM's word projections for inference, made on first use; see `weightsChanged`. */
+  /** The first BiLSTM's input projections per token, for inference; see `weightsChanged`. */
   #projections: ProjectionCache | null = null;
 
   /**
@@ -79,7 +79,10 @@ export class Tagger {
     return taggerForward(this.config, this.parts, batch, training, () => this.#projectionCache());
   }
 
-  /** The projection cache of the first BiLSTM (fast layers only), made on first use. */
+  /**
+   * The projection table of the first BiLSTM (fast layers only), made on first use and made
+   * anew when a weight it was computed from has been assigned a new buffer.
+   */
   #projectionCache(): ProjectionCache | null {
     if (this.config.layer !== "fast" || this.parts.biLstms.length === 0) return null;
     const { charCnn, casingEmbedding } = this.parts;
@@ -97,7 +100,7 @@ export class Tagger {
   }
 
   /**
-   * Drops what inference keeps computed from the weights (the first BiLSTM's per-word input
+   * Drops what inference keeps computed from the weights (the first BiLSTM's per-token input
    * projections, lib/model/_projection_cache.ts). Whoever changes weights in place calls it: the
    * trainer after each update, {@linkcode Tagger.setWeights}, {@linkcode Tagger.dispose}.
    */

@@ -1,15 +1,16 @@
 /**
  * The BiLSTM's inference sweep: the same arithmetic as {@link fastBiLstm}'s forward sweep with
  * sigmoid gates, for a pass that needs no gradient and no dropout, so it keeps nothing for a
- * backward pass. Per time step: one recurrent matMul per direction, one pre-activation kernel and
- * one wasm `sigmoid` for both directions, and ONE small step kernel that writes only the new
- * `h` and `c` of both directions, and `h` straight into the layer output (no per-step gate or
- * dropped-out tensors, no merge at the end); each step's state is freed as soon as the next
- * exists.
+ * backward pass. Per time step: one recurrent matMul per direction, the gates' pre-activations and
+ * sigmoids, and ONE small step kernel that writes only the new `h` and `c` of both directions,
+ * and `h` straight into the layer output (no per-step gate or dropped-out tensors, no merge at the
+ * end); each step's state is freed as soon as the next exists.
  *
- * The input projections `x·W + b` of all time steps come in precomputed (time-major), so callers
- * may compute them as they like: the tagger's inference pass looks the word part up per word id
- * (lib/model/_projection_cache.ts).
+ * Two entry points differ in how the input projections `x·W + b` arrive: {@link biLstmInference}
+ * takes them time-major in one tensor per direction and forms each step's pre-activations in a JS
+ * kernel; {@link biLstmInferenceDoubled} takes them per step with the cell-candidate block doubled
+ * (the tagger's first layer, whose projections are looked up per token in
+ * lib/model/_projection_cache.ts) and forms them with backend adds.
  *
  * @module
  */
@@ -131,7 +132,6 @@ export function biLstmInference(
  * The same from per-step projections whose cell-candidate block is already doubled, as are the
  * recurrent kernels' (see {@link doubleCandidateBlock}): each step's gates are then two backend
  * adds and two sigmoids (SIMD) instead of a JavaScript pre-activation pass.
-
  *
  * @param zxF forward projections per time step, `[batch, 4U]` each (doubled candidate block)
  * @param zxB backward projections per time step, the same
