@@ -9,15 +9,13 @@
  */
 import type { Sentence } from "../data/corpus.ts";
 import type { Vocab } from "../data/vocab.ts";
-import { wordId } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
 import { projectPath } from "../io/paths.ts";
 import type { TaggerOptions } from "../model/config.ts";
-import { membersOf, type Predictor } from "../model/mapped.ts";
+import type { Predictor } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
 import { PredictPool } from "../predict/pool.ts";
-import { predictWordIds } from "../predict/predict.ts";
-import { lookupForm } from "../predict/text.ts";
+import { encodeTokens, predictWordIds } from "../predict/predict.ts";
 
 /** The shipped models the bench times (relative to the project). */
 export const SHIPPED_MODELS = { default: "data/model", fast: "data/model-fast" } as const;
@@ -59,15 +57,11 @@ export interface PredictBenchInput {
   steps: number;
   /** Times `steps` calls of `step` after `warmup`; returns the median ms. */
   time: (label: string, warmup: number, steps: number, step: () => unknown) => Promise<number>;
-  progress: (message: string) => void;
 }
 
 /** Word ids of the sentences in a predictor's first map, and the normalised words. */
 function encodeFor(predictor: Predictor, sentences: readonly Sentence[]) {
-  const { vocab } = membersOf(predictor)[0];
-  const words = sentences.map((s) => s.words.map(lookupForm));
-  const ids = words.map((w) => Int32Array.from(w, (word) => wordId(vocab, word)));
-  return { ids, words };
+  return encodeTokens(predictor, sentences.map((sentence) => sentence.words));
 }
 
 /** Median seconds per repetition of the predictor through a fresh pool (closed after). */

@@ -257,7 +257,6 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     warmup: o.warmup,
     steps: o.steps,
     time: timeSteps,
-    progress,
   });
   return {
     load: {

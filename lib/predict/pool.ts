@@ -30,16 +30,19 @@ import {
   type WireOptions,
   wirePredictor,
 } from "./_pool_wire.ts";
-import type { PredictOptions, SequencePrediction, TokenPrediction } from "./predict.ts";
-import { wordId } from "../data/vocab.ts";
-import { membersOf } from "../model/mapped.ts";
+import {
+  encodeTokens,
+  type PredictOptions,
+  type SequencePrediction,
+  type TokenPrediction,
+  tokenPredictions,
+} from "./predict.ts";
 import {
   assembleTexts,
   type PredictTextOptions,
   prepareTexts,
   type TextPrediction,
 } from "./predict_text.ts";
-import { lookupForm } from "./text.ts";
 
 /** Options of {@linkcode PredictPool.create}. */
 export interface PredictPoolOptions {
@@ -185,16 +188,9 @@ export class PredictPool {
     sentences: readonly (readonly string[])[],
     options: PredictOptions = {},
   ): Promise<TokenPrediction[][]> {
-    const { vocab } = membersOf(this.#predictor)[0];
-    const words = sentences.map((sentence) => sentence.map(lookupForm));
-    const ids = words.map((sentence) => Int32Array.from(sentence, (word) => wordId(vocab, word)));
+    const { words, ids } = encodeTokens(this.#predictor, sentences);
     const predicted = await this.predictWordIds(ids, { ...options, words });
-    return predicted.map((prediction) =>
-      Array.from(prediction.tagIds, (id, token) => ({
-        tag: vocab.tags[id],
-        probability: prediction.probabilities[token],
-      }))
-    );
+    return tokenPredictions(this.#predictor, predicted);
   }
 
   /**

@@ -303,10 +303,41 @@ export function predictTokens(
   sentences: readonly (readonly string[])[],
   options: PredictOptions = {},
 ): TokenPrediction[][] {
+  const { words, ids } = encodeTokens(predictor, sentences);
+  return tokenPredictions(predictor, predictWordIds(predictor, ids, { ...options, words }));
+}
+
+/**
+ * Tokenized sentences as a predictor reads them: each word in the form it is looked up in
+ * (Unicode NFC, `lookupForm`), and its id in the predictor's (first member's) word map.
+ *
+ * @param predictor a tagger with its maps, or an ensemble
+ * @param sentences the tokens of each sentence
+ * @returns the normalised words, and their ids, per sentence
+ */
+export function encodeTokens(
+  predictor: Predictor,
+  sentences: readonly (readonly string[])[],
+): { words: string[][]; ids: Int32Array[] } {
   const { vocab } = membersOf(predictor)[0];
-  const normalised = sentences.map((words) => words.map(lookupForm));
-  const ids = normalised.map((words) => Int32Array.from(words, (word) => wordId(vocab, word)));
-  return predictWordIds(predictor, ids, { ...options, words: normalised }).map((prediction) =>
+  const words = sentences.map((sentence) => sentence.map(lookupForm));
+  const ids = words.map((sentence) => Int32Array.from(sentence, (word) => wordId(vocab, word)));
+  return { words, ids };
+}
+
+/**
+ * Predictions as tag names with their probabilities, per token.
+ *
+ * @param predictor the predictor that made them (its tag map names the ids)
+ * @param predicted per sentence, what {@linkcode predictWordIds} returned
+ * @returns per sentence, per token: the tag and its probability
+ */
+export function tokenPredictions(
+  predictor: Predictor,
+  predicted: readonly SequencePrediction[],
+): TokenPrediction[][] {
+  const { vocab } = membersOf(predictor)[0];
+  return predicted.map((prediction) =>
     Array.from(prediction.tagIds, (id, token) => ({
       tag: vocab.tags[id],
       probability: prediction.probabilities[token],

@@ -16,13 +16,12 @@
  */
 import type { Sentence } from "../data/corpus.ts";
 import { ConfigError } from "../errors.ts";
-import { type Vocab, wordId } from "../data/vocab.ts";
+import type { Vocab } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
 import { readJSONFile, writeFileAtomic } from "../io/files.ts";
 import { concatBytes } from "../io/model_io.ts";
 import { membersOf, type Predictor } from "../model/mapped.ts";
-import { predictWordIds } from "../predict/predict.ts";
-import { lookupForm } from "../predict/text.ts";
+import { encodeTokens, predictWordIds } from "../predict/predict.ts";
 import type { DistillConfig, ResolvedTrainConfig } from "./config.ts";
 import type { TrainingData } from "./data.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -86,8 +85,7 @@ export function teacherDistributions(
   const { vocab } = membersOf(teacher)[0];
   const columns = tagColumns(vocab.tags, student);
   const numTags = student.tags.length;
-  const words = sentences.map((s) => s.words.slice(0, maxLen).map(lookupForm));
-  const ids = words.map((w) => Int32Array.from(w, (word) => wordId(vocab, word)));
+  const { words, ids } = encodeTokens(teacher, sentences.map((s) => s.words.slice(0, maxLen)));
   const predictions = predictWordIds(teacher, ids, {
     words,
     distributions: true,
