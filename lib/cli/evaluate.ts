@@ -38,7 +38,7 @@ import { EVALUATION_FILE, isRunFolder, writeRunEvaluation } from "../io/runs.ts"
 import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { loadModelForCli } from "./predict.ts";
-import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
+import { poolForJob } from "../predict/pool.ts";
 import {
   BACKEND_FLAG,
   formatUsage,
@@ -292,11 +292,13 @@ async function evaluateOn(
   command: EvaluateCommand,
   options: EvaluateOptions,
 ): Promise<EvaluationResult> {
-  const workers = resolveWorkerCount(command.workers);
-  if (workers < 2 || command.backend !== "wasm" || sentences.length < POOL_MIN_SENTENCES) {
-    return evaluateModel(loaded, sentences, options);
-  }
-  const pool = await PredictPool.create(loaded, { workers });
+  const pool = await poolForJob(loaded, {
+    workers: command.workers,
+    backend: command.backend,
+    items: sentences.length,
+    minItems: POOL_MIN_SENTENCES,
+  });
+  if (pool === null) return evaluateModel(loaded, sentences, options);
   try {
     return await evaluateWithPool(pool, loaded, sentences, options);
   } finally {

@@ -1,7 +1,7 @@
 /**
  * `deno run -A lib/cli/predict.ts [--model DIR] [--json | --jsonl] [--offsets utf16|codepoints]
- * [--backend wasm|cpu] [--workers N|auto] [TEXT...]`: tags raw text with a model folder and lists the entities it
- * finds.
+ * [--backend wasm|cpu] [--workers N|auto] [TEXT...]`: tags raw text with a model folder and
+ * lists the entities it finds.
  *
  * Input: the positional arguments joined by spaces form one text; without them, stdin is read
  * as a stream (UTF-8; a line that is not valid UTF-8 is an error naming it) and every line is one
@@ -46,7 +46,7 @@ import {
   type TextPrediction,
 } from "../predict/predict.ts";
 import { readLineBatches } from "../predict/stream.ts";
-import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
+import { poolForJob, type PredictPool } from "../predict/pool.ts";
 import { formatTable } from "../plot/table.ts";
 import {
   BACKEND_FLAG,
@@ -262,7 +262,15 @@ async function predictStdin(command: PredictCommand): Promise<void> {
   try {
     for await (const batch of batches) {
       const loaded = await load();
-      pool ??= await poolFor(command, loaded, batch.length);
+      // Decided once, by the first batch (null: this thread; `??=` would ask again on null).
+      if (pool === undefined) {
+        pool = await poolForJob(loaded, {
+          workers: command.workers,
+          backend: command.backend.backend,
+          items: batch.length,
+          minItems: BATCH_LINES,
+        });
+      }
       const options = { offsets: command.offsets, batchSize: FORWARD_ROWS };
       const predictions = pool
         ? await pool.predictTexts(batch, options)
@@ -279,19 +287,6 @@ async function predictStdin(command: PredictCommand): Promise<void> {
   }
   await load();
   await writer.end();
-}
-
-/** A pool for a long input (a full first batch) with several workers on wasm, else null. */
-async function poolFor(
-  command: PredictCommand,
-  loaded: LoadedModel,
-  firstBatchLines: number,
-): Promise<PredictPool | null> {
-  const workers = resolveWorkerCount(command.workers);
-  if (workers < 2 || command.backend.backend !== "wasm" || firstBatchLines < BATCH_LINES) {
-    return null;
-  }
-  return await PredictPool.create(loaded, { workers });
 }
 
 /** Tags the text given as arguments and prints it. */

@@ -71,6 +71,32 @@ export function resolveWorkerCount(workers: number | "auto" = "auto"): number {
   return count;
 }
 
+/** What decides whether a job is worth a pool ({@linkcode poolForJob}). */
+export interface PoolJob {
+  /** Workers asked for: a count, or `"auto"` (one per core). */
+  workers: number | "auto";
+  /** The backend the caller runs (the workers run wasm). */
+  backend: string;
+  /** The job's size (sentences, lines). */
+  items: number;
+  /** The size from which a pool's start-up (about a second) pays. */
+  minItems: number;
+}
+
+/**
+ * A pool for a job big enough to repay its start-up: two workers or more, on the wasm backend,
+ * at least `minItems` items; else null, and the caller tags on its own thread.
+ *
+ * @param predictor the model to copy into the workers
+ * @param job workers, backend and size
+ * @returns a ready pool (close it), or null
+ */
+export async function poolForJob(predictor: Predictor, job: PoolJob): Promise<PredictPool | null> {
+  const workers = resolveWorkerCount(job.workers);
+  if (workers < 2 || job.backend !== "wasm" || job.items < job.minItems) return null;
+  return await PredictPool.create(predictor, { workers });
+}
+
 /** Prediction spread over worker threads; see the module doc. */
 export class PredictPool {
   readonly #workers: PoolWorker[];
