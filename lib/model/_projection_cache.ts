@@ -235,16 +235,7 @@ export class ProjectionCache {
     [batch, time]: [number, number],
     otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
   ): { zxF: tf.Tensor[]; zxB: tf.Tensor[] } {
-    let missing: number[] = [];
-    let rows = this.#assignRows(tokens, missing);
-    if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
-      // Over the cap with earlier tokens: start afresh with this batch's own.
-      this.#keys.clear();
-      missing = [];
-      rows = this.#assignRows(tokens, missing);
-    }
-    this.#grow(this.#keys.size);
-    if (missing.length > 0) this.#fill(embedding, weights, tokens, rows, missing, otherFeatures);
+    const rows = this.#rowsOf(embedding, weights, tokens, otherFeatures);
     const attrs: GatherProjectionAttrs = {
       table: this.#table,
       rows,
@@ -261,6 +252,61 @@ export class ProjectionCache {
       zxF: outs.filter((_, k) => k % 2 === 0),
       zxB: outs.filter((_, k) => k % 2 === 1),
     };
+  }
+
+  /**
+   * The same projections written time-major into host arrays (`[time, batch, 4U]` each), for
+   * the WebAssembly sweep (lib/model/bilstm/wasm_sweep.ts).
+   *
+   * @param embedding the word embedding `[vocabSize, E]`
+   * @param weights the first BiLSTM's inference weights, as for {@linkcode project}
+   * @param tokens the batch's tokens, `[batch, time]` batch-major
+   * @param shape `[batch, time]`
+   * @param otherFeatures the char and casing features of given tokens, as for `project`
+   * @param zxF receives the forward projections
+   * @param zxB receives the backward projections
+   */
+  projectInto(
+    embedding: tf.Tensor2D,
+    weights: InferenceWeights,
+    tokens: BatchTokens,
+    [batch, time]: [number, number],
+    otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
+    zxF: Float32Array,
+    zxB: Float32Array,
+  ): void {
+    const rows = this.#rowsOf(embedding, weights, tokens, otherFeatures);
+    const table = this.#table;
+    const width = this.#width;
+    const rowWidth = 2 * width;
+    for (let t = 0; t < time; t++) {
+      for (let b = 0; b < batch; b++) {
+        const from = rows[b * time + t] * rowWidth;
+        const to = (t * batch + b) * width;
+        zxF.set(table.subarray(from, from + width), to);
+        zxB.set(table.subarray(from + width, from + rowWidth), to);
+      }
+    }
+  }
+
+  /** Each token's row in the table, computing the rows of tokens it lacks. */
+  #rowsOf(
+    embedding: tf.Tensor2D,
+    weights: InferenceWeights,
+    tokens: BatchTokens,
+    otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
+  ): Int32Array {
+    let missing: number[] = [];
+    let rows = this.#assignRows(tokens, missing);
+    if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
+      // Over the cap with earlier tokens: start afresh with this batch's own.
+      this.#keys.clear();
+      missing = [];
+      rows = this.#assignRows(tokens, missing);
+    }
+    this.#grow(this.#keys.size);
+    if (missing.length > 0) this.#fill(embedding, weights, tokens, rows, missing, otherFeatures);
+    return rows;
   }
 
   /** Computes the rows of the tokens `missing` (one token per new row). */

@@ -23,7 +23,13 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Random } from "../data/random.ts";
 import { drawDropoutMask, type FastBiLSTM, gatherRows } from "./bilstm.ts";
-import { biLstmInference, biLstmInferenceDoubled, canRunInference } from "./bilstm/inference.ts";
+import {
+  biLstmInference,
+  biLstmInferenceDoubled,
+  biLstmInferenceWasm,
+  canRunInference,
+} from "./bilstm/inference.ts";
+import { wasmSweep } from "./bilstm/wasm_sweep.ts";
 import {
   disposeInferenceWeights,
   inferenceWeights,
@@ -144,6 +150,7 @@ function inferenceStack(
   }
   const { batchSize, time } = batch;
   const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : null;
+  const sweep = wasmSweep();
   let sequence: tf.Tensor3D | null = null;
   biLstms.forEach((layer, index) => {
     const [kF, uF, bF, kB, uB, bB] = layer.weights.map((w) => w.read()) as tf.Tensor2D[];
@@ -167,15 +174,20 @@ function inferenceStack(
           casingIds: batch.casingIds ? tf.gather(batch.casingIds, at) as tf.Tensor1D : null,
         });
       };
-      const { zxF, zxB } = projections.project(
-        embedding,
-        weights,
-        tokens,
-        [batchSize, time],
-        featuresOf,
-      );
-      sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
-      tf.dispose([...zxF, ...zxB]);
+      const shape: [number, number] = [batchSize, time];
+      if (sweep !== null) {
+        sequence = biLstmInferenceWasm(
+          sweep,
+          (zxF, zxB) =>
+            projections.projectInto(embedding, weights, tokens, shape, featuresOf, zxF, zxB),
+          ...weights.recurrentKernels,
+          { ...options, candidateScale: 0.5 },
+        );
+      } else {
+        const { zxF, zxB } = projections.project(embedding, weights, tokens, shape, featuresOf);
+        sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
+        tf.dispose([...zxF, ...zxB]);
+      }
       disposeInferenceWeights(weights);
       return;
     }
@@ -183,7 +195,16 @@ function inferenceStack(
     const x2d = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batchSize, x.shape[2]]);
     const zxF = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kF, bias: bF });
     const zxB = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kB, bias: bB });
-    sequence = biLstmInference(zxF, zxB, uF, uB, options);
+    sequence = sweep === null ? biLstmInference(zxF, zxB, uF, uB, options) : biLstmInferenceWasm(
+      sweep,
+      (toF, toB) => {
+        toF.set(zxF.dataSync() as Float32Array);
+        toB.set(zxB.dataSync() as Float32Array);
+      },
+      uF,
+      uB,
+      { ...options, candidateScale: 1 },
+    );
   });
   return sequence;
 }

@@ -21,6 +21,7 @@ import {
   PREACTIVATION_KERNEL,
 } from "./_step_kernels.ts";
 import "./kernels.ts"; // registers the custom kernels, once, on import
+import type { WasmSweep } from "./wasm_sweep.ts";
 
 /** What {@link biLstmInference} needs besides the projections and recurrent kernels. */
 export interface BiLstmInferenceOptions {
@@ -170,4 +171,43 @@ export function doubleCandidateBlock<T extends tf.Tensor>(gates: T): T {
   const units = width / 4;
   const scale = new Float32Array(width).fill(1).fill(2, 2 * units, 3 * units);
   return tf.tidy(() => tf.mul(gates, tf.tensor1d(scale))) as T;
+}
+
+/**
+ * The bidirectional LSTM through the WebAssembly sweep (./wasm_sweep.ts): both directions in two
+ * calls for the whole batch, the same function as {@link biLstmInference} (and, with
+ * `candidateScale` 0.5 and doubled inputs, {@link biLstmInferenceDoubled}).
+ *
+ * @param sweep this thread's sweep module
+ * @param fill writes the input projections `x·W + b`, time-major `[time, batch, 4U]`, into the
+ *   two views it is given
+ * @param uF forward recurrent kernel `[U, 4U]` (candidate block doubled when `candidateScale` is
+ *   0.5)
+ * @param uB backward recurrent kernel, the same
+ * @param options sizes, the padding mask, and the candidate scale (1, or 0.5 for doubled
+ *   projections and kernels)
+ * @returns `[batch, time, 2U]`, as {@link biLstmInference}
+ */
+export function biLstmInferenceWasm(
+  sweep: WasmSweep,
+  fill: (zxF: Float32Array, zxB: Float32Array) => void,
+  uF: tf.Tensor2D,
+  uB: tf.Tensor2D,
+  options: BiLstmInferenceOptions & { candidateScale: number },
+): tf.Tensor3D {
+  const { batch, time, units, mask } = options;
+  const inputs = sweep.inputs({ batch, time, units, masked: mask !== null });
+  fill(inputs.zxF, inputs.zxB);
+  if (mask !== null) {
+    const values = mask.dataSync();
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < time; t++) inputs.mask![t * batch + b] = values[b * time + t] ? 1 : 0;
+    }
+  }
+  const y = sweep.run({
+    uF: uF.dataSync() as Float32Array,
+    uB: uB.dataSync() as Float32Array,
+    candidateScale: options.candidateScale,
+  });
+  return tf.tensor3d(y, [batch, time, 2 * units]);
 }

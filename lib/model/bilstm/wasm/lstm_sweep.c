@@ -1,0 +1,224 @@
+/*
+ * The BiLSTM inference sweep in WebAssembly SIMD: one call runs one direction of one layer over
+ * every time step of a batch. Built by build.sh into lstm_sweep.wasm, embedded by
+ * ../_sweep_wasm.ts; driven by ../wasm_sweep.ts, which owns the memory layout.
+ *
+ * Per step: G = h·W (a register-tiled GEMM over W packed in panels of 8 gate columns), then per
+ * row and unit: pre = G + zx[t]; i, f, o = sigmoid(pre); g = tanh(scale·pre) of the candidate
+ * block; c = f·c + i·g; h = o·tanh(c); y[b, t] = h. A row whose mask is 0 at this step keeps its
+ * h and c and writes its previous h, as the JavaScript kernels do. sigmoid(x) is
+ * 0.5 + 0.5·tanh(x/2), and tanh is Eigen's float rational function (max abs error 2.6e-7), as
+ * lib/model/bilstm/_lstm_cell.ts's tanhRational.
+ */
+#include <wasm_simd128.h>
+
+#define TANH_CLAMP 7.90531110763549805f
+
+/* a·b + c: fused (one rounding) where the machine has FMA, as relaxed SIMD allows. */
+#define MADD(a, b, c) wasm_f32x4_relaxed_madd((a), (b), (c))
+
+static inline v128_t tanh4(v128_t x) {
+  x = wasm_f32x4_pmin(wasm_f32x4_splat(TANH_CLAMP), x);
+  x = wasm_f32x4_pmax(wasm_f32x4_splat(-TANH_CLAMP), x);
+  v128_t x2 = wasm_f32x4_mul(x, x);
+  v128_t p = wasm_f32x4_splat(-2.76076847742355e-16f);
+  p = MADD(p, x2, wasm_f32x4_splat(2.00018790482477e-13f));
+  p = MADD(p, x2, wasm_f32x4_splat(-8.60467152213735e-11f));
+  p = MADD(p, x2, wasm_f32x4_splat(5.12229709037114e-08f));
+  p = MADD(p, x2, wasm_f32x4_splat(1.48572235717979e-05f));
+  p = MADD(p, x2, wasm_f32x4_splat(6.37261928875436e-04f));
+  p = MADD(p, x2, wasm_f32x4_splat(4.89352455891786e-03f));
+  p = wasm_f32x4_mul(p, x);
+  v128_t q = wasm_f32x4_splat(1.19825839466702e-06f);
+  q = MADD(q, x2, wasm_f32x4_splat(1.18534705686654e-04f));
+  q = MADD(q, x2, wasm_f32x4_splat(2.26843463243900e-03f));
+  q = MADD(q, x2, wasm_f32x4_splat(4.89352518554385e-03f));
+  return wasm_f32x4_div(p, q);
+}
+
+static inline float tanh1(float x) {
+  if (x > TANH_CLAMP) x = TANH_CLAMP;
+  else if (x < -TANH_CLAMP) x = -TANH_CLAMP;
+  float x2 = x * x;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * x;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return p / q;
+}
+
+static inline v128_t sigmoid4(v128_t x) {
+  v128_t half = wasm_f32x4_splat(0.5f);
+  return MADD(half, tanh4(wasm_f32x4_mul(half, x)), half);
+}
+
+static inline float sigmoid1(float x) { return 0.5f + 0.5f * tanh1(0.5f * x); }
+
+/** Panels of 8 gate columns: ceil(4U / 8). */
+static inline int panel_count(int units) { return (4 * units + 7) / 8; }
+
+/**
+ * Packs a `[U, 4U]` row-major kernel into panels `[panel][k][8]` (the last panel zero-padded),
+ * `panel_count(U) · U · 8` floats.
+ */
+__attribute__((export_name("pack_weights")))
+void pack_weights(int units, const float* w, float* packed) {
+  const int width = 4 * units;
+  const int panels = panel_count(units);
+  for (int p = 0; p < panels; p++) {
+    for (int k = 0; k < units; k++) {
+      float* out = packed + ((long)p * units + k) * 8;
+      for (int j = 0; j < 8; j++) {
+        const int column = p * 8 + j;
+        out[j] = column < width ? w[(long)k * width + column] : 0.0f;
+      }
+    }
+  }
+}
+
+/** G[rows, panels·8] = h[rows, U] · W (packed), 4 rows at a time, then the remaining rows. */
+static void gemm(int rows, int units, const float* h, const float* packed, float* g) {
+  const int panels = panel_count(units);
+  const int stride = panels * 8;
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* h0 = h + (long)r * units;
+    const float* h1 = h0 + units;
+    const float* h2 = h1 + units;
+    const float* h3 = h2 + units;
+    for (int p = 0; p < panels; p++) {
+      const float* w = packed + (long)p * units * 8;
+      v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00;
+      v128_t a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      for (int k = 0; k < units; k++) {
+        const v128_t w0 = wasm_v128_load(w + k * 8);
+        const v128_t w1 = wasm_v128_load(w + k * 8 + 4);
+        v128_t s = wasm_v128_load32_splat(h0 + k);
+        a00 = MADD(s, w0, a00);
+        a01 = MADD(s, w1, a01);
+        s = wasm_v128_load32_splat(h1 + k);
+        a10 = MADD(s, w0, a10);
+        a11 = MADD(s, w1, a11);
+        s = wasm_v128_load32_splat(h2 + k);
+        a20 = MADD(s, w0, a20);
+        a21 = MADD(s, w1, a21);
+        s = wasm_v128_load32_splat(h3 + k);
+        a30 = MADD(s, w0, a30);
+        a31 = MADD(s, w1, a31);
+      }
+      float* out = g + (long)r * stride + p * 8;
+      wasm_v128_store(out, a00);
+      wasm_v128_store(out + 4, a01);
+      wasm_v128_store(out + stride, a10);
+      wasm_v128_store(out + stride + 4, a11);
+      wasm_v128_store(out + 2 * stride, a20);
+      wasm_v128_store(out + 2 * stride + 4, a21);
+      wasm_v128_store(out + 3 * stride, a30);
+      wasm_v128_store(out + 3 * stride + 4, a31);
+    }
+  }
+  for (; r < rows; r++) {
+    const float* h0 = h + (long)r * units;
+    for (int p = 0; p < panels; p++) {
+      const float* w = packed + (long)p * units * 8;
+      v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
+      for (int k = 0; k < units; k++) {
+        const v128_t s = wasm_v128_load32_splat(h0 + k);
+        a0 = MADD(s, wasm_v128_load(w + k * 8), a0);
+        a1 = MADD(s, wasm_v128_load(w + k * 8 + 4), a1);
+      }
+      float* out = g + (long)r * stride + p * 8;
+      wasm_v128_store(out, a0);
+      wasm_v128_store(out + 4, a1);
+    }
+  }
+}
+
+/** One row's cell update from its gate pre-activations: writes h, c and y's row. */
+static void cell_row(int units, const float* g, const float* zx, float candidate_scale,
+                     float* h, float* c, float* y) {
+  const float* gi = g;
+  const float* gf = g + units;
+  const float* gg = g + 2 * units;
+  const float* go = g + 3 * units;
+  const float* zi = zx;
+  const float* zf = zx + units;
+  const float* zg = zx + 2 * units;
+  const float* zo = zx + 3 * units;
+  const v128_t scale = wasm_f32x4_splat(candidate_scale);
+  int u = 0;
+  for (; u + 4 <= units; u += 4) {
+    const v128_t i = sigmoid4(wasm_f32x4_add(wasm_v128_load(gi + u), wasm_v128_load(zi + u)));
+    const v128_t f = sigmoid4(wasm_f32x4_add(wasm_v128_load(gf + u), wasm_v128_load(zf + u)));
+    const v128_t pre_g = wasm_f32x4_add(wasm_v128_load(gg + u), wasm_v128_load(zg + u));
+    const v128_t cand = tanh4(wasm_f32x4_mul(scale, pre_g));
+    const v128_t o = sigmoid4(wasm_f32x4_add(wasm_v128_load(go + u), wasm_v128_load(zo + u)));
+    const v128_t cell = wasm_f32x4_add(wasm_f32x4_mul(f, wasm_v128_load(c + u)),
+                                       wasm_f32x4_mul(i, cand));
+    const v128_t out = wasm_f32x4_mul(o, tanh4(cell));
+    wasm_v128_store(c + u, cell);
+    wasm_v128_store(h + u, out);
+    wasm_v128_store(y + u, out);
+  }
+  for (; u < units; u++) {
+    const float i = sigmoid1(gi[u] + zi[u]);
+    const float f = sigmoid1(gf[u] + zf[u]);
+    const float cand = tanh1(candidate_scale * (gg[u] + zg[u]));
+    const float o = sigmoid1(go[u] + zo[u]);
+    const float cell = f * c[u] + i * cand;
+    const float out = o * tanh1(cell);
+    c[u] = cell;
+    h[u] = out;
+    y[u] = out;
+  }
+}
+
+/**
+ * One direction of one BiLSTM layer over all `time` steps of `batch` rows, from zero state.
+ *
+ * @param zx input projections `x·W + b`, time-major `[time][batch][4U]`
+ * @param packed the recurrent kernel as pack_weights leaves it
+ * @param mask `[time][batch]` (non-zero = real token), or 0 for none
+ * @param reverse 1 for the backward direction (steps from last to first)
+ * @param candidate_scale the candidate gate is tanh(scale · pre-activation): 1, or 0.5 when the
+ *   candidate block of zx and the kernel were doubled
+ * @param h, c `[batch][U]` scratch state (zeroed here)
+ * @param g `[batch][panels·8]` scratch gate pre-activations
+ * @param y the layer output `[batch][time][2U]`; this direction writes columns
+ *   `y_offset..y_offset+U`
+ */
+__attribute__((export_name("lstm_direction")))
+void lstm_direction(int batch, int time, int units, const float* zx, const float* packed,
+                    const float* mask, int reverse, float candidate_scale, float* h, float* c,
+                    float* g, float* y, int y_offset) {
+  const int stride = panel_count(units) * 8;
+  const int width = 4 * units;
+  for (long n = 0; n < (long)batch * units; n++) {
+    h[n] = 0.0f;
+    c[n] = 0.0f;
+  }
+  for (long n = 0; n < (long)batch * stride; n++) g[n] = 0.0f;
+  for (int k = 0; k < time; k++) {
+    const int t = reverse ? time - 1 - k : k;
+    if (k > 0) gemm(batch, units, h, packed, g);
+    const float* zx_t = zx + (long)t * batch * width;
+    for (int b = 0; b < batch; b++) {
+      float* y_row = y + ((long)b * time + t) * 2 * units + y_offset;
+      float* h_row = h + (long)b * units;
+      if (mask != 0 && mask[(long)t * batch + b] == 0.0f) {
+        for (int u = 0; u < units; u++) y_row[u] = h_row[u];
+        continue;
+      }
+      cell_row(units, g + (long)b * stride, zx_t + (long)b * width, candidate_scale, h_row,
+               c + (long)b * units, y_row);
+    }
+  }
+}

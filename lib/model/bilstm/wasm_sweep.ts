@@ -1,0 +1,251 @@
+/**
+ * The BiLSTM inference sweep as one WebAssembly SIMD call per direction (wasm/lstm_sweep.c),
+ * instead of four tfjs dispatches per time step: the recurrent GEMM, the gates and the cell
+ * update of every step run inside one module, on memory it owns.
+ *
+ * A {@linkcode WasmSweep} holds that module's memory: callers ask it for the input views of a
+ * batch ({@linkcode WasmSweep.inputs}), write the input projections (and the padding mask) there,
+ * then {@linkcode WasmSweep.run} sweeps both directions and returns a view of the layer output.
+ * Views stay valid until the next `inputs` call. Each thread (a pool worker, the calling thread)
+ * gets its own instance from {@linkcode wasmSweep}; nothing is shared.
+ *
+ * The arithmetic is that of lib/model/bilstm/inference.ts (sigmoid gates, the cell's tanh as
+ * Eigen's rational function; sigmoid here is `0.5 + 0.5·tanh(x/2)` through the same function),
+ * so results agree with the layers' forward pass to about 1e-6 (tested).
+ *
+ * @example
+ * ```ts
+ * import { wasmSweep } from "./wasm_sweep.ts";
+ * const sweep = wasmSweep();
+ * const { zxF, zxB } = sweep.inputs({ batch: 1, time: 2, units: 4, masked: false });
+ * zxF.fill(0.1);
+ * zxB.fill(-0.1);
+ * const y = sweep.run({ uF: new Float32Array(64), uB: new Float32Array(64), candidateScale: 1 });
+ * console.log(y.length); // 1 · 2 · 8
+ * ```
+ *
+ * @module
+ */
+import { LSTM_SWEEP_WASM } from "./_sweep_wasm.ts";
+
+/** The sizes of a batch. */
+export interface SweepShape {
+  /** Rows. */
+  batch: number;
+  /** Time steps. */
+  time: number;
+  /** Units per direction. */
+  units: number;
+  /** Whether a padding mask is given (then `inputs` returns its view). */
+  masked: boolean;
+}
+
+/** Views of a batch's inputs in the module's memory, to be filled before {@link WasmSweep.run}. */
+export interface SweepInputs {
+  /** Forward input projections `x·W + b`, time-major `[time, batch, 4U]`. */
+  zxF: Float32Array;
+  /** Backward input projections, the same layout. */
+  zxB: Float32Array;
+  /** `[time, batch]` padding mask (non-zero = real token), when `masked`. */
+  mask: Float32Array | null;
+}
+
+/** The weights of one sweep. */
+export interface SweepWeights {
+  /** Forward recurrent kernel `[U, 4U]`, row-major. */
+  uF: Float32Array;
+  /** Backward recurrent kernel, the same. */
+  uB: Float32Array;
+  /**
+   * The cell candidate is `tanh(candidateScale · pre-activation)`: 1, or 0.5 when the candidate
+   * blocks of the projections and kernels were doubled (lib/model/_projection_cache.ts).
+   */
+  candidateScale: number;
+}
+
+interface SweepExports {
+  pack_weights(units: number, w: number, packed: number): void;
+  lstm_direction(
+    batch: number,
+    time: number,
+    units: number,
+    zx: number,
+    packed: number,
+    mask: number,
+    reverse: number,
+    candidateScale: number,
+    h: number,
+    c: number,
+    g: number,
+    y: number,
+    yOffset: number,
+  ): void;
+  __heap_base: WebAssembly.Global;
+}
+
+/** Byte offsets of one batch's regions in the module's memory. */
+interface Layout {
+  shape: SweepShape;
+  uF: number;
+  uB: number;
+  packedF: number;
+  packedB: number;
+  zxF: number;
+  zxB: number;
+  mask: number;
+  h: number;
+  c: number;
+  g: number;
+  y: number;
+  end: number;
+}
+
+const PAGE_BYTES = 65536;
+
+/** Bytes rounded up to 16 (SIMD alignment). */
+function aligned(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/** The memory layout of a batch, from `base` on. */
+function layoutOf(base: number, shape: SweepShape): Layout {
+  const { batch, time, units } = shape;
+  const width = 4 * units;
+  const panelWidth = Math.ceil(width / 8) * 8;
+  const sizes = {
+    uF: units * width,
+    uB: units * width,
+    packedF: units * panelWidth,
+    packedB: units * panelWidth,
+    zxF: time * batch * width,
+    zxB: time * batch * width,
+    mask: shape.masked ? time * batch : 0,
+    h: batch * units,
+    c: batch * units,
+    g: batch * panelWidth,
+    y: batch * time * 2 * units,
+  };
+  let at = aligned(base);
+  const offsets = {} as Record<keyof typeof sizes, number>;
+  for (const [name, floats] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+    offsets[name] = at;
+    at += aligned(floats * 4);
+  }
+  return { shape, ...offsets, end: at };
+}
+
+/** One thread's instance of the sweep module and its memory. */
+export class WasmSweep {
+  readonly #memory: WebAssembly.Memory;
+  readonly #exports: SweepExports;
+  readonly #base: number;
+  #layout: Layout | null = null;
+
+  /** Instantiates the module (synchronously: it is 5 KB). */
+  constructor() {
+    this.#memory = new WebAssembly.Memory({ initial: 4 });
+    const bytes = Uint8Array.from(atob(LSTM_SWEEP_WASM), (ch) => ch.charCodeAt(0));
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: this.#memory },
+    });
+    this.#exports = instance.exports as unknown as SweepExports;
+    this.#base = this.#exports.__heap_base.value as number;
+  }
+
+  /**
+   * Lays out a batch (growing the memory when needed) and returns the views to fill.
+   *
+   * @param shape the batch's sizes
+   * @returns views of the projections and mask, valid until the next call
+   */
+  inputs(shape: SweepShape): SweepInputs {
+    const layout = layoutOf(this.#base, shape);
+    const have = this.#memory.buffer.byteLength;
+    if (layout.end > have) this.#memory.grow(Math.ceil((layout.end - have) / PAGE_BYTES));
+    this.#layout = layout;
+    const { batch, time, units } = shape;
+    const zxFloats = time * batch * 4 * units;
+    return {
+      zxF: this.#view(layout.zxF, zxFloats),
+      zxB: this.#view(layout.zxB, zxFloats),
+      mask: shape.masked ? this.#view(layout.mask, time * batch) : null,
+    };
+  }
+
+  /**
+   * Sweeps both directions over the batch laid out by the last {@link inputs} call.
+   *
+   * @param weights the recurrent kernels and the candidate scale
+   * @returns the layer output `[batch, time, 2U]` (forward then backward units), a view valid
+   *   until the next {@link inputs} call
+   */
+  run(weights: SweepWeights): Float32Array {
+    const layout = this.#layout;
+    if (layout === null) throw new Error("WasmSweep.run: call inputs() first");
+    const { batch, time, units, masked } = layout.shape;
+    const kernelFloats = units * 4 * units;
+    for (const [w, at] of [[weights.uF, layout.uF], [weights.uB, layout.uB]] as const) {
+      if (w.length !== kernelFloats) {
+        throw new RangeError(
+          `WasmSweep.run: a recurrent kernel has ${w.length} values, not ${kernelFloats} ([${units}, ${
+            4 * units
+          }])`,
+        );
+      }
+      this.#view(at, kernelFloats).set(w);
+    }
+    const e = this.#exports;
+    e.pack_weights(units, layout.uF, layout.packedF);
+    e.pack_weights(units, layout.uB, layout.packedB);
+    const mask = masked ? layout.mask : 0;
+    const { h, c, g, y } = layout;
+    const scale = weights.candidateScale;
+    e.lstm_direction(batch, time, units, layout.zxF, layout.packedF, mask, 0, scale, h, c, g, y, 0);
+    e.lstm_direction(
+      batch,
+      time,
+      units,
+      layout.zxB,
+      layout.packedB,
+      mask,
+      1,
+      scale,
+      h,
+      c,
+      g,
+      y,
+      units,
+    );
+    return this.#view(layout.y, batch * time * 2 * units);
+  }
+
+  #view(byteOffset: number, floats: number): Float32Array {
+    return new Float32Array(this.#memory.buffer, byteOffset, floats);
+  }
+}
+
+let threadSweep: WasmSweep | null = null;
+
+/**
+ * This thread's {@linkcode WasmSweep}, made on first use; null where WebAssembly SIMD is not
+ * available (then callers keep the tfjs path).
+ */
+export function wasmSweep(): WasmSweep | null {
+  if (threadSweep === null && simdAvailable()) threadSweep = new WasmSweep();
+  return threadSweep;
+}
+
+let simd: boolean | null = null;
+
+/** Whether this runtime compiles WebAssembly SIMD (checked once, on the module itself). */
+function simdAvailable(): boolean {
+  if (simd === null) {
+    try {
+      const bytes = Uint8Array.from(atob(LSTM_SWEEP_WASM), (ch) => ch.charCodeAt(0));
+      simd = WebAssembly.validate(bytes);
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
+}

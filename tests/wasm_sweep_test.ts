@@ -1,0 +1,182 @@
+/**
+ * The WebAssembly BiLSTM sweep (lib/model/bilstm/wasm_sweep.ts, issue 17): it must compute what
+ * the tfjs inference sweeps compute (lib/model/bilstm/inference.ts), for odd unit counts (a
+ * zero-padded last weight panel), batches that are not a multiple of the GEMM's 4 rows, with and
+ * without a padding mask, plain and with doubled candidate blocks; and the embedded binary must
+ * be what build.sh makes from the C source.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../lib/backend/backend.ts";
+import {
+  biLstmInference,
+  biLstmInferenceDoubled,
+  biLstmInferenceWasm,
+  doubleCandidateBlock,
+} from "../lib/model/bilstm/inference.ts";
+import { WasmSweep } from "../lib/model/bilstm/wasm_sweep.ts";
+import { LSTM_SWEEP_WASM } from "../lib/model/bilstm/_sweep_wasm.ts";
+
+await initBackend({ backend: "wasm" });
+
+/** A seeded uniform stream in [−scale, scale). */
+function values(count: number, seed: number, scale: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length: count }, () => {
+    state = (state * 16807) % 2147483647;
+    return (state / 2147483647 * 2 - 1) * scale;
+  });
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+/** A `[batch, time]` post-padding mask of varied lengths (row 0 full, one row empty). */
+function paddingMask(batch: number, time: number): tf.Tensor2D {
+  const mask = new Float32Array(batch * time);
+  for (let b = 0; b < batch; b++) {
+    const length = b === 0 ? time : (b * 3) % (time + 1);
+    for (let t = 0; t < length; t++) mask[b * time + t] = 1;
+  }
+  return tf.tensor2d(mask, [batch, time]);
+}
+
+const SHAPES = [
+  { batch: 6, time: 7, units: 5 },
+  { batch: 9, time: 4, units: 8 },
+  { batch: 1, time: 3, units: 3 },
+];
+
+for (const shape of SHAPES) {
+  for (const masked of [false, true]) {
+    const name = `${shape.batch}×${shape.time}, ${shape.units} units${masked ? ", masked" : ""}`;
+    Deno.test(`the WebAssembly sweep equals the tfjs sweep: ${name}`, () => {
+      const { batch, time, units } = shape;
+      const width = 4 * units;
+      const zxF = tf.tensor2d(values(time * batch * width, 3, 2), [time * batch, width]);
+      const zxB = tf.tensor2d(values(time * batch * width, 5, 2), [time * batch, width]);
+      const uF = tf.tensor2d(values(units * width, 7, 0.6), [units, width]);
+      const uB = tf.tensor2d(values(units * width, 11, 0.6), [units, width]);
+      const mask = masked ? paddingMask(batch, time) : null;
+      const options = { batch, time, units, mask };
+      const sweep = new WasmSweep();
+      const fill = (from: tf.Tensor[]) => (toF: Float32Array, toB: Float32Array) => {
+        toF.set(from[0].dataSync() as Float32Array);
+        toB.set(from[1].dataSync() as Float32Array);
+      };
+      const before = tf.memory().numTensors;
+      const want = biLstmInference(zxF, zxB, uF, uB, options);
+      const got = biLstmInferenceWasm(sweep, fill([zxF, zxB]), uF, uB, {
+        ...options,
+        candidateScale: 1,
+      });
+      assert.deepEqual(got.shape, [batch, time, 2 * units]);
+      assert.ok(maxDifference(got.dataSync(), want.dataSync()) < 1e-5, "plain");
+      assert.equal(tf.memory().numTensors, before + 2, "only the two results remain");
+      const largest = (want.dataSync() as Float32Array).reduce(
+        (m, v) => Math.max(m, Math.abs(v)),
+        0,
+      );
+      assert.ok(largest > 0.1, "the outputs are not trivially small");
+
+      // Doubled candidate blocks, as the projection table gives them.
+      const [zF2, zB2, uF2, uB2] = [zxF, zxB, uF, uB].map((x) => doubleCandidateBlock(x));
+      const steps = (z: tf.Tensor) => tf.split(z, time, 0);
+      const doubled = biLstmInferenceDoubled(steps(zF2), steps(zB2), uF2, uB2, options);
+      const gotDoubled = biLstmInferenceWasm(sweep, fill([zF2, zB2]), uF2, uB2, {
+        ...options,
+        candidateScale: 0.5,
+      });
+      assert.ok(maxDifference(gotDoubled.dataSync(), doubled.dataSync()) < 1e-5, "doubled");
+      assert.ok(maxDifference(gotDoubled.dataSync(), want.dataSync()) < 1e-5, "doubled = plain");
+      if (mask !== null) {
+        // A row without tokens keeps the zero state everywhere.
+        const emptyRow = Array.from({ length: batch }, (_, b) => b).find((b) =>
+          b > 0 && (b * 3) % (time + 1) === 0
+        );
+        if (emptyRow !== undefined) {
+          const row = got.dataSync().subarray(
+            emptyRow * time * 2 * units,
+            (emptyRow + 1) * time * 2 * units,
+          );
+          assert.ok(row.every((v) => v === 0), "an all-padding row outputs zeros");
+        }
+      }
+      tf.dispose([zxF, zxB, uF, uB, want, got, zF2, zB2, uF2, uB2, doubled, gotDoubled]);
+      mask?.dispose();
+    });
+  }
+}
+
+Deno.test("the WebAssembly sweep grows its memory for a larger batch and keeps its answers", () => {
+  const sweep = new WasmSweep();
+  const run = (batch: number, time: number) => {
+    const units = 16;
+    const inputs = sweep.inputs({ batch, time, units, masked: false });
+    inputs.zxF.set(values(inputs.zxF.length, 13, 1));
+    inputs.zxB.set(values(inputs.zxB.length, 17, 1));
+    const kernel = values(units * 4 * units, 19, 0.3);
+    return sweep.run({ uF: kernel, uB: kernel, candidateScale: 1 }).slice(0, 2 * units);
+  };
+  const small = run(2, 3);
+  run(512, 40); // 512·40·64 floats per direction: past the initial 256 KiB
+  assert.deepEqual(run(2, 3), small);
+});
+
+Deno.test("the WebAssembly sweep names a recurrent kernel of the wrong size", () => {
+  const sweep = new WasmSweep();
+  sweep.inputs({ batch: 1, time: 1, units: 4, masked: false });
+  assert.throws(
+    () => sweep.run({ uF: new Float32Array(63), uB: new Float32Array(64), candidateScale: 1 }),
+    /recurrent kernel has 63 values, not 64 \(\[4, 16\]\)/,
+  );
+  assert.throws(
+    () =>
+      new WasmSweep().run({
+        uF: new Float32Array(64),
+        uB: new Float32Array(64),
+        candidateScale: 1,
+      }),
+    /call inputs\(\) first/,
+  );
+});
+
+const clang = ["clang-19", "clang-18", "clang-17", "clang-16"].find((name) => {
+  try {
+    return new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "the embedded sweep binary is what build.sh makes from lstm_sweep.c",
+  ignore: clang === undefined,
+  async fn() {
+    const folder = await Deno.makeTempDir();
+    try {
+      const copy = `${folder}/wasm`;
+      await Deno.mkdir(copy);
+      const source = new URL("../lib/model/bilstm/wasm/", import.meta.url);
+      for (const file of ["build.sh", "lstm_sweep.c"]) {
+        await Deno.copyFile(new URL(file, source), `${copy}/${file}`);
+      }
+      const built = await new Deno.Command("bash", {
+        args: [`${copy}/build.sh`],
+        env: { CLANG: clang! },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(built.success, new TextDecoder().decode(built.stderr));
+      const generated = await Deno.readTextFile(`${folder}/_sweep_wasm.ts`);
+      assert.ok(generated.includes(`"${LSTM_SWEEP_WASM}"`), "rebuild lib/model/bilstm/wasm");
+    } finally {
+      await Deno.remove(folder, { recursive: true });
+    }
+  },
+});
