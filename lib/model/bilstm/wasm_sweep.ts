@@ -7,7 +7,9 @@
  * batch ({@linkcode WasmSweep.inputs}), write the input projections (and the padding mask) there,
  * then {@linkcode WasmSweep.run} sweeps both directions and returns a view of the layer output.
  * Views stay valid until the next `inputs` call. Each thread (a pool worker, the calling thread)
- * gets its own instance from {@linkcode wasmSweep}; nothing is shared.
+ * gets its own instance from {@linkcode wasmSweep}; nothing is shared. The memory grows to the
+ * largest batch seen and is kept (WebAssembly memory cannot shrink): for 256 rows of 50 steps and
+ * 200 units, about 100 MB per thread.
  *
  * The arithmetic is that of lib/model/bilstm/inference.ts (sigmoid gates, the cell's tanh as
  * Eigen's rational function; sigmoid here is `0.5 + 0.5·tanh(x/2)` through the same function),

@@ -208,7 +208,13 @@ void lstm_direction(int batch, int time, int units, const float* zx, const float
   for (long n = 0; n < (long)batch * stride; n++) g[n] = 0.0f;
   for (int k = 0; k < time; k++) {
     const int t = reverse ? time - 1 - k : k;
-    if (k > 0) gemm(batch, units, h, packed, g);
+    // Rows past the last real token of this step are all masked: their gates are never read.
+    // (Prediction sorts a batch's rows by length, so padding costs no GEMM.)
+    int active = batch;
+    if (mask != 0) {
+      while (active > 0 && mask[(long)t * batch + active - 1] == 0.0f) active--;
+    }
+    if (k > 0) gemm(active, units, h, packed, g);
     const float* zx_t = zx + (long)t * batch * width;
     for (int b = 0; b < batch; b++) {
       float* y_row = y + ((long)b * time + t) * 2 * units + y_offset;
