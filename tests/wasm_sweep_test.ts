@@ -180,3 +180,14 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a batch too large for the WebAssembly sweep is refused by name, before any memory grows", () => {
+  const sweep = new WasmSweep();
+  const huge = { batch: 100_000, time: 50, units: 100, masked: true };
+  assert.equal(sweep.fits(huge), false);
+  assert.equal(sweep.fits({ ...huge, batch: 256 }), true);
+  assert.throws(
+    () => sweep.inputs(huge),
+    /100000 rows × 50 steps × 100 units needs \d+ MB, over 2048 MB/,
+  );
+});

@@ -150,7 +150,12 @@ function inferenceStack(
   }
   const { batchSize, time } = batch;
   const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : null;
-  const sweep = wasmSweep();
+  const sweepShape = (units: number) => ({ batch: batchSize, time, units, masked: mask !== null });
+  const threadSweep = wasmSweep();
+  const sweep = threadSweep !== null &&
+      biLstms.every((layer) => threadSweep.fits(sweepShape(layer.units)))
+    ? threadSweep
+    : null;
   let sequence: tf.Tensor3D | null = null;
   biLstms.forEach((layer, index) => {
     const [kF, uF, bF, kB, uB, bB] = layer.weights.map((w) => w.read()) as tf.Tensor2D[];

@@ -104,6 +104,9 @@ interface Layout {
 
 const PAGE_BYTES = 65536;
 
+/** The most memory a sweep module takes (larger batches take the tfjs sweep instead). */
+export const MAX_SWEEP_BYTES = 2 ** 31;
+
 /** Bytes rounded up to 16 (SIMD alignment). */
 function aligned(bytes: number): number {
   return Math.ceil(bytes / 16) * 16;
@@ -155,6 +158,15 @@ export class WasmSweep {
   }
 
   /**
+   * Whether a batch fits in {@linkcode MAX_SWEEP_BYTES} of this module's memory.
+   *
+   * @param shape the batch's sizes
+   */
+  fits(shape: SweepShape): boolean {
+    return layoutOf(this.#base, shape).end <= MAX_SWEEP_BYTES;
+  }
+
+  /**
    * Lays out a batch (growing the memory when needed) and returns the views to fill.
    *
    * @param shape the batch's sizes
@@ -162,6 +174,12 @@ export class WasmSweep {
    */
   inputs(shape: SweepShape): SweepInputs {
     const layout = layoutOf(this.#base, shape);
+    if (layout.end > MAX_SWEEP_BYTES) {
+      throw new RangeError(
+        `WasmSweep: a batch of ${shape.batch} rows × ${shape.time} steps × ${shape.units} units ` +
+          `needs ${Math.ceil(layout.end / 2 ** 20)} MB, over ${MAX_SWEEP_BYTES / 2 ** 20} MB`,
+      );
+    }
     const have = this.#memory.buffer.byteLength;
     if (layout.end > have) this.#memory.grow(Math.ceil((layout.end - have) / PAGE_BYTES));
     this.#layout = layout;
