@@ -191,3 +191,33 @@ Deno.test("a batch too large for the WebAssembly sweep is refused by name, befor
     /100000 rows × 50 steps × 100 units needs \d+ MB, over 2048 MB/,
   );
 });
+
+Deno.test("the WebAssembly sweep's dense head equals y·kernel + bias, for a width off the panels", () => {
+  const [batch, time, units, width] = [5, 3, 6, 11];
+  const sweep = new WasmSweep();
+  const inputs = sweep.inputs({ batch, time, units, masked: false, headWidth: width });
+  inputs.zxF.set(values(inputs.zxF.length, 23, 1));
+  inputs.zxB.set(values(inputs.zxB.length, 29, 1));
+  const kernel = values(units * 4 * units, 31, 0.4);
+  const y = sweep.run({ uF: kernel, uB: kernel, candidateScale: 1 }).slice();
+  const headKernel = values(2 * units * width, 37, 0.5);
+  const bias = values(width, 41, 0.5);
+  const scores = sweep.head(headKernel, bias);
+  const want = tf.tidy(() =>
+    tf.add(
+      tf.matMul(
+        tf.tensor2d(y, [batch * time, 2 * units]),
+        tf.tensor2d(headKernel, [2 * units, width]),
+      ),
+      tf.tensor1d(bias),
+    ).dataSync()
+  );
+  assert.equal(scores.length, batch * time * width);
+  assert.ok(maxDifference(scores, want) < 1e-5);
+  assert.throws(
+    () => sweep.head(headKernel.subarray(1), bias),
+    /kernel has 131 values and bias 11, not 132 \(\[12, 11\]\) and 11/,
+  );
+  sweep.inputs({ batch, time, units, masked: false });
+  assert.throws(() => sweep.head(headKernel, bias), /call inputs\(\) with a headWidth first/);
+});

@@ -140,7 +140,7 @@ function inferenceStack(
   parts: TaggerParts,
   batch: TaggerBatch,
   cache: (() => ProjectionCache | null) | undefined,
-): tf.Tensor3D | null {
+): { sequence: tf.Tensor3D } | { scores: tf.Tensor2D } | null {
   const biLstms = parts.biLstms as FastBiLSTM[];
   if (
     config.layer !== "fast" || biLstms.length === 0 ||
@@ -150,16 +150,39 @@ function inferenceStack(
   }
   const { batchSize, time } = batch;
   const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : null;
-  const sweepShape = (units: number) => ({ batch: batchSize, time, units, masked: mask !== null });
+  const headWidth = config.numTags;
+  const sweepShape = (units: number) => ({
+    batch: batchSize,
+    time,
+    units,
+    masked: mask !== null,
+    headWidth,
+  });
   const threadSweep = wasmSweep();
   const sweep = threadSweep !== null &&
       biLstms.every((layer) => threadSweep.fits(sweepShape(layer.units)))
     ? threadSweep
     : null;
+  // With the WebAssembly sweep the last layer's output goes through the output layer there too.
+  const head = {
+    kernel: parts.headKernel as tf.Tensor2D,
+    bias: parts.headBias as tf.Tensor1D,
+  };
   let sequence: tf.Tensor3D | null = null;
+  let scores: tf.Tensor2D | null = null;
+  const keep = (result: tf.Tensor3D | tf.Tensor2D) => {
+    if (result.rank === 2) scores = result as tf.Tensor2D;
+    else sequence = result as tf.Tensor3D;
+  };
   biLstms.forEach((layer, index) => {
     const [kF, uF, bF, kB, uB, bB] = layer.weights.map((w) => w.read()) as tf.Tensor2D[];
+    const last = index === biLstms.length - 1;
     const options = { batch: batchSize, time, units: layer.units, mask };
+    const wasmOptions = (candidateScale: number) => ({
+      ...options,
+      candidateScale,
+      ...(last ? { head } : {}),
+    });
     const projections = index === 0 && !batch.wordRows ? cache?.() ?? null : null;
     if (projections !== null) {
       const weights = inferenceWeights(config.embeddingDim, [kF, uF, bF, kB, uB, bB]);
@@ -181,13 +204,13 @@ function inferenceStack(
       };
       const shape: [number, number] = [batchSize, time];
       if (sweep !== null) {
-        sequence = biLstmInferenceWasm(
+        keep(biLstmInferenceWasm(
           sweep,
           (zxF, zxB) =>
             projections.projectInto(embedding, weights, tokens, shape, featuresOf, zxF, zxB),
           ...weights.recurrentKernels,
-          { ...options, candidateScale: 0.5 },
-        );
+          wasmOptions(0.5),
+        ));
       } else {
         const { zxF, zxB } = projections.project(embedding, weights, tokens, shape, featuresOf);
         sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
@@ -200,18 +223,21 @@ function inferenceStack(
     const x2d = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batchSize, x.shape[2]]);
     const zxF = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kF, bias: bF });
     const zxB = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kB, bias: bB });
-    sequence = sweep === null ? biLstmInference(zxF, zxB, uF, uB, options) : biLstmInferenceWasm(
-      sweep,
-      (toF, toB) => {
-        toF.set(zxF.dataSync() as Float32Array);
-        toB.set(zxB.dataSync() as Float32Array);
-      },
-      uF,
-      uB,
-      { ...options, candidateScale: 1 },
+    keep(
+      sweep === null ? biLstmInference(zxF, zxB, uF, uB, options) : biLstmInferenceWasm(
+        sweep,
+        (toF, toB) => {
+          toF.set(zxF.dataSync() as Float32Array);
+          toB.set(zxB.dataSync() as Float32Array);
+        },
+        uF,
+        uB,
+        wasmOptions(1),
+      ),
     );
   });
-  return sequence;
+  if (scores !== null) return { scores };
+  return sequence === null ? null : { sequence };
 }
 
 /**
@@ -236,7 +262,8 @@ export function taggerForward(
   const inference = !training && tf.engine().state.gradientDepth === 0
     ? inferenceStack(config, parts, batch, cache)
     : null;
-  let sequence = inference ?? wordRepresentation(config, parts, batch);
+  if (inference !== null && "scores" in inference) return inference.scores;
+  let sequence = inference?.sequence ?? wordRepresentation(config, parts, batch);
   if (training && config.dropout > 0) {
     sequence = dropUnits(sequence, config.dropout, training.random);
   }

@@ -53,6 +53,48 @@ export interface PredictPoolOptions {
 /** Sentences per chunk at most (a chunk is one message to a worker). */
 export const MAX_CHUNK_SENTENCES = 2048;
 
+/**
+ * Cuts sentences into the chunks workers take in turn: sorted by length (longest first, so each
+ * forward pass holds rows of similar length), at least one chunk per worker, each at most
+ * {@linkcode MAX_CHUNK_SENTENCES}, and cut at equal shares of the tokens rather than of the
+ * sentences, so the worker given the longest sentences does not finish last.
+ *
+ * @param lengths tokens per sentence
+ * @param workers the pool's size
+ * @returns sentence indices per chunk, every sentence once
+ * @example
+ * ```ts
+ * import { planChunks } from "./pool.ts";
+ * console.log(planChunks([30, 1, 1, 1, 1, 30], 2)); // [[0], [5, 1, 2, 3, 4]]
+ * ```
+ */
+export function planChunks(lengths: readonly number[], workers: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
+  const count = Math.max(workers, Math.ceil(order.length / MAX_CHUNK_SENTENCES));
+  const total = lengths.reduce((sum, length) => sum + Math.max(1, length), 0);
+  const chunks: number[][] = [];
+  let chunk: number[] = [];
+  let tokens = 0;
+  for (const index of order) {
+    const length = Math.max(1, lengths[index]);
+    // Where this chunk's share of the tokens ends; the sentence that would overshoot it by more
+    // than stopping short would miss it starts the next chunk.
+    const share = (chunks.length + 1) * total / count;
+    const overshoots = tokens + length - share > share - tokens;
+    if (
+      chunk.length > 0 && ((overshoots && chunks.length < count - 1) ||
+        chunk.length >= MAX_CHUNK_SENTENCES)
+    ) {
+      chunks.push(chunk);
+      chunk = [];
+    }
+    chunk.push(index);
+    tokens += length;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /** A worker and what it is doing. */
 interface PoolWorker {
   worker: Worker;
@@ -165,17 +207,7 @@ export class PredictPool {
   ): Promise<SequencePrediction[]> {
     if (this.#closed) throw new Error("PredictPool: closed");
     if (options.decoder) throw new Error("PredictPool: custom decoders run on the calling thread");
-    const order = sentences.map((_, i) => i).sort((a, b) =>
-      sentences[b].length - sentences[a].length || a - b
-    );
-    const size = Math.max(
-      1,
-      Math.min(MAX_CHUNK_SENTENCES, Math.ceil(order.length / this.#workers.length)),
-    );
-    const chunks: number[][] = [];
-    for (let from = 0; from < order.length; from += size) {
-      chunks.push(order.slice(from, from + size));
-    }
+    const chunks = planChunks(sentences.map((ids) => ids.length), this.#workers.length);
     const results = new Array<SequencePrediction>(sentences.length);
     let next = 0;
     let done = 0;

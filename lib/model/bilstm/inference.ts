@@ -173,10 +173,22 @@ export function doubleCandidateBlock<T extends tf.Tensor>(gates: T): T {
   return tf.tidy(() => tf.mul(gates, tf.tensor1d(scale))) as T;
 }
 
+/** What {@link biLstmInferenceWasm} needs besides the sizes and mask. */
+export interface WasmInferenceOptions extends BiLstmInferenceOptions {
+  /** The cell candidate's scale: 1, or 0.5 for doubled projections and kernels. */
+  candidateScale: number;
+  /**
+   * A dense layer to apply to the output inside the module (the tagger's output layer): then the
+   * result is its `[batch·time, width]` scores instead of the layer output.
+   */
+  head?: { kernel: tf.Tensor2D; bias: tf.Tensor1D };
+}
+
 /**
  * The bidirectional LSTM through the WebAssembly sweep (./wasm_sweep.ts): both directions in two
  * calls for the whole batch, the same function as {@link biLstmInference} (and, with
- * `candidateScale` 0.5 and doubled inputs, {@link biLstmInferenceDoubled}).
+ * `candidateScale` 0.5 and doubled inputs, {@link biLstmInferenceDoubled}); with a `head`, that
+ * dense layer's scores of the output instead.
  *
  * @param sweep this thread's sweep module
  * @param fill writes the input projections `x·W + b`, time-major `[time, batch, 4U]`, into the
@@ -184,19 +196,19 @@ export function doubleCandidateBlock<T extends tf.Tensor>(gates: T): T {
  * @param uF forward recurrent kernel `[U, 4U]` (candidate block doubled when `candidateScale` is
  *   0.5)
  * @param uB backward recurrent kernel, the same
- * @param options sizes, the padding mask, and the candidate scale (1, or 0.5 for doubled
- *   projections and kernels)
- * @returns `[batch, time, 2U]`, as {@link biLstmInference}
+ * @param options sizes, the padding mask, the candidate scale, the head
+ * @returns `[batch, time, 2U]`, as {@link biLstmInference}; with a head, `[batch·time, width]`
  */
 export function biLstmInferenceWasm(
   sweep: WasmSweep,
   fill: (zxF: Float32Array, zxB: Float32Array) => void,
   uF: tf.Tensor2D,
   uB: tf.Tensor2D,
-  options: BiLstmInferenceOptions & { candidateScale: number },
-): tf.Tensor3D {
-  const { batch, time, units, mask } = options;
-  const inputs = sweep.inputs({ batch, time, units, masked: mask !== null });
+  options: WasmInferenceOptions,
+): tf.Tensor3D | tf.Tensor2D {
+  const { batch, time, units, mask, head } = options;
+  const headWidth = head?.kernel.shape[1] ?? 0;
+  const inputs = sweep.inputs({ batch, time, units, masked: mask !== null, headWidth });
   fill(inputs.zxF, inputs.zxB);
   if (mask !== null) {
     const values = mask.dataSync();
@@ -209,5 +221,10 @@ export function biLstmInferenceWasm(
     uB: uB.dataSync() as Float32Array,
     candidateScale: options.candidateScale,
   });
-  return tf.tensor3d(y, [batch, time, 2 * units]);
+  if (head === undefined) return tf.tensor3d(y, [batch, time, 2 * units]);
+  const scores = sweep.head(
+    head.kernel.dataSync() as Float32Array,
+    head.bias.dataSync() as Float32Array,
+  );
+  return tf.tensor2d(scores, [batch * time, headWidth]);
 }

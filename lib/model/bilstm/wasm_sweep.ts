@@ -40,6 +40,8 @@ export interface SweepShape {
   units: number;
   /** Whether a padding mask is given (then `inputs` returns its view). */
   masked: boolean;
+  /** Outputs of a dense layer on the sweep's output ({@link WasmSweep.head}); 0 or absent: none. */
+  headWidth?: number;
 }
 
 /** Views of a batch's inputs in the module's memory, to be filled before {@link WasmSweep.run}. */
@@ -66,7 +68,17 @@ export interface SweepWeights {
 }
 
 interface SweepExports {
-  pack_weights(units: number, w: number, packed: number): void;
+  pack_panels(depth: number, width: number, w: number, packed: number): void;
+  dense(
+    rows: number,
+    depth: number,
+    width: number,
+    x: number,
+    packed: number,
+    bias: number,
+    g: number,
+    out: number,
+  ): void;
   lstm_direction(
     batch: number,
     time: number,
@@ -99,6 +111,11 @@ interface Layout {
   c: number;
   g: number;
   y: number;
+  headKernel: number;
+  packedHead: number;
+  headBias: number;
+  headScratch: number;
+  scores: number;
   end: number;
 }
 
@@ -117,6 +134,8 @@ function layoutOf(base: number, shape: SweepShape): Layout {
   const { batch, time, units } = shape;
   const width = 4 * units;
   const panelWidth = Math.ceil(width / 8) * 8;
+  const headWidth = shape.headWidth ?? 0;
+  const headPanelWidth = Math.ceil(headWidth / 8) * 8;
   const sizes = {
     uF: units * width,
     uB: units * width,
@@ -129,6 +148,11 @@ function layoutOf(base: number, shape: SweepShape): Layout {
     c: batch * units,
     g: batch * panelWidth,
     y: batch * time * 2 * units,
+    headKernel: 2 * units * headWidth,
+    packedHead: 2 * units * headPanelWidth,
+    headBias: headWidth,
+    headScratch: batch * time * headPanelWidth,
+    scores: batch * time * headWidth,
   };
   let at = aligned(base);
   const offsets = {} as Record<keyof typeof sizes, number>;
@@ -215,8 +239,8 @@ export class WasmSweep {
       this.#view(at, kernelFloats).set(w);
     }
     const e = this.#exports;
-    e.pack_weights(units, layout.uF, layout.packedF);
-    e.pack_weights(units, layout.uB, layout.packedB);
+    e.pack_panels(units, 4 * units, layout.uF, layout.packedF);
+    e.pack_panels(units, 4 * units, layout.uB, layout.packedB);
     const mask = masked ? layout.mask : 0;
     const { h, c, g, y } = layout;
     const scale = weights.candidateScale;
@@ -237,6 +261,46 @@ export class WasmSweep {
       units,
     );
     return this.#view(layout.y, batch * time * 2 * units);
+  }
+
+  /**
+   * A dense layer on the output of the last {@link run}: `y·kernel + bias` per token, e.g. the
+   * tagger's output layer, so the layer output never leaves this module.
+   *
+   * @param kernel `[2U, headWidth]`, row-major
+   * @param bias `[headWidth]`
+   * @returns `[batch·time, headWidth]`, a view valid until the next {@link inputs} call
+   */
+  head(kernel: Float32Array, bias: Float32Array): Float32Array {
+    const layout = this.#layout;
+    const width = layout?.shape.headWidth ?? 0;
+    if (layout === null || width === 0) {
+      throw new Error("WasmSweep.head: call inputs() with a headWidth first");
+    }
+    const { batch, time, units } = layout.shape;
+    if (kernel.length !== 2 * units * width || bias.length !== width) {
+      throw new RangeError(
+        `WasmSweep.head: kernel has ${kernel.length} values and bias ${bias.length}, not ${
+          2 * units * width
+        } ([${2 * units}, ${width}]) and ${width}`,
+      );
+    }
+    this.#view(layout.headKernel, kernel.length).set(kernel);
+    this.#view(layout.headBias, width).set(bias);
+    const e = this.#exports;
+    e.pack_panels(2 * units, width, layout.headKernel, layout.packedHead);
+    const rows = batch * time;
+    e.dense(
+      rows,
+      2 * units,
+      width,
+      layout.y,
+      layout.packedHead,
+      layout.headBias,
+      layout.headScratch,
+      layout.scores,
+    );
+    return this.#view(layout.scores, rows * width);
   }
 
   #view(byteOffset: number, floats: number): Float32Array {

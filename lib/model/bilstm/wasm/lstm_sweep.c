@@ -62,20 +62,19 @@ static inline v128_t sigmoid4(v128_t x) {
 
 static inline float sigmoid1(float x) { return 0.5f + 0.5f * tanh1(0.5f * x); }
 
-/** Panels of 8 gate columns: ceil(4U / 8). */
-static inline int panel_count(int units) { return (4 * units + 7) / 8; }
+/** Panels of 8 columns of a matrix `width` wide: ceil(width / 8). */
+static inline int panel_count(int width) { return (width + 7) / 8; }
 
 /**
- * Packs a `[U, 4U]` row-major kernel into panels `[panel][k][8]` (the last panel zero-padded),
- * `panel_count(U) · U · 8` floats.
+ * Packs a `[depth, width]` row-major matrix into panels `[panel][k][8]` (the last panel
+ * zero-padded), `panel_count(width) · depth · 8` floats.
  */
-__attribute__((export_name("pack_weights")))
-void pack_weights(int units, const float* w, float* packed) {
-  const int width = 4 * units;
-  const int panels = panel_count(units);
+__attribute__((export_name("pack_panels")))
+void pack_panels(int depth, int width, const float* w, float* packed) {
+  const int panels = panel_count(width);
   for (int p = 0; p < panels; p++) {
-    for (int k = 0; k < units; k++) {
-      float* out = packed + ((long)p * units + k) * 8;
+    for (int k = 0; k < depth; k++) {
+      float* out = packed + ((long)p * depth + k) * 8;
       for (int j = 0; j < 8; j++) {
         const int column = p * 8 + j;
         out[j] = column < width ? w[(long)k * width + column] : 0.0f;
@@ -84,21 +83,23 @@ void pack_weights(int units, const float* w, float* packed) {
   }
 }
 
-/** G[rows, panels·8] = h[rows, U] · W (packed), 4 rows at a time, then the remaining rows. */
-static void gemm(int rows, int units, const float* h, const float* packed, float* g) {
-  const int panels = panel_count(units);
+/**
+ * G[rows, panels·8] = h[rows, depth] · W (packed in `panels` panels), 4 rows at a time, then the
+ * remaining rows.
+ */
+static void gemm(int rows, int depth, int panels, const float* h, const float* packed, float* g) {
   const int stride = panels * 8;
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
-    const float* h0 = h + (long)r * units;
-    const float* h1 = h0 + units;
-    const float* h2 = h1 + units;
-    const float* h3 = h2 + units;
+    const float* h0 = h + (long)r * depth;
+    const float* h1 = h0 + depth;
+    const float* h2 = h1 + depth;
+    const float* h3 = h2 + depth;
     for (int p = 0; p < panels; p++) {
-      const float* w = packed + (long)p * units * 8;
+      const float* w = packed + (long)p * depth * 8;
       v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00;
       v128_t a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      for (int k = 0; k < units; k++) {
+      for (int k = 0; k < depth; k++) {
         const v128_t w0 = wasm_v128_load(w + k * 8);
         const v128_t w1 = wasm_v128_load(w + k * 8 + 4);
         v128_t s = wasm_v128_load32_splat(h0 + k);
@@ -126,11 +127,11 @@ static void gemm(int rows, int units, const float* h, const float* packed, float
     }
   }
   for (; r < rows; r++) {
-    const float* h0 = h + (long)r * units;
+    const float* h0 = h + (long)r * depth;
     for (int p = 0; p < panels; p++) {
-      const float* w = packed + (long)p * units * 8;
+      const float* w = packed + (long)p * depth * 8;
       v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
-      for (int k = 0; k < units; k++) {
+      for (int k = 0; k < depth; k++) {
         const v128_t s = wasm_v128_load32_splat(h0 + k);
         a0 = MADD(s, wasm_v128_load(w + k * 8), a0);
         a1 = MADD(s, wasm_v128_load(w + k * 8 + 4), a1);
@@ -185,7 +186,7 @@ static void cell_row(int units, const float* g, const float* zx, float candidate
  * One direction of one BiLSTM layer over all `time` steps of `batch` rows, from zero state.
  *
  * @param zx input projections `x·W + b`, time-major `[time][batch][4U]`
- * @param packed the recurrent kernel as pack_weights leaves it
+ * @param packed the recurrent kernel `[U, 4U]` as pack_panels leaves it
  * @param mask `[time][batch]` (non-zero = real token), or 0 for none
  * @param reverse 1 for the backward direction (steps from last to first)
  * @param candidate_scale the candidate gate is tanh(scale · pre-activation): 1, or 0.5 when the
@@ -199,7 +200,8 @@ __attribute__((export_name("lstm_direction")))
 void lstm_direction(int batch, int time, int units, const float* zx, const float* packed,
                     const float* mask, int reverse, float candidate_scale, float* h, float* c,
                     float* g, float* y, int y_offset) {
-  const int stride = panel_count(units) * 8;
+  const int panels = panel_count(4 * units);
+  const int stride = panels * 8;
   const int width = 4 * units;
   for (long n = 0; n < (long)batch * units; n++) {
     h[n] = 0.0f;
@@ -214,7 +216,7 @@ void lstm_direction(int batch, int time, int units, const float* zx, const float
     if (mask != 0) {
       while (active > 0 && mask[(long)t * batch + active - 1] == 0.0f) active--;
     }
-    if (k > 0) gemm(active, units, h, packed, g);
+    if (k > 0) gemm(active, units, panels, h, packed, g);
     const float* zx_t = zx + (long)t * batch * width;
     for (int b = 0; b < batch; b++) {
       float* y_row = y + ((long)b * time + t) * 2 * units + y_offset;
@@ -226,5 +228,20 @@ void lstm_direction(int batch, int time, int units, const float* zx, const float
       cell_row(units, g + (long)b * stride, zx_t + (long)b * width, candidate_scale, h_row,
                c + (long)b * units, y_row);
     }
+  }
+}
+
+/**
+ * A dense layer: out[rows, width] = x[rows, depth] · W + bias, W packed by pack_panels; `g` is
+ * `[rows, panel_count(width)·8]` scratch.
+ */
+__attribute__((export_name("dense")))
+void dense(int rows, int depth, int width, const float* x, const float* packed, const float* bias,
+           float* g, float* out) {
+  const int panels = panel_count(width);
+  const int stride = panels * 8;
+  gemm(rows, depth, panels, x, packed, g);
+  for (long r = 0; r < rows; r++) {
+    for (int j = 0; j < width; j++) out[r * width + j] = g[r * stride + j] + bias[j];
   }
 }
