@@ -2,8 +2,8 @@
  * The WebAssembly BiLSTM sweep (lib/model/bilstm/wasm_sweep.ts, issue 17): it must compute what
  * the tfjs inference sweeps compute (lib/model/bilstm/inference.ts), for odd unit counts (a
  * zero-padded last weight panel), batches that are not a multiple of the GEMM's 4 rows, with and
- * without a padding mask, plain and with doubled candidate blocks; and the embedded binary must
- * be what build.sh makes from the C source.
+ * without a padding mask, plain and with doubled candidate blocks; its dense head what a matMul
+ * gives; and the embedded binary (lib/model/wasm/) must be what build.sh makes from the C source.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ import {
   doubleCandidateBlock,
 } from "../lib/model/bilstm/inference.ts";
 import { WasmSweep } from "../lib/model/bilstm/wasm_sweep.ts";
-import { LSTM_SWEEP_WASM } from "../lib/model/bilstm/_sweep_wasm.ts";
+import { KERNELS_WASM } from "../lib/model/wasm/_binary.ts";
 
 await initBackend({ backend: "wasm" });
 
@@ -155,26 +155,24 @@ const clang = ["clang-19", "clang-18", "clang-17", "clang-16"].find((name) => {
 });
 
 Deno.test({
-  name: "the embedded sweep binary is what build.sh makes from lstm_sweep.c",
+  name: "the embedded kernels binary is what build.sh makes from kernels.c",
   ignore: clang === undefined,
   async fn() {
     const folder = await Deno.makeTempDir();
     try {
-      const copy = `${folder}/wasm`;
-      await Deno.mkdir(copy);
-      const source = new URL("../lib/model/bilstm/wasm/", import.meta.url);
-      for (const file of ["build.sh", "lstm_sweep.c"]) {
-        await Deno.copyFile(new URL(file, source), `${copy}/${file}`);
+      const source = new URL("../lib/model/wasm/", import.meta.url);
+      for (const file of ["build.sh", "kernels.c"]) {
+        await Deno.copyFile(new URL(file, source), `${folder}/${file}`);
       }
       const built = await new Deno.Command("bash", {
-        args: [`${copy}/build.sh`],
+        args: [`${folder}/build.sh`],
         env: { CLANG: clang! },
         stdout: "null",
         stderr: "piped",
       }).output();
       assert.ok(built.success, new TextDecoder().decode(built.stderr));
-      const generated = await Deno.readTextFile(`${folder}/_sweep_wasm.ts`);
-      assert.ok(generated.includes(`"${LSTM_SWEEP_WASM}"`), "rebuild lib/model/bilstm/wasm");
+      const generated = await Deno.readTextFile(`${folder}/_binary.ts`);
+      assert.ok(generated.includes(`"${KERNELS_WASM}"`), "rebuild with lib/model/wasm/build.sh");
     } finally {
       await Deno.remove(folder, { recursive: true });
     }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { CrfMarginalsKernel } from "../model/crf/wasm_marginals.ts";
 import { type CrfHostParameters, crfMarginals, viterbiDecode } from "../model/crf.ts";
 
 /** The decoded tags of one sentence (or window): a tag id and its probability per token. */
@@ -59,9 +60,15 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
  * @returns a {@linkcode TagDecoder} taking emission scores
  */
 export function crfDecoder(params: CrfHostParameters, paddingTagId: number | null = 0): TagDecoder {
+  // The marginals in WebAssembly SIMD where the runtime has it (made for the first call's K).
+  let kernel: { numTags: number; kernel: CrfMarginalsKernel | null } | null = null;
   return (scores, length, numTags) => {
     const { tags } = viterbiDecode(scores, length, params, numTags, paddingTagId);
-    const marginals = crfMarginals(scores, length, params, numTags, paddingTagId);
+    if (kernel === null || kernel.numTags !== numTags) {
+      kernel = { numTags, kernel: CrfMarginalsKernel.create(params, numTags, paddingTagId) };
+    }
+    const marginals = kernel.kernel?.marginals(scores, length) ??
+      crfMarginals(scores, length, params, numTags, paddingTagId);
     const tagIds = Int32Array.from(tags);
     const probabilities = new Float32Array(length);
     for (let t = 0; t < length; t++) probabilities[t] = marginals[t * numTags + tags[t]];

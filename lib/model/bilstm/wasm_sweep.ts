@@ -1,5 +1,5 @@
 /**
- * The BiLSTM inference sweep as one WebAssembly SIMD call per direction (wasm/lstm_sweep.c),
+ * The BiLSTM inference sweep as one WebAssembly SIMD call per direction (lib/model/wasm/kernels.c),
  * instead of four tfjs dispatches per time step: the recurrent GEMM, the gates and the cell
  * update of every step run inside one module, on memory it owns.
  *
@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { LSTM_SWEEP_WASM } from "./_sweep_wasm.ts";
+import { instantiateKernels, kernelsModule } from "../wasm/module.ts";
 
 /** The sizes of a batch. */
 export interface SweepShape {
@@ -94,7 +94,6 @@ interface SweepExports {
     y: number,
     yOffset: number,
   ): void;
-  __heap_base: WebAssembly.Global;
 }
 
 /** Byte offsets of one batch's regions in the module's memory. */
@@ -170,15 +169,17 @@ export class WasmSweep {
   readonly #base: number;
   #layout: Layout | null = null;
 
-  /** Instantiates the module (synchronously: it is 5 KB). */
-  constructor() {
-    this.#memory = new WebAssembly.Memory({ initial: 4 });
-    const bytes = Uint8Array.from(atob(LSTM_SWEEP_WASM), (ch) => ch.charCodeAt(0));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory: this.#memory },
-    });
-    this.#exports = instance.exports as unknown as SweepExports;
-    this.#base = this.#exports.__heap_base.value as number;
+  /**
+   * Instantiates the kernels with a memory of its own.
+   *
+   * @param module the compiled kernels; default this thread's ({@linkcode kernelsModule})
+   */
+  constructor(module: WebAssembly.Module | null = kernelsModule()) {
+    if (module === null) throw new Error("WasmSweep: this runtime lacks WebAssembly SIMD");
+    const { exports, memory, heapBase } = instantiateKernels(module);
+    this.#memory = memory;
+    this.#exports = exports as unknown as SweepExports;
+    this.#base = heapBase;
   }
 
   /**
@@ -315,21 +316,6 @@ let threadSweep: WasmSweep | null = null;
  * available (then callers keep the tfjs path).
  */
 export function wasmSweep(): WasmSweep | null {
-  if (threadSweep === null && simdAvailable()) threadSweep = new WasmSweep();
+  if (threadSweep === null && kernelsModule() !== null) threadSweep = new WasmSweep();
   return threadSweep;
-}
-
-let simd: boolean | null = null;
-
-/** Whether this runtime compiles WebAssembly SIMD (checked once, on the module itself). */
-function simdAvailable(): boolean {
-  if (simd === null) {
-    try {
-      const bytes = Uint8Array.from(atob(LSTM_SWEEP_WASM), (ch) => ch.charCodeAt(0));
-      simd = WebAssembly.validate(bytes);
-    } catch {
-      simd = false;
-    }
-  }
-  return simd;
 }

@@ -1,12 +1,14 @@
 /*
- * The BiLSTM inference sweep in WebAssembly SIMD: one call runs one direction of one layer over
- * every time step of a batch. Built by build.sh into lstm_sweep.wasm, embedded by
- * ../_sweep_wasm.ts; driven by ../wasm_sweep.ts, which owns the memory layout.
+ * The inference kernels in WebAssembly SIMD, for prediction: the BiLSTM sweep (one call runs one
+ * direction of one layer over every time step of a batch), a dense layer (the tagger's output
+ * layer) and the CRF's per-token marginals. Built by build.sh into _binary.ts (embedded base64);
+ * loaded by module.ts; driven by lib/model/bilstm/wasm_sweep.ts and lib/model/crf/wasm_marginals.ts,
+ * which own the memory layout.
  *
- * Per step: G = h·W (a register-tiled GEMM over W packed in panels of 8 gate columns), then per
- * row and unit: pre = G + zx[t]; i, f, o = sigmoid(pre); g = tanh(scale·pre) of the candidate
- * block; c = f·c + i·g; h = o·tanh(c); y[b, t] = h. A row whose mask is 0 at this step keeps its
- * h and c and writes its previous h, as the JavaScript kernels do. sigmoid(x) is
+ * The sweep, per step: G = h·W (a register-tiled GEMM over W packed in panels of 8 gate columns),
+ * then per row and unit: pre = G + zx[t]; i, f, o = sigmoid(pre); g = tanh(scale·pre) of the
+ * candidate block; c = f·c + i·g; h = o·tanh(c); y[b, t] = h. A row whose mask is 0 at this step
+ * keeps its h and c and writes its previous h, as the JavaScript kernels do. sigmoid(x) is
  * 0.5 + 0.5·tanh(x/2), and tanh is Eigen's float rational function (max abs error 2.6e-7), as
  * lib/model/bilstm/_lstm_cell.ts's tanhRational.
  */
@@ -243,5 +245,115 @@ void dense(int rows, int depth, int width, const float* x, const float* packed, 
   gemm(rows, depth, panels, x, packed, g);
   for (long r = 0; r < rows; r++) {
     for (int j = 0; j < width; j++) out[r * width + j] = g[r * stride + j] + bias[j];
+  }
+}
+
+/* ---- CRF marginals (forward–backward), for the CRF decoder of prediction ---- */
+
+/** exp(x) for x ≤ 0 (Cephes' polynomial on a range-reduced argument), 0 below -87. */
+static inline v128_t exp4(v128_t x) {
+  const v128_t floor_x = wasm_f32x4_splat(-87.0f);
+  const v128_t zero_mask = wasm_f32x4_lt(x, floor_x);
+  x = wasm_f32x4_pmax(floor_x, wasm_f32x4_pmin(wasm_f32x4_splat(0.0f), x));
+  const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = MADD(n, wasm_f32x4_splat(-0.693359375f), x);
+  r = MADD(n, wasm_f32x4_splat(2.12194440e-4f), r);
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = MADD(p, r, wasm_f32x4_splat(1.3981999507e-3f));
+  p = MADD(p, r, wasm_f32x4_splat(8.3334519073e-3f));
+  p = MADD(p, r, wasm_f32x4_splat(4.1665795894e-2f));
+  p = MADD(p, r, wasm_f32x4_splat(1.6666665459e-1f));
+  p = MADD(p, r, wasm_f32x4_splat(5.0000001201e-1f));
+  p = MADD(wasm_f32x4_mul(p, r), r, wasm_f32x4_add(r, wasm_f32x4_splat(1.0f)));
+  const v128_t scale = wasm_i32x4_shl(
+      wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, scale), zero_mask);
+}
+
+/** Divides `count` floats (a multiple of 4) by their sum. */
+static inline void normalise(float* v, int count) {
+  v128_t total = wasm_f32x4_splat(0.0f);
+  for (int j = 0; j < count; j += 4) total = wasm_f32x4_add(total, wasm_v128_load(v + j));
+  const float sum = wasm_f32x4_extract_lane(total, 0) + wasm_f32x4_extract_lane(total, 1) +
+                    wasm_f32x4_extract_lane(total, 2) + wasm_f32x4_extract_lane(total, 3);
+  const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
+  for (int j = 0; j < count; j += 4) wasm_v128_store(v + j, wasm_f32x4_mul(wasm_v128_load(v + j), inverse));
+}
+
+/** out[0..kp) = Σ_i v[i] · m[i, 0..kp) (m row-major, rows kp floats apart, k rows). */
+static inline void vector_matrix(int k, int kp, const float* v, const float* m, float* out) {
+  for (int j = 0; j < kp; j += 4) wasm_v128_store(out + j, wasm_f32x4_splat(0.0f));
+  for (int i = 0; i < k; i++) {
+    const v128_t vi = wasm_f32x4_splat(v[i]);
+    for (int j = 0; j < kp; j += 4) {
+      wasm_v128_store(out + j, MADD(vi, wasm_v128_load(m + (long)i * kp + j), wasm_v128_load(out + j)));
+    }
+  }
+}
+
+/**
+ * Per-token marginals P(y_t = j) of one CRF sequence, in float32 with each step's forward and
+ * backward vectors renormalised (as lib/model/crf/_forward_backward.ts does in float64).
+ *
+ * @param length tokens (≥ 1); k tags; kp = k rounded up to 4
+ * @param emissions `[length, k]`
+ * @param pad the padding tag (its emission gets `penalty`), or -1
+ * @param exp_trans `[k, kp]`: exp(transitions − their max), zero-padded columns
+ * @param exp_trans_t the same transposed (`[k, kp]`: row j holds column j)
+ * @param exp_start, exp_end `[kp]`: exp(start − max), exp(end − max), zero-padded
+ * @param scratch `4 · length · kp` floats
+ * @param out `[length, k]` marginals
+ */
+__attribute__((export_name("crf_marginals")))
+void crf_marginals(int length, int k, const float* emissions, int pad, float penalty,
+                   const float* exp_trans, const float* exp_trans_t, const float* exp_start,
+                   const float* exp_end, float* scratch, float* out) {
+  const int kp = (k + 3) & ~3;
+  float* exp_emit = scratch;
+  float* alpha = exp_emit + (long)length * kp;
+  float* beta = alpha + (long)length * kp;
+  float* weighted = beta + (long)length * kp;
+  for (int t = 0; t < length; t++) {
+    float* row = exp_emit + (long)t * kp;
+    float max = -3.4e38f;
+    for (int j = 0; j < k; j++) {
+      row[j] = emissions[(long)t * k + j] + (j == pad ? penalty : 0.0f);
+      if (row[j] > max) max = row[j];
+    }
+    for (int j = k; j < kp; j++) row[j] = -1e30f;
+    const v128_t shift = wasm_f32x4_splat(max);
+    for (int j = 0; j < kp; j += 4) {
+      wasm_v128_store(row + j, exp4(wasm_f32x4_sub(wasm_v128_load(row + j), shift)));
+    }
+  }
+  for (int j = 0; j < kp; j += 4) {
+    wasm_v128_store(alpha + j, wasm_f32x4_mul(wasm_v128_load(exp_start + j), wasm_v128_load(exp_emit + j)));
+  }
+  normalise(alpha, kp);
+  for (int t = 1; t < length; t++) {
+    float* a = alpha + (long)t * kp;
+    vector_matrix(k, kp, alpha + (long)(t - 1) * kp, exp_trans, a);
+    const float* e = exp_emit + (long)t * kp;
+    for (int j = 0; j < kp; j += 4) wasm_v128_store(a + j, wasm_f32x4_mul(wasm_v128_load(a + j), wasm_v128_load(e + j)));
+    normalise(a, kp);
+  }
+  float* last = beta + (long)(length - 1) * kp;
+  for (int j = 0; j < kp; j += 4) wasm_v128_store(last + j, wasm_v128_load(exp_end + j));
+  for (int t = length - 2; t >= 0; t--) {
+    const float* next = beta + (long)(t + 1) * kp;
+    const float* e = exp_emit + (long)(t + 1) * kp;
+    for (int j = 0; j < kp; j += 4) {
+      wasm_v128_store(weighted + j, wasm_f32x4_mul(wasm_v128_load(e + j), wasm_v128_load(next + j)));
+    }
+    float* b = beta + (long)t * kp;
+    vector_matrix(k, kp, weighted, exp_trans_t, b);
+    normalise(b, kp);
+  }
+  for (int t = 0; t < length; t++) {
+    float* a = alpha + (long)t * kp;
+    const float* b = beta + (long)t * kp;
+    for (int j = 0; j < kp; j += 4) wasm_v128_store(a + j, wasm_f32x4_mul(wasm_v128_load(a + j), wasm_v128_load(b + j)));
+    normalise(a, kp);
+    for (int j = 0; j < k; j++) out[(long)t * k + j] = a[j];
   }
 }
