@@ -304,3 +304,63 @@ Deno.test("the per-token projection table gives each token's own rows, also past
   disposeInferenceWeights(weights);
   tf.dispose([embedding, ...layer]);
 });
+
+Deno.test("the projection table keeps tokens apart that share a word id but not their chars or casing", () => {
+  const [vocabSize, maxChars] = [8, 3];
+  const embedding = tf.randomNormal([vocabSize, 5], 0, 1, "float32", 13) as tf.Tensor2D;
+  // Input: 5 embedding values, then 2 features of the token's chars and casing.
+  const layer = [
+    tf.randomNormal([7, 16], 0, 1, "float32", 14),
+    tf.randomNormal([4, 16], 0, 1, "float32", 15),
+    tf.randomNormal([16], 0, 1, "float32", 16),
+    tf.randomNormal([7, 16], 0, 1, "float32", 17),
+    tf.randomNormal([4, 16], 0, 1, "float32", 18),
+    tf.randomNormal([16], 0, 1, "float32", 19),
+  ];
+  const weights = inferenceWeights(5, layer);
+  const cache = new ProjectionCache(16, [embedding, ...layer]);
+  // Word id 1 (unknown words) spelled three ways, word 2 in two casings; each round reorders them.
+  const spellings = [[1, [4, 5, 6], 1], [1, [7, 0, 0], 2], [1, [4, 5, 7], 1], [2, [3, 3, 0], 1], [
+    2,
+    [3, 3, 0],
+    3,
+  ]] as const;
+  const featureOf = (chars: readonly number[], casing: number) => [
+    chars.reduce((a, b) => a + b, 0) / 10,
+    casing,
+  ];
+  for (const order of [[0, 1, 2, 3, 4], [4, 2, 0, 3, 1], [1, 1, 3, 4, 0]]) {
+    const picked = order.map((k) => spellings[k]);
+    const tokens = {
+      wordIds: Int32Array.from(picked, ([id]) => id),
+      charIds: Int32Array.from(picked.flatMap(([, chars]) => chars)),
+      maxChars,
+      casingIds: Int32Array.from(picked, ([, , casing]) => casing),
+    };
+    const featuresOf = (indices: Int32Array) =>
+      tf.tensor2d(Array.from(indices, (i) => featureOf(picked[i][1], picked[i][2])));
+    const time = picked.length;
+    const zxF = new Float32Array(time * 16);
+    const zxB = new Float32Array(time * 16);
+    cache.projectInto(embedding, weights, tokens, [1, time], featuresOf, zxF, zxB);
+    const expected = tf.tidy(() =>
+      tf.add(
+        tf.add(
+          tf.matMul(tf.gather(embedding, tokens.wordIds), weights.wordKernel),
+          tf.matMul(
+            tf.tensor2d(picked.map(([, chars, casing]) => featureOf(chars, casing))),
+            weights.restKernel!,
+          ),
+        ),
+        weights.bias,
+      )
+    ).arraySync() as number[][];
+    for (let t = 0; t < time; t++) {
+      const got = [...zxF.subarray(t * 16, (t + 1) * 16), ...zxB.subarray(t * 16, (t + 1) * 16)];
+      assert.ok(maxDifference(got, expected[t]) < 1e-5, `order ${order}, token ${t}`);
+    }
+  }
+  assert.equal(cache.size, 5, "one row per distinct token");
+  disposeInferenceWeights(weights);
+  tf.dispose([embedding, ...layer]);
+});

@@ -142,6 +142,14 @@ export class ProjectionCache {
   #table: Float32Array;
   /** Token key → its row in the table. */
   readonly #keys = new Map<number | string, number>();
+  /**
+   * With char or casing features: word id → the row of the first token seen with it, whose
+   * casing and char ids {@linkcode ProjectionCache.#signatures} keeps, so that a token spelled
+   * as that one is found without building its string key (most word ids have one spelling).
+   */
+  readonly #byWord = new Map<number, number>();
+  /** Per row: its token's casing class, then its char ids (`1 + maxChars` values). */
+  #signatures = new Int32Array(0);
   readonly #width: number;
   readonly #maxRows: number;
   /** The tensors the rows were computed from (the embedding and the layer's weights). */
@@ -188,17 +196,56 @@ export class ProjectionCache {
     );
   }
 
+  /** Whether token `i` has the casing and char ids of the token that made `row`. */
+  #sameToken(tokens: BatchTokens, i: number, row: number): boolean {
+    const { charIds, casingIds, maxChars } = tokens;
+    const at = row * (1 + maxChars);
+    if (this.#signatures[at] !== (casingIds === null ? 0 : casingIds[i])) return false;
+    if (charIds === null) return true;
+    for (let c = 0; c < maxChars; c++) {
+      if (this.#signatures[at + 1 + c] !== charIds[i * maxChars + c]) return false;
+    }
+    return true;
+  }
+
+  /** Records the casing and char ids of token `i`, the first of `row`. */
+  #sign(tokens: BatchTokens, i: number, row: number): void {
+    const { charIds, casingIds, maxChars } = tokens;
+    const width = 1 + maxChars;
+    if ((row + 1) * width > this.#signatures.length) {
+      const grown = new Int32Array(Math.max(4096, 2 * (row + 1)) * width);
+      grown.set(this.#signatures);
+      this.#signatures = grown;
+    }
+    this.#signatures[row * width] = casingIds === null ? 0 : casingIds[i];
+    if (charIds !== null) {
+      this.#signatures.set(charIds.subarray(i * maxChars, (i + 1) * maxChars), row * width + 1);
+    }
+  }
+
   /** Each token's row, adding rows for new keys; `missing` gets one token index per new row. */
   #assignRows(tokens: BatchTokens, missing: number[]): Int32Array {
     const count = tokens.wordIds.length;
     const rows = new Int32Array(count);
+    const byWord = tokens.charIds !== null || tokens.casingIds !== null;
     for (let i = 0; i < count; i++) {
+      if (byWord) {
+        const known = this.#byWord.get(tokens.wordIds[i]);
+        if (known !== undefined && this.#sameToken(tokens, i, known)) {
+          rows[i] = known;
+          continue;
+        }
+      }
       const key = this.#keyOf(tokens, i);
       let row = this.#keys.get(key);
       if (row === undefined) {
         row = this.#keys.size;
         this.#keys.set(key, row);
         missing.push(i);
+        if (byWord && !this.#byWord.has(tokens.wordIds[i])) {
+          this.#sign(tokens, i, row);
+          this.#byWord.set(tokens.wordIds[i], row);
+        }
       }
       rows[i] = row;
     }
@@ -301,6 +348,7 @@ export class ProjectionCache {
     if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
       // Over the cap with earlier tokens: start afresh with this batch's own.
       this.#keys.clear();
+      this.#byWord.clear();
       missing = [];
       rows = this.#assignRows(tokens, missing);
     }
