@@ -16,7 +16,10 @@
  * function more cheaply: fast BiLSTMs with sigmoid gates run lib/model/bilstm/inference.ts, which
  * keeps nothing for a backward pass, and the first BiLSTM's input projection is looked up per token
  * in the tagger's table (lib/model/_projection_cache.ts) instead of computing the char CNN and the
- * projection matMul for every token. The equality is tested for every variant.
+ * projection matMul for every token. Where the runtime has WebAssembly SIMD (and the batch fits its
+ * memory), the recurrence and then the output layer run in the WebAssembly kernels
+ * (lib/model/bilstm/wasm_sweep.ts), which return the scores directly; otherwise the tfjs sweep
+ * does. The equality is tested for every variant.
  *
  * @module
  */

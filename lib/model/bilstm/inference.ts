@@ -6,11 +6,14 @@
  * and `h` straight into the layer output (no per-step gate or dropped-out tensors, no merge at the
  * end); each step's state is freed as soon as the next exists.
  *
- * Two entry points differ in how the input projections `x·W + b` arrive: {@link biLstmInference}
- * takes them time-major in one tensor per direction and forms each step's pre-activations in a JS
- * kernel; {@link biLstmInferenceDoubled} takes them per step with the cell-candidate block doubled
- * (the tagger's first layer, whose projections are looked up per token in
- * lib/model/_projection_cache.ts) and forms them with backend adds.
+ * Two tfjs entry points differ in how the input projections `x·W + b` arrive:
+ * {@link biLstmInference} takes them time-major in one tensor per direction and forms each step's
+ * pre-activations in a JS kernel; {@link biLstmInferenceDoubled} takes them per step with the
+ * cell-candidate block doubled (the tagger's first layer, whose projections are looked up per token
+ * in lib/model/_projection_cache.ts) and forms them with backend adds. A third,
+ * {@link biLstmInferenceWasm}, runs the whole sweep (and optionally the output layer) in the
+ * WebAssembly kernels (./wasm_sweep.ts) and is what an inference pass uses where the runtime has
+ * WebAssembly SIMD; the two above are its fallback.
  *
  * @module
  */
