@@ -262,17 +262,19 @@ Deno.test("evaluateWithPool scores as evaluateModel does", async () => {
   }
 });
 
+/**
+ * A 4-unit BiLSTM layer's six weights (kernel, recurrent kernel, bias per direction), seeded
+ * `seed`, `seed + 1`, ….
+ */
+function randomLayer(inputDim: number, seed: number): tf.Tensor[] {
+  const shapes = [[inputDim, 16], [4, 16], [16], [inputDim, 16], [4, 16], [16]];
+  return shapes.map((shape, k) => tf.randomNormal(shape, 0, 1, "float32", seed + k));
+}
+
 Deno.test("the per-token projection table gives each token's own rows, also past its cap", () => {
   const vocabSize = 60;
   const embedding = tf.randomNormal([vocabSize, 5], 0, 1, "float32", 3) as tf.Tensor2D;
-  const layer = [
-    tf.randomNormal([5, 16], 0, 1, "float32", 4),
-    tf.randomNormal([4, 16], 0, 1, "float32", 5),
-    tf.randomNormal([16], 0, 1, "float32", 6),
-    tf.randomNormal([5, 16], 0, 1, "float32", 7),
-    tf.randomNormal([4, 16], 0, 1, "float32", 8),
-    tf.randomNormal([16], 0, 1, "float32", 9),
-  ];
+  const layer = randomLayer(5, 4);
   const weights = inferenceWeights(5, layer);
   // A cap of 24 rows (16 per direction, 4-byte floats): the batches below hold up to 18
   // distinct tokens each and 50 together.
@@ -309,14 +311,7 @@ Deno.test("the projection table keeps tokens apart that share a word id but not 
   const [vocabSize, maxChars] = [8, 3];
   const embedding = tf.randomNormal([vocabSize, 5], 0, 1, "float32", 13) as tf.Tensor2D;
   // Input: 5 embedding values, then 2 features of the token's chars and casing.
-  const layer = [
-    tf.randomNormal([7, 16], 0, 1, "float32", 14),
-    tf.randomNormal([4, 16], 0, 1, "float32", 15),
-    tf.randomNormal([16], 0, 1, "float32", 16),
-    tf.randomNormal([7, 16], 0, 1, "float32", 17),
-    tf.randomNormal([4, 16], 0, 1, "float32", 18),
-    tf.randomNormal([16], 0, 1, "float32", 19),
-  ];
+  const layer = randomLayer(7, 14);
   const weights = inferenceWeights(5, layer);
   const cache = new ProjectionCache(16, [embedding, ...layer]);
   // Word id 1 (unknown words) spelled three ways, word 2 in two casings; each round reorders them.
