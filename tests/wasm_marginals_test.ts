@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { crfMarginals } from "../lib/model/crf/marginals.ts";
 import { CrfMarginalsKernel } from "../lib/model/crf/wasm_marginals.ts";
+import { crfDecoder } from "../lib/predict/decoders.ts";
 
 function values(count: number, seed: number, scale: number): Float32Array {
   let state = seed;
@@ -30,7 +31,7 @@ for (const K of [3, 4, 18]) {
         const offset = 2 * K;
         const emissions = values(offset + length * K, 11 * length + K, scale);
         const want = crfMarginals(emissions, length, params, K, paddingTagId, offset);
-        const got = kernel.marginals(emissions, length, offset);
+        const got: Float32Array = kernel.marginals(emissions, length, offset)!;
         assert.equal(got.length, length * K);
         let worst = 0;
         for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
@@ -45,3 +46,21 @@ for (const K of [3, 4, 18]) {
     });
   }
 }
+
+Deno.test("CRF marginals that underflow float32 come from the float64 JavaScript instead", () => {
+  // Tag 1 then tag 2 is all the emissions allow, and the transition 1 → 2 scores 200 below the
+  // others: every path of step 2 is below float32's range, not float64's.
+  const params = {
+    transitions: Float32Array.from([0, 0, 0, 0, 0, -200, 0, 0, 0]),
+    start: new Float32Array(3),
+    end: new Float32Array(3),
+  };
+  const emissions = Float32Array.from([-300, 0, -300, -300, -300, 0]);
+  const kernel = CrfMarginalsKernel.create(params, 3, null)!;
+  assert.equal(kernel.marginals(emissions, 2), null);
+  const want = crfMarginals(emissions, 2, params, 3, null);
+  assert.ok(want.every(Number.isFinite));
+  const decoded = crfDecoder(params, null)(emissions, 2, 3);
+  assert.deepEqual(decoded.distributions, want);
+  assert.deepEqual(Array.from(decoded.tagIds), [1, 2]);
+});

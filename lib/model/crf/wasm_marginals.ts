@@ -113,9 +113,10 @@ export class CrfMarginalsKernel {
    * @param emissions `[T*K]` row-major emission scores (at least `length*K` values from `offset`)
    * @param length number of real tokens
    * @param offset where the sequence starts in `emissions`; default 0
-   * @returns `[length*K]` row-major marginals (each row sums to 1), a new array
+   * @returns `[length*K]` row-major marginals (each row sums to 1), a new array; null when float32
+   *   underflowed (then use `crfMarginals`)
    */
-  marginals(emissions: ArrayLike<number>, length: number, offset = 0): Float32Array {
+  marginals(emissions: ArrayLike<number>, length: number, offset = 0): Float32Array | null {
     const K = this.#numTags;
     if (length <= 0) return new Float32Array(0);
     const kp = Math.ceil(K / 4) * 4;
@@ -143,7 +144,11 @@ export class CrfMarginalsKernel {
       scratch,
       out,
     );
-    return this.#view(out, length * K).slice();
+    const result = this.#view(out, length * K).slice();
+    // float32 underflow (a step whose every path scores ~87 below its best) leaves 0/0: let the
+    // float64 JavaScript have that sequence.
+    for (let i = 0; i < result.length; i++) if (!(result[i] >= 0)) return null;
+    return result;
   }
 
   #grow(bytes: number): void {
