@@ -89,3 +89,44 @@ Deno.test("the shipped fast model scores as its report says, in every casing", a
     );
   }
 });
+
+Deno.test("predict with a text argument routes caseless sentences as the library does, loading the caseless members only for them", async () => {
+  const { initBackend } = await import("../lib/backend/backend.ts");
+  const { disposeLoadedModel, loadModelFolder } = await import("../lib/io/ensemble_folder.ts");
+  const { predictTexts } = await import("../lib/predict/predict.ts");
+  await initBackend({ backend: "wasm" });
+  const folder = `${ROOT}data/model`;
+  const full = await loadModelFolder(folder);
+  const cased = await loadModelFolder(folder, { caseless: false });
+  try {
+    assert.equal(full.caseless.length, 2);
+    assert.equal(cased.caseless.length, 0, "caseless: false leaves them out");
+    assert.equal(cased.members.length, 4);
+    for (
+      const text of [
+        "Barack Obama visited Paris on Monday .",
+        "Barack Obama visited Paris . BARACK OBAMA VISITED PARIS ON MONDAY .",
+        "barack obama visited paris on monday",
+      ]
+    ) {
+      const [want] = predictTexts(full, [text]);
+      const got = await predictJSON(text);
+      assert.deepEqual(
+        got.tokens.map((token) => token.tag),
+        want.tokens.map((token) => token.tag),
+        text,
+      );
+    }
+    // The caseless members matter: without them the capitals lose their entities.
+    const upper = "BARACK OBAMA VISITED PARIS ON MONDAY .";
+    const [routed] = predictTexts(full, [upper]);
+    const [unrouted] = predictTexts(cased, [upper]);
+    assert.notDeepEqual(
+      routed.tokens.map((token) => token.tag),
+      unrouted.tokens.map((token) => token.tag),
+    );
+  } finally {
+    disposeLoadedModel(full);
+    disposeLoadedModel(cased);
+  }
+});

@@ -38,13 +38,15 @@ import {
   describeBackend,
   initBackend,
 } from "../backend/backend.ts";
-import { type LoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
+import { type LoadedModel, loadModelFolder, type LoadModelOptions } from "../io/ensemble_folder.ts";
 import {
   OFFSET_UNITS,
   type OffsetUnit,
   predictTexts,
+  prepareTexts,
   type TextPrediction,
 } from "../predict/predict.ts";
+import { isCaseless } from "../data/recase.ts";
 import { readLineBatches } from "../predict/stream.ts";
 import { poolForJob, type PredictPool } from "../predict/pool.ts";
 import { formatTable } from "../plot/table.ts";
@@ -116,6 +118,7 @@ export async function loadModelForCli(
   model: string | undefined,
   backend: { backend: BackendName; threads: number | "auto" },
   defaultDirectory: string = DEFAULT_MODEL_DIR,
+  load: LoadModelOptions = {},
 ): Promise<{ loaded: LoadedModel; backend: BackendInfo }> {
   const directory = model ?? defaultDirectory;
   if (model === undefined) {
@@ -128,7 +131,7 @@ export async function loadModelForCli(
     }
   }
   const info = await initBackend(backend);
-  return { loaded: await loadModelFolder(directory), backend: info };
+  return { loaded: await loadModelFolder(directory, load), backend: info };
 }
 
 /** Formats one document's prediction as a token table and an entity table. */
@@ -234,10 +237,15 @@ function documentWriter(format: OutputFormat): {
 }
 
 /** Loads the model (once) with the CLI's messages and reports it on stderr. */
-function modelLoader(command: PredictCommand): () => Promise<LoadedModel> {
+function modelLoader(
+  command: PredictCommand,
+  load: LoadModelOptions = {},
+): () => Promise<LoadedModel> {
   let loading: Promise<LoadedModel> | undefined;
   return () =>
-    loading ??= loadModelForCli(command.model, command.backend).then(({ loaded, backend }) => {
+    loading ??= loadModelForCli(command.model, command.backend, undefined, load).then((
+      { loaded, backend },
+    ) => {
       console.error(`model ${loaded.directory} · ${describeBackend(backend)}`);
       return loaded;
     });
@@ -291,7 +299,10 @@ async function predictStdin(command: PredictCommand): Promise<void> {
 
 /** Tags the text given as arguments and prints it. */
 async function predictArguments(command: PredictCommand, text: string): Promise<void> {
-  const loaded = await modelLoader(command)();
+  // A text without a caseless sentence needs no caseless members: not loading them saves about
+  // a third of the default model's start-up.
+  const caseless = prepareTexts([text]).sentences.some((words) => isCaseless(words));
+  const loaded = await modelLoader(command, { caseless })();
   const [prediction] = predictTexts(loaded, [text], {
     offsets: command.offsets,
     batchSize: FORWARD_ROWS,

@@ -66,16 +66,32 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** What {@linkcode loadModelFolder} loads. */
+export interface LoadModelOptions {
+  /**
+   * Whether to load an ensemble's `caseless` members (default true). False leaves them out, for
+   * input known to hold no caseless sentence (it starts faster); such a model then tags every
+   * sentence with its `members`.
+   */
+  caseless?: boolean;
+}
+
 /**
  * Loads a model folder, a training run folder (its latest checkpoint) or an ensemble folder.
  *
  * @param directory the folder
+ * @param options whether to load the caseless members
  * @returns its tagger(s) with maps and configs
  * @throws {Error} naming the folder or file when files are missing, corrupt or mismatched
  */
-export async function loadModelFolder(directory: string): Promise<LoadedModel> {
+export async function loadModelFolder(
+  directory: string,
+  options: LoadModelOptions = {},
+): Promise<LoadedModel> {
   const resolved = await resolveModelDirectory(directory);
-  if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) return await loadEnsembleFolder(resolved);
+  if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) {
+    return await loadEnsembleFolder(resolved, options.caseless ?? true);
+  }
   const member = await loadTaggerFolder(resolved);
   return { directory: member.directory, members: [member], caseless: [], ensemble: null };
 }
@@ -155,15 +171,16 @@ async function readEnsembleConfig(directory: string): Promise<EnsembleFolderConf
  * Loads an ensemble folder: every member (plain model folders, not ensembles), checked to be
  * averageable: the same tags in the same order, the same `maxLen`, and all CRF heads or all
  * softmax heads. Members may differ otherwise (units, seeds, vocabularies, char maps). Each
- * member must lie inside the ensemble folder once symbolic links are followed.
+ * member must lie inside the ensemble folder once symbolic links are followed. The caseless
+ * members are left out when `withCaseless` is false.
  */
-async function loadEnsembleFolder(directory: string): Promise<LoadedModel> {
+async function loadEnsembleFolder(directory: string, withCaseless: boolean): Promise<LoadedModel> {
   const ensemble = await readEnsembleConfig(directory);
   const file = `${directory}/${ENSEMBLE_FILE}`;
   const members: LoadedTagger[] = [];
   const caseless: LoadedTagger[] = [];
   try {
-    for (const name of [...ensemble.members, ...(ensemble.caseless ?? [])]) {
+    for (const name of [...ensemble.members, ...(withCaseless ? ensemble.caseless ?? [] : [])]) {
       const memberDirectory = await resolveInsideFolder(
         directory,
         name,
