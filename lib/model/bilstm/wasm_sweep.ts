@@ -29,7 +29,13 @@
  *
  * @module
  */
-import { instantiateKernels, kernelsModule } from "../wasm/module.ts";
+import {
+  align16,
+  growMemory,
+  instantiateKernels,
+  kernelsModule,
+  memoryFloats,
+} from "../wasm/module.ts";
 
 /** The sizes of a batch. */
 export interface SweepShape {
@@ -119,15 +125,8 @@ interface Layout {
   end: number;
 }
 
-const PAGE_BYTES = 65536;
-
 /** The most memory a sweep module takes (larger batches take the tfjs sweep instead). */
 export const MAX_SWEEP_BYTES = 2 ** 31;
-
-/** Bytes rounded up to 16 (SIMD alignment). */
-function aligned(bytes: number): number {
-  return Math.ceil(bytes / 16) * 16;
-}
 
 /** The memory layout of a batch, from `base` on. */
 function layoutOf(base: number, shape: SweepShape): Layout {
@@ -154,11 +153,11 @@ function layoutOf(base: number, shape: SweepShape): Layout {
     headScratch: batch * time * headPanelWidth,
     scores: batch * time * headWidth,
   };
-  let at = aligned(base);
+  let at = align16(base);
   const offsets = {} as Record<keyof typeof sizes, number>;
   for (const [name, floats] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
     offsets[name] = at;
-    at += aligned(floats * 4);
+    at += align16(floats * 4);
   }
   return { shape, ...offsets, end: at };
 }
@@ -206,8 +205,7 @@ export class WasmSweep {
           `needs ${Math.ceil(layout.end / 2 ** 20)} MB, over ${MAX_SWEEP_BYTES / 2 ** 20} MB`,
       );
     }
-    const have = this.#memory.buffer.byteLength;
-    if (layout.end > have) this.#memory.grow(Math.ceil((layout.end - have) / PAGE_BYTES));
+    growMemory(this.#memory, layout.end);
     this.#layout = layout;
     const { batch, time, units } = shape;
     const zxFloats = time * batch * 4 * units;
@@ -246,22 +244,14 @@ export class WasmSweep {
     const mask = masked ? layout.mask : 0;
     const { h, c, g, y } = layout;
     const scale = weights.candidateScale;
-    e.lstm_direction(batch, time, units, layout.zxF, layout.packedF, mask, 0, scale, h, c, g, y, 0);
-    e.lstm_direction(
-      batch,
-      time,
-      units,
-      layout.zxB,
-      layout.packedB,
-      mask,
-      1,
-      scale,
-      h,
-      c,
-      g,
-      y,
-      units,
-    );
+    const directions = [
+      { zx: layout.zxF, packed: layout.packedF, reverse: 0 }, // steps in order, columns 0..U
+      { zx: layout.zxB, packed: layout.packedB, reverse: 1 }, // reversed, columns U..2U
+    ];
+    for (const { zx, packed, reverse } of directions) {
+      const yOffset = reverse * units;
+      e.lstm_direction(batch, time, units, zx, packed, mask, reverse, scale, h, c, g, y, yOffset);
+    }
     return this.#view(layout.y, batch * time * 2 * units);
   }
 
@@ -306,7 +296,7 @@ export class WasmSweep {
   }
 
   #view(byteOffset: number, floats: number): Float32Array {
-    return new Float32Array(this.#memory.buffer, byteOffset, floats);
+    return memoryFloats(this.#memory, byteOffset, floats);
   }
 }
 

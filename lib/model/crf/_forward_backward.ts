@@ -31,7 +31,7 @@ interface ScaledTables {
 }
 
 /** Largest value of `values[offset .. offset+count)`. */
-function maxOf(values: ArrayLike<number>, offset: number, count: number): number {
+export function maxOf(values: ArrayLike<number>, offset: number, count: number): number {
   let max = -Infinity;
   for (let k = 0; k < count; k++) if (values[offset + k] > max) max = values[offset + k];
   return max;

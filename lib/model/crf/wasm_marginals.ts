@@ -18,7 +18,14 @@
  *
  * @module
  */
-import { instantiateKernels, kernelsModule } from "../wasm/module.ts";
+import {
+  align16,
+  growMemory,
+  instantiateKernels,
+  kernelsModule,
+  memoryFloats,
+} from "../wasm/module.ts";
+import { maxOf } from "./_forward_backward.ts";
 import { type CrfHostParameters, PADDING_TAG_PENALTY } from "./params.ts";
 
 interface MarginalsExports {
@@ -36,8 +43,6 @@ interface MarginalsExports {
     out: number,
   ): void;
 }
-
-const PAGE_BYTES = 65536;
 
 /** One CRF's parameters in a kernels instance, and the per-sequence scratch after them. */
 export class CrfMarginalsKernel {
@@ -61,7 +66,7 @@ export class CrfMarginalsKernel {
     this.#paddingTagId = paddingTagId ?? -1;
     const K = numTags;
     const kp = Math.ceil(K / 4) * 4;
-    const base = Math.ceil(heapBase / 16) * 16;
+    const base = align16(heapBase);
     this.#at = {
       trans: base,
       transT: base + K * kp * 4,
@@ -69,9 +74,8 @@ export class CrfMarginalsKernel {
       end: base + (2 * K * kp + kp) * 4,
       free: base + (2 * K * kp + 2 * kp) * 4,
     };
-    this.#grow(this.#at.free);
-    const maxOf = (values: Float32Array) => values.reduce((m, v) => Math.max(m, v), -Infinity);
-    const transMax = maxOf(params.transitions);
+    growMemory(this.#memory, this.#at.free);
+    const transMax = maxOf(params.transitions, 0, K * K);
     const trans = this.#view(this.#at.trans, K * kp);
     const transT = this.#view(this.#at.transT, K * kp);
     for (let i = 0; i < K; i++) {
@@ -81,8 +85,8 @@ export class CrfMarginalsKernel {
         transT[j * kp + i] = value;
       }
     }
-    const startMax = maxOf(params.start);
-    const endMax = maxOf(params.end);
+    const startMax = maxOf(params.start, 0, K);
+    const endMax = maxOf(params.end, 0, K);
     const start = this.#view(this.#at.start, kp);
     const end = this.#view(this.#at.end, kp);
     for (let j = 0; j < K; j++) {
@@ -123,7 +127,7 @@ export class CrfMarginalsKernel {
     const at = this.#at.free;
     const scratch = at + length * K * 4;
     const out = scratch + 4 * length * kp * 4;
-    this.#grow(out + length * K * 4);
+    growMemory(this.#memory, out + length * K * 4);
     const input = this.#view(at, length * K);
     if (emissions instanceof Float32Array) {
       input.set(emissions.subarray(offset, offset + length * K));
@@ -151,12 +155,7 @@ export class CrfMarginalsKernel {
     return result;
   }
 
-  #grow(bytes: number): void {
-    const have = this.#memory.buffer.byteLength;
-    if (bytes > have) this.#memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-  }
-
   #view(byteOffset: number, floats: number): Float32Array {
-    return new Float32Array(this.#memory.buffer, byteOffset, floats);
+    return memoryFloats(this.#memory, byteOffset, floats);
   }
 }

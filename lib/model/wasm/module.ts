@@ -39,3 +39,40 @@ export function instantiateKernels(
   const heapBase = (instance.exports.__heap_base as WebAssembly.Global).value as number;
   return { exports: instance.exports, memory, heapBase };
 }
+
+const PAGE_BYTES = 65536;
+
+/**
+ * Bytes rounded up to a multiple of 16, the alignment of SIMD loads.
+ *
+ * @param bytes a size or offset
+ */
+export function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+/**
+ * Grows a kernels memory to at least `bytes` (it never shrinks).
+ *
+ * @param memory the instance's memory
+ * @param bytes the size needed
+ */
+export function growMemory(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+}
+
+/**
+ * A float32 view of a kernels memory (valid until the memory grows).
+ *
+ * @param memory the instance's memory
+ * @param byteOffset where the floats start
+ * @param count how many
+ */
+export function memoryFloats(
+  memory: WebAssembly.Memory,
+  byteOffset: number,
+  count: number,
+): Float32Array {
+  return new Float32Array(memory.buffer, byteOffset, count);
+}
