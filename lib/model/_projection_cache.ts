@@ -39,22 +39,35 @@ interface GatherProjectionAttrs {
 }
 
 /**
+ * Copies step `t`'s table rows of a batch's tokens (`rows`, batch-major `[batch, time]`) into
+ * `toF` (forward halves) and `toB` (backward halves), `[batch, width]` each from `at`.
+ */
+function copyStepRows(
+  { table, rows, batch, time, width }: GatherProjectionAttrs,
+  t: number,
+  toF: Float32Array,
+  toB: Float32Array,
+  at: number,
+): void {
+  const rowWidth = 2 * width;
+  for (let b = 0; b < batch; b++) {
+    const from = rows[b * time + t] * rowWidth;
+    toF.set(table.subarray(from, from + width), at + b * width);
+    toB.set(table.subarray(from + width, from + rowWidth), at + b * width);
+  }
+}
+
+/**
  * Per time step `t`, outputs `2t` (forward) and `2t + 1` (backward), each `[batch, 4U]`: the
  * table's rows of the batch's tokens at step `t`.
  */
 const gatherProjectionKernel: tf.KernelFunc = ({ attrs, backend }) => {
-  const { table, rows, batch, time, width } = attrs as unknown as GatherProjectionAttrs;
+  const gather = attrs as unknown as GatherProjectionAttrs;
+  const { batch, time, width } = gather;
   const outInfos: tf.TensorInfo[] = [];
   for (let k = 0; k < 2 * time; k++) outInfos.push(allocFloat32(backend, [batch, width]));
   const outs = outInfos.map((info) => float32View(backend, info));
-  const rowWidth = 2 * width;
-  for (let t = 0; t < time; t++) {
-    for (let b = 0; b < batch; b++) {
-      const from = rows[b * time + t] * rowWidth;
-      outs[2 * t].set(table.subarray(from, from + width), b * width);
-      outs[2 * t + 1].set(table.subarray(from + width, from + rowWidth), b * width);
-    }
-  }
+  for (let t = 0; t < time; t++) copyStepRows(gather, t, outs[2 * t], outs[2 * t + 1], 0);
   return outInfos;
 };
 
@@ -323,17 +336,8 @@ export class ProjectionCache {
     zxB: Float32Array,
   ): void {
     const rows = this.#rowsOf(embedding, weights, tokens, otherFeatures);
-    const table = this.#table;
-    const width = this.#width;
-    const rowWidth = 2 * width;
-    for (let t = 0; t < time; t++) {
-      for (let b = 0; b < batch; b++) {
-        const from = rows[b * time + t] * rowWidth;
-        const to = (t * batch + b) * width;
-        zxF.set(table.subarray(from, from + width), to);
-        zxB.set(table.subarray(from + width, from + rowWidth), to);
-      }
-    }
+    const gather = { table: this.#table, rows, batch, time, width: this.#width };
+    for (let t = 0; t < time; t++) copyStepRows(gather, t, zxF, zxB, t * batch * this.#width);
   }
 
   /** Each token's row in the table, computing the rows of tokens it lacks. */
