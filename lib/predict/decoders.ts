@@ -60,14 +60,15 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
  * @returns a {@linkcode TagDecoder} taking emission scores
  */
 export function crfDecoder(params: CrfHostParameters, paddingTagId: number | null = 0): TagDecoder {
-  // The marginals in WebAssembly SIMD where the runtime has it (made for the first call's K).
-  let kernel: { numTags: number; kernel: CrfMarginalsKernel | null } | null = null;
+  // The marginals in WebAssembly SIMD where the runtime has it (null: it does not), made on first
+  // use for the CRF's K tags.
+  let kernel: CrfMarginalsKernel | null | undefined;
   return (scores, length, numTags) => {
     const { tags } = viterbiDecode(scores, length, params, numTags, paddingTagId);
-    if (kernel === null || kernel.numTags !== numTags) {
-      kernel = { numTags, kernel: CrfMarginalsKernel.create(params, numTags, paddingTagId) };
+    if (kernel === undefined) {
+      kernel = CrfMarginalsKernel.create(params, params.start.length, paddingTagId);
     }
-    const marginals = kernel.kernel?.marginals(scores, length) ??
+    const marginals = kernel?.marginals(scores, length) ??
       crfMarginals(scores, length, params, numTags, paddingTagId);
     const tagIds = Int32Array.from(tags);
     const probabilities = new Float32Array(length);
