@@ -13,9 +13,16 @@
  *
  * @example
  * ```ts
+ * import { loadModelFolder } from "#lib/io/ensemble_folder.ts";
+ * import { encodeTokens } from "#lib/predict/predict.ts";
+ * import { PredictPool } from "#lib/predict/pool.ts";
+ *
+ * const loaded = await loadModelFolder("data/model-fast");
+ * const { ids, words } = encodeTokens(loaded, [["Paris", "is", "in", "France", "."]]);
  * const pool = await PredictPool.create(loaded, { workers: "auto" });
  * try {
- *   const predictions = await pool.predictWordIds(sentences, { words });
+ *   const [prediction] = await pool.predictWordIds(ids, { words });
+ *   console.log(prediction.tagIds); // one tag id per token
  * } finally {
  *   await pool.close();
  * }
