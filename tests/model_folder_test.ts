@@ -99,7 +99,7 @@ Deno.test("a version-1 folder migrates to the config its weights were built with
     seed: 7,
   };
   const tagger = new Tagger(options);
-  // What the old writer stored (cf. data/model/member-1/config.json): no map sizes.
+  // What the old writer stored (cf. data/model-teacher/member-1/config.json): no map sizes.
   const stored = v1Config(
     {
       embeddingDim: 6,
@@ -147,7 +147,7 @@ Deno.test("a version-1 folder migrates to the config its weights were built with
 });
 
 Deno.test("the shipped member-1 (a version-1 folder) loads as a 200-unit CRF tagger with chars", async () => {
-  const directory = projectPath("data/model/member-1");
+  const directory = projectPath("data/model-teacher/member-1");
   const before = await Deno.readTextFile(`${directory}/config.json`);
   assert.equal(JSON.parse(before).version, 1, "the shipped folder is still version 1");
   const loaded = await loadTaggerFolder(directory);

@@ -77,7 +77,7 @@ export interface TrainConfig {
 
 /** Distillation settings (see {@linkcode TrainConfig.distill}). */
 export interface DistillConfig {
-  /** The teacher: a model folder or an ensemble folder (e.g. `data/model`). */
+  /** The teacher: a model folder or an ensemble folder (e.g. `data/model-teacher`). */
   teacher: string;
   /**
    * Weight of the teacher's distributions against the gold tags, in (0, 1]: each token's target

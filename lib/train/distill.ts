@@ -3,7 +3,7 @@
  * student's loss mixes with the gold tags ({@linkcode DistillConfig.weight}; the loss itself is in
  * lib/train/losses.ts and, for a CRF student, `SoftTargets` in lib/model/crf/).
  *
- * The teacher is any model or ensemble folder (e.g. the shipped `data/model`): it tags the
+ * The teacher is any model or ensemble folder (e.g. the shipped `data/model-teacher`): it tags the
  * training sentences as `predict` would (words normalised and looked up in its own maps,
  * caseless sentences routed to its caseless members), each cut at the student's `maxLen`, and
  * gives every tag's probability at every token: softmax probabilities, or for a CRF the
