@@ -274,7 +274,7 @@ Deno.test("train CLI: SIGINT mid-epoch exits 130 with a checkpoint and a resume 
       "--limit",
       "1000",
       "--batch-size",
-      "4",
+      "2", // 450 steps per epoch: time for the signal to land mid-epoch on a fast machine too
       "--epochs",
       "3",
       "--units",
@@ -293,13 +293,18 @@ Deno.test("train CLI: SIGINT mid-epoch exits 130 with a checkpoint and a resume 
     const stdout = new Response(child.stdout).text();
     let stderr = "";
     let sent = false;
-    // Progress lines look like "epoch 2/3 10/225 [...]"; interrupt at step 10 of epoch 2.
+    let sentAt = "";
+    const started = performance.now();
+    // Progress lines look like "epoch 2/3 45/450 [...]" (every 10%); interrupt at the first one
+    // of epoch 2. (With 225 steps per epoch, one CI run saw the signal land only after epoch 2's
+    // last step.)
     const progress = /epoch 2\/3 (\d+)\//g;
     for await (const piece of child.stderr.pipeThrough(new TextDecoderStream())) {
       stderr += piece;
-      const reached = [...piece.matchAll(progress)].some((match) => Number(match[1]) >= 10);
+      const reached = [...piece.matchAll(progress)].find((match) => Number(match[1]) >= 10);
       if (!sent && reached) {
         sent = true;
+        sentAt = `${reached[0]}, ${Math.round(performance.now() - started)} ms after the start`;
         child.kill("SIGINT");
       }
     }
@@ -310,7 +315,7 @@ Deno.test("train CLI: SIGINT mid-epoch exits 130 with a checkpoint and a resume 
     assert.equal(status.signal, null, "the process exited by itself, not killed by the signal");
     assert.ok(stderr.includes(`--resume --out ${out}`), `stderr says how to resume:\n${stderr}`);
     const pointer = JSON.parse(await Deno.readTextFile(`${out}/checkpoint.json`));
-    assert.equal(pointer.partial?.epoch, 2, JSON.stringify(pointer));
+    assert.equal(pointer.partial?.epoch, 2, `${JSON.stringify(pointer)}; SIGINT at ${sentAt}`);
     assert.ok(pointer.partial.step >= 10, JSON.stringify(pointer));
     assert.equal(pointer.epoch, 1);
 
