@@ -1,7 +1,8 @@
 /**
  * The tagging server (lib/serve/, `deno task serve`): the micro-batcher with a fake batch
  * function; the API in-process on a free port with the shipped model (tags, offsets, 16
- * concurrent clients, model info, metrics, page) and with a tiny lookup model or fake taggers
+ * concurrent clients, model info, metrics, page; on a prediction pool, the same answers as on the
+ * calling thread) and with a tiny lookup model or fake taggers
  * (limits, errors, CORS, timeouts); and the task itself as a child process (prints its URL,
  * answers, finishes an in-flight request on SIGTERM and exits 0).
  *
@@ -11,7 +12,8 @@ import assert from "node:assert/strict";
 import "../lib/model/bilstm.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { disposeLoadedModel, loadModelFolder } from "../lib/io/ensemble_folder.ts";
-import type { TextPrediction } from "../lib/predict/predict.ts";
+import { PredictPool } from "../lib/predict/pool.ts";
+import { predictTexts, type TextPrediction } from "../lib/predict/predict.ts";
 import {
   describeModel,
   MicroBatcher,
@@ -268,6 +270,52 @@ Deno.test("the API with the shipped model", async (t) => {
   }
 });
 
+Deno.test("the API tagging on a prediction pool answers what the calling thread predicts", async () => {
+  const loaded = await loadModelFolder(MODEL_DIR);
+  const pool = await PredictPool.create(loaded, { workers: 2 });
+  const served = { predictor: pool, info: await describeModel(loaded) };
+  const texts = [
+    "Angela Merkel visited Paris.",
+    "The United Nations met in New York on Monday. Iran said it would reply.",
+    "BARACK OBAMA VISITED PARIS ON MONDAY.",
+    "Thousands of demonstrators marched through London to protest the war in Iraq.",
+  ];
+  try {
+    await withServer(served, { maxWaitMs: 20 }, async (server) => {
+      // Concurrent requests share micro-batches, which the pool splits over its two workers.
+      const answers = await Promise.all([
+        postNer(server, { texts }),
+        ...texts.map((text) => postNer(server, { text })),
+      ]);
+      const expected = predictTexts(loaded, texts);
+      assert.equal(answers[0].status, 200);
+      assert.deepEqual(answers[0].json.documents, expected);
+      answers.slice(1).forEach(({ status, json }, i) => {
+        assert.equal(status, 200);
+        assert.deepEqual(json.documents, [expected[i]], texts[i]);
+      });
+      const metrics = await metricsOf(server);
+      assert.equal(metrics.get("ner_texts_tagged_total"), 2 * texts.length);
+      assert.ok(metrics.get("ner_batch_texts_count")! < answers.length, "requests shared batches");
+    });
+  } finally {
+    await pool.close();
+    disposeLoadedModel(loaded);
+  }
+});
+
+Deno.test("deno task serve --workers rejects a count that is not a positive integer, naming the flag", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "serve", "--workers", "0"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 2, stderr);
+  assert.match(stderr, /--workers must be a positive integer or auto/);
+  assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
+});
+
 /** 413 for a 5 MB body, with a Content-Length and streamed without one. */
 async function checkBodyLimit(server: NerServer): Promise<void> {
   const big = JSON.stringify({ text: "x".repeat(5_000_000) });
@@ -480,6 +528,14 @@ Deno.test("deno task serve prints its URL, answers, and on SIGTERM finishes in-f
   const errors = await stderr;
   assert.equal(status.code, 0, errors);
   assert.match(errors, /SIGTERM: stopping; finishing 1 request/);
+  const cores = navigator.hardwareConcurrency || 1;
+  assert.match(
+    errors,
+    cores >= 2
+      ? new RegExp(` · ${cores} prediction workers · `)
+      : / · tagging on the main thread · /,
+    "by default one prediction worker per core",
+  );
   assert.doesNotMatch(errors, /NotCapable|PermissionDenied|Requires \w+ access|warning/i);
   assert.match(await stdout, /^listening on http/m);
   await assert.rejects(fetch(`${url}health`));

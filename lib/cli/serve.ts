@@ -12,8 +12,12 @@
  * - Limits: `--max-body` (413), `--max-texts` and `--max-text-chars` per request (413),
  *   `--timeout-ms` per request (504); malformed JSON or a wrong shape gets 400 naming the field.
  *
+ * Texts are tagged on a prediction pool, one worker per core (`--workers N|auto`, default auto;
+ * `--workers 1` tags on the server's own thread), so every core tags and the event loop stays free
+ * for requests while a micro-batch is tagged.
+ *
  * The URL is printed on stdout once the server listens (`--port 0` picks a free port), the
- * model, backend and process id on stderr. SIGINT or
+ * model, backend, workers and process id on stderr. SIGINT or
  * SIGTERM stops accepting connections, finishes the requests in flight and exits 0; another
  * signal a second or more later exits at once (1).
  *
@@ -28,6 +32,8 @@
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
 import "../model/bilstm.ts";
 import { type BackendName, describeBackend } from "../backend/backend.ts";
+import type { LoadedModel } from "../io/ensemble_folder.ts";
+import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
 import { predictTexts } from "../predict/predict.ts";
 import { describeModel } from "../serve/model_info.ts";
 import {
@@ -46,9 +52,11 @@ import {
   parseInteger,
   parsePositiveInteger,
   parseThreads,
+  parseWorkers,
   runCommand,
   THREADS_FLAG,
   UsageError,
+  WORKERS_FLAG,
 } from "./_args.ts";
 import { DEFAULT_MODEL_DIR, loadModelForCli } from "./predict.ts";
 
@@ -110,6 +118,7 @@ const FLAGS = {
   },
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
+  ...WORKERS_FLAG,
   ...HELP_FLAG,
 } as const;
 
@@ -126,6 +135,8 @@ const USAGE = formatUsage({
 interface ServeCommand {
   model: string | undefined;
   backend: { backend: BackendName; threads: number | "auto" };
+  /** Prediction workers (lib/predict/pool.ts); fewer than 2 tag on the main thread. */
+  workers: number | "auto";
   options: ServeOptions;
 }
 
@@ -156,6 +167,7 @@ function parseServeCommand(args: string[]): ServeCommand | undefined {
   return {
     model: values.model,
     backend: { backend: parseBackend(values.backend), threads: parseThreads(values.threads) },
+    workers: parseWorkers(values.workers),
     options: {
       hostname: values.host,
       port,
@@ -226,6 +238,25 @@ function firstSignal(): Promise<string> {
   return promise;
 }
 
+/**
+ * The pool that tags the served texts, warmed up (the first pass compiles kernels: not on a
+ * client's request); null, after warming up this thread, for fewer than 2 workers or a backend
+ * other than wasm (the workers run wasm).
+ */
+async function servingPool(
+  loaded: LoadedModel,
+  command: ServeCommand,
+): Promise<PredictPool | null> {
+  const workers = resolveWorkerCount(command.workers);
+  if (workers < 2 || command.backend.backend !== "wasm") {
+    predictTexts(loaded, ["Warm-up in Paris."]);
+    return null;
+  }
+  const pool = await PredictPool.create(loaded, { workers });
+  await pool.predictTexts(Array.from({ length: workers }, () => "Warm-up in Paris."));
+  return pool;
+}
+
 /** Loads the model, serves it until a signal, then shuts down; returns the exit code. */
 async function serve(command: ServeCommand): Promise<number> {
   const { hostname = D.hostname } = command.options;
@@ -235,15 +266,22 @@ async function serve(command: ServeCommand): Promise<number> {
   }
   const { loaded, backend } = await loadModelForCli(command.model, command.backend);
   const info = await describeModel(loaded, command.model ?? DEFAULT_MODEL_DIR);
-  predictTexts(loaded, ["Warm-up in Paris."]); // the first pass compiles kernels: not on a client
-  const stopped = firstSignal();
-  const server = listen(command, { predictor: loaded, info });
-  console.error(`model ${loaded.directory} · ${describeBackend(backend)} · pid ${Deno.pid}`);
-  console.log(`listening on ${server.url}`);
-  const signal = await stopped;
-  const inFlight = server.metrics.inFlight.get();
-  console.error(`${signal}: stopping; finishing ${inFlight} request(s) in flight`);
-  await server.shutdown();
+  const pool = await servingPool(loaded, command);
+  try {
+    const stopped = firstSignal();
+    const server = listen(command, { predictor: pool ?? loaded, info });
+    const tagging = pool ? `${pool.size} prediction workers` : "tagging on the main thread";
+    console.error(
+      `model ${loaded.directory} · ${describeBackend(backend)} · ${tagging} · pid ${Deno.pid}`,
+    );
+    console.log(`listening on ${server.url}`);
+    const signal = await stopped;
+    const inFlight = server.metrics.inFlight.get();
+    console.error(`${signal}: stopping; finishing ${inFlight} request(s) in flight`);
+    await server.shutdown();
+  } finally {
+    await pool?.close();
+  }
   console.error("stopped");
   return 0;
 }

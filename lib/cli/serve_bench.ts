@@ -1,14 +1,16 @@
 /**
- * `deno task bench-serve [--model DIR] [--clients N] [--seconds S] [--json]`: the server's load
- * benchmark (lib/serve/load_bench.ts): N concurrent clients on this machine, one sentence per
- * request, against a server on 127.0.0.1 serving the model, for S seconds. Prints a table, or one
- * JSON object with `--json` (progress on stderr).
+ * `deno task bench-serve [--model DIR] [--clients N] [--seconds S] [--workers N|auto] [--json]`:
+ * the server's load benchmark (lib/serve/load_bench.ts): N concurrent clients on this machine, one
+ * sentence per request, against a server on 127.0.0.1 serving the model, for S seconds, tagging on
+ * a prediction pool as `deno task serve` does (`--workers 1`: on the server's thread). Prints a
+ * table, or one JSON object with `--json` (progress on stderr).
  *
  * @module
  */
 import { describeBackend, initBackend } from "../backend/backend.ts";
 import { loadModelFolder } from "../io/ensemble_folder.ts";
 import { projectPath } from "../io/paths.ts";
+import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
 import { runLoadBench } from "../serve/load_bench.ts";
 import { formatTable } from "../plot/table.ts";
 import {
@@ -16,7 +18,9 @@ import {
   HELP_FLAG,
   parseFlags,
   parsePositiveInteger,
+  parseWorkers,
   reportUsageErrors,
+  WORKERS_FLAG,
 } from "./_args.ts";
 
 const FLAGS = {
@@ -24,6 +28,7 @@ const FLAGS = {
   clients: { type: "string", default: "16", value: "N", help: "concurrent clients (default 16)" },
   seconds: { type: "string", default: "60", value: "S", help: "seconds of load (default 60)" },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...WORKERS_FLAG,
   ...HELP_FLAG,
 } as const;
 
@@ -44,9 +49,16 @@ export async function main(args: string[]): Promise<number> {
     }
     const clients = parsePositiveInteger("--clients", values.clients);
     const seconds = parsePositiveInteger("--seconds", values.seconds);
+    const workers = resolveWorkerCount(parseWorkers(values.workers));
     console.error(describeBackend(await initBackend({ backend: "wasm", threads: "auto" })));
     const model = await loadModelFolder(values.model ?? projectPath("data/model"));
-    const result = await runLoadBench(model, { clients, seconds });
+    const pool = workers >= 2 ? await PredictPool.create(model, { workers }) : null;
+    let result;
+    try {
+      result = await runLoadBench(model, { clients, seconds, pool });
+    } finally {
+      await pool?.close();
+    }
     if (values.json) {
       console.log(JSON.stringify(result));
       return result.errors === 0 ? 0 : 1;
@@ -54,6 +66,7 @@ export async function main(args: string[]): Promise<number> {
     const { latencyMs: l, rssMB: m } = result;
     console.log(formatTable(["measure", "value"], [
       ["clients × seconds", `${result.clients} × ${result.seconds.toFixed(1)}`],
+      ["prediction workers", String(result.workers)],
       ["requests (errors)", `${result.requests} (${result.errors})`],
       ["requests/s", result.requestsPerSecond.toFixed(1)],
       [

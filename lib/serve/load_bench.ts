@@ -2,13 +2,15 @@
  * A load benchmark of the server: N concurrent clients on this machine send one sentence per
  * request to a server on 127.0.0.1 for a bounded time, against the same model's batch
  * prediction speed on the same sentences. Reports requests/s, tokens/s, latency percentiles,
- * errors and resident memory over time (flat means no leak).
+ * errors and resident memory over time (flat means no leak). With a prediction pool the server
+ * tags on the pool's workers and the batch speed is the pool's, as `deno task serve` runs.
  *
  * @module
  */
 import { loadCorpus } from "../data/corpus.ts";
 import { loadSplitFile, splitByIds } from "../data/encode.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
+import type { PredictPool } from "../predict/pool.ts";
 import { predictTexts } from "../predict/predict.ts";
 import { describeModel } from "./model_info.ts";
 import { startServer } from "./server.ts";
@@ -21,12 +23,16 @@ export interface LoadBenchOptions {
   seconds?: number;
   /** Where progress goes. Default stderr. */
   progress?: (line: string) => void;
+  /** A prediction pool over the model to serve with (see `startServer`); default none. */
+  pool?: PredictPool | null;
 }
 
 /** What {@linkcode runLoadBench} measured. */
 export interface LoadBenchResult {
   /** Concurrent clients. */
   clients: number;
+  /** Prediction workers the server tagged on (1: its own thread). */
+  workers: number;
   /** Seconds of load. */
   seconds: number;
   /** Requests answered (any status). */
@@ -37,7 +43,8 @@ export interface LoadBenchResult {
   requestsPerSecond: number;
   /** Tokens tagged per second through the server. */
   tokensPerSecond: number;
-  /** The same model's batch prediction speed on the same sentences (batches of 256). */
+  /** The same model's batch prediction speed on the same sentences (batches of 256; through the
+   * pool when serving with one). */
   batchTokensPerSecond: number;
   /** `tokensPerSecond / batchTokensPerSecond`. */
   ratioToBatch: number;
@@ -61,14 +68,18 @@ async function testTexts(): Promise<string[]> {
   return splitByIds(corpus.sentences, await loadSplitFile()).test.map((s) => s.words.join(" "));
 }
 
-/** Batch prediction tokens/s on `texts` (at least ~5 s of work). */
-function batchSpeed(model: LoadedModel, texts: string[]): number {
+/** Batch prediction tokens/s on `texts` (about 5 s of work), on the pool when there is one. */
+async function batchSpeed(
+  model: LoadedModel,
+  pool: PredictPool | null,
+  texts: string[],
+): Promise<number> {
   const started = performance.now();
   let tokens = 0;
   for (let from = 0; performance.now() - started < 5000 && from < texts.length; from += 256) {
-    for (const doc of predictTexts(model, texts.slice(from, from + 256))) {
-      tokens += doc.tokens.length;
-    }
+    const batch = texts.slice(from, from + 256);
+    const docs = pool ? await pool.predictTexts(batch) : predictTexts(model, batch);
+    for (const doc of docs) tokens += doc.tokens.length;
   }
   return tokens / ((performance.now() - started) / 1000);
 }
@@ -104,7 +115,7 @@ async function client(
  * Runs the load benchmark on a loaded model.
  *
  * @param model the model to serve (e.g. the shipped `data/model`)
- * @param options clients, seconds, progress
+ * @param options clients, seconds, progress, the pool to serve with
  */
 export async function runLoadBench(
   model: LoadedModel,
@@ -113,11 +124,12 @@ export async function runLoadBench(
   const clients = options.clients ?? 16;
   const seconds = options.seconds ?? 60;
   const progress = options.progress ?? ((line: string) => console.error(`[bench] ${line}`));
+  const pool = options.pool ?? null;
   const texts = await testTexts();
-  const batchTokensPerSecond = batchSpeed(model, texts);
+  const batchTokensPerSecond = await batchSpeed(model, pool, texts);
   progress(`batch prediction: ${batchTokensPerSecond.toFixed(0)} tokens/s`);
   const server = startServer(
-    { predictor: model, info: await describeModel(model) },
+    { predictor: pool ?? model, info: await describeModel(model) },
     { port: 0, log: () => {} },
   );
   const rss: { at: number; mb: number }[] = [];
@@ -144,6 +156,7 @@ export async function runLoadBench(
   const tokensPerSecond = record.tokens / elapsed;
   return {
     clients,
+    workers: pool?.size ?? 1,
     seconds: elapsed,
     requests: record.latencies.length,
     errors: record.errors,

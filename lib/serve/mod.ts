@@ -2,7 +2,8 @@
  * The tagging server (`deno task serve`): an HTTP JSON API on `Deno.serve` with micro-batching,
  * request limits, Prometheus metrics and a page to try the tagger.
  *
- * - `server.ts`: {@linkcode startServer}, options and their defaults, graceful shutdown;
+ * - `server.ts`: {@linkcode startServer}, options and their defaults, graceful shutdown; serving
+ *   a loaded model (tagged on the server's thread) or a `PredictPool` over one (on its workers);
  * - `routes.ts`: the routes, 404/405/OPTIONS/CORS, errors as JSON (never a stack trace);
  * - `ner_request.ts`: the `POST /v1/ner` body checks (400 naming the field, 413 for limits) and
  *   the offset units;

@@ -3,6 +3,12 @@
  * front of the tagger, the metrics, and a graceful shutdown (stop accepting, finish every request
  * in flight, queued texts tagged at once).
  *
+ * Served with a loaded model, each micro-batch is tagged on the server's own thread, which blocks
+ * its event loop for the pass. Served with a {@linkcode PredictPool} over the model, each
+ * micro-batch is split over the pool's workers: every core tags, and the event loop stays free to
+ * read and answer requests meanwhile (`deno task serve` does this, `--workers`). The results are
+ * the same either way; the caller closes the pool after {@linkcode NerServer.shutdown}.
+ *
  * @example
  * ```ts
  * import { loadModelFolder, projectPath } from "../io/mod.ts";
@@ -20,6 +26,7 @@
  * @module
  */
 import type { Predictor } from "../model/mapped.ts";
+import { PredictPool } from "../predict/pool.ts";
 import { predictTexts, type TextPrediction } from "../predict/predict.ts";
 import { MicroBatcher, QueueFullError } from "./batcher.ts";
 import { HttpError, INTERNAL_ERROR } from "./http.ts";
@@ -33,8 +40,11 @@ export type TextTagger = (texts: string[]) => TextPrediction[] | Promise<TextPre
 
 /** The model a server serves. */
 export interface ServedModel {
-  /** A loaded model (one tagger or an ensemble), or a function that tags texts. */
-  predictor: Predictor | TextTagger;
+  /**
+   * A loaded model (one tagger or an ensemble), a prediction pool over one (micro-batches are
+   * tagged on its workers), or a function that tags texts.
+   */
+  predictor: Predictor | PredictPool | TextTagger;
   /** What `GET /v1/model` says about it (see `describeModel`). */
   info: ModelInfo;
 }
@@ -102,9 +112,12 @@ export interface NerServer {
 /** The tagging function of a served model, counting what it tags. */
 function tagger(model: ServedModel, options: Required<ServeOptions>, metrics: ServerMetrics) {
   const predictor = model.predictor;
+  const batchSize = options.forwardRows;
   const tag: TextTagger = typeof predictor === "function"
     ? predictor
-    : (texts) => predictTexts(predictor, texts, { batchSize: options.forwardRows });
+    : predictor instanceof PredictPool
+    ? (texts) => predictor.predictTexts(texts, { batchSize })
+    : (texts) => predictTexts(predictor, texts, { batchSize });
   return async (texts: string[]): Promise<TextPrediction[]> => {
     const predictions = await tag(texts);
     metrics.texts.inc({}, texts.length);
