@@ -25,7 +25,7 @@ import { doubleCandidateBlock } from "./bilstm/inference.ts";
 const GATHER_PROJECTION_KERNEL = "FastGatherProjection";
 
 /** The most memory the table of one tagger takes (then it starts afresh). */
-export const MAX_TABLE_BYTES = 256 * 2 ** 20;
+export const MAX_TABLE_BYTES = 64 * 2 ** 20;
 
 /** Attributes of the gather kernel (the table travels as an attribute: it is host memory). */
 interface GatherProjectionAttrs {
