@@ -33,7 +33,7 @@
 import "../model/bilstm.ts";
 import { type BackendName, describeBackend } from "../backend/backend.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
-import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
+import { poolForJob, type PredictPool } from "../predict/pool.ts";
 import { predictTexts } from "../predict/predict.ts";
 import { describeModel } from "../serve/model_info.ts";
 import {
@@ -247,13 +247,12 @@ async function servingPool(
   loaded: LoadedModel,
   command: ServeCommand,
 ): Promise<PredictPool | null> {
-  const workers = resolveWorkerCount(command.workers);
-  if (workers < 2 || command.backend.backend !== "wasm") {
-    predictTexts(loaded, ["Warm-up in Paris."]);
-    return null;
-  }
-  const pool = await PredictPool.create(loaded, { workers });
-  await pool.predictTexts(Array.from({ length: workers }, () => "Warm-up in Paris."));
+  const pool = await poolForJob(loaded, {
+    workers: command.workers,
+    backend: command.backend.backend,
+  });
+  if (pool === null) predictTexts(loaded, ["Warm-up in Paris."]);
+  else await pool.predictTexts(Array.from({ length: pool.size }, () => "Warm-up in Paris."));
   return pool;
 }
 

@@ -10,7 +10,7 @@
 import { describeBackend, initBackend } from "../backend/backend.ts";
 import { loadModelFolder } from "../io/ensemble_folder.ts";
 import { projectPath } from "../io/paths.ts";
-import { PredictPool, resolveWorkerCount } from "../predict/pool.ts";
+import { poolForJob } from "../predict/pool.ts";
 import { runLoadBench } from "../serve/load_bench.ts";
 import { formatTable } from "../plot/table.ts";
 import {
@@ -49,10 +49,10 @@ export async function main(args: string[]): Promise<number> {
     }
     const clients = parsePositiveInteger("--clients", values.clients);
     const seconds = parsePositiveInteger("--seconds", values.seconds);
-    const workers = resolveWorkerCount(parseWorkers(values.workers));
     console.error(describeBackend(await initBackend({ backend: "wasm", threads: "auto" })));
     const model = await loadModelFolder(values.model ?? projectPath("data/model"));
-    const pool = workers >= 2 ? await PredictPool.create(model, { workers }) : null;
+    const workers = parseWorkers(values.workers);
+    const pool = await poolForJob(model, { workers, backend: "wasm" });
     let result;
     try {
       result = await runLoadBench(model, { clients, seconds, pool });

@@ -126,10 +126,10 @@ export interface PoolJob {
   workers: number | "auto";
   /** The backend the caller runs (the workers run wasm). */
   backend: string;
-  /** The job's size (sentences, lines). */
-  items: number;
-  /** The size from which a pool's start-up (about a second) pays. */
-  minItems: number;
+  /** The job's size (sentences, lines); omit for a job of no known end, such as a server. */
+  items?: number;
+  /** The size from which a pool's start-up (about a second) pays; default 0. */
+  minItems?: number;
 }
 
 /**
@@ -142,7 +142,9 @@ export interface PoolJob {
  */
 export async function poolForJob(predictor: Predictor, job: PoolJob): Promise<PredictPool | null> {
   const workers = resolveWorkerCount(job.workers);
-  if (workers < 2 || job.backend !== "wasm" || job.items < job.minItems) return null;
+  if (workers < 2 || job.backend !== "wasm" || (job.items ?? Infinity) < (job.minItems ?? 0)) {
+    return null;
+  }
   return await PredictPool.create(predictor, { workers });
 }
 
