@@ -8,22 +8,16 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { InvalidUtf8Error, readLineBatches } from "../lib/predict/stream.ts";
-import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
+import { buildLookupModel, withTempDir } from "./fixtures/tiny_model/build.ts";
+import {
+  type Document,
+  lineReader,
+  LOOKUP,
+  runCli,
+  spawnCli,
+  TRAINING,
+} from "./fixtures/predict_cli.ts";
 
-const TRAINING = sentencesOf([
-  [["Paris", "B-geo"], ["is", "O"], ["in", "O"], ["France", "B-geo"], [".", "O"]],
-  [["Barack", "B-per"], ["Obama", "I-per"], ["visited", "O"], ["New", "B-geo"], ["York", "I-geo"]],
-]);
-const LOOKUP: Record<string, string> = {
-  Paris: "B-geo",
-  France: "B-geo",
-  Barack: "B-per",
-  Obama: "I-per",
-  New: "B-geo",
-  York: "I-geo",
-};
-
-const CLI = new URL("../lib/cli/predict.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
 /** A byte stream the test feeds by hand (and closes when it likes). */
@@ -53,67 +47,6 @@ async function batchesOf(
   const batches: string[][] = [];
   for await (const batch of readLineBatches(fed.stream, { batchLines })) batches.push(batch);
   return batches;
-}
-
-/** Reads a child's stdout line by line, failing the test when a line takes too long. */
-function lineReader(stdout: ReadableStream<Uint8Array>, timeoutMs = 120_000) {
-  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  return {
-    async next(): Promise<string | undefined> {
-      while (!buffer.includes("\n")) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no output line within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        });
-        const result = await Promise.race([reader.read(), timeout]).finally(() =>
-          clearTimeout(timer)
-        );
-        if (result.done) return buffer === "" ? undefined : buffer;
-        buffer += result.value;
-      }
-      const at = buffer.indexOf("\n");
-      const line = buffer.slice(0, at);
-      buffer = buffer.slice(at + 1);
-      return line;
-    },
-    cancel: () => reader.cancel(),
-  };
-}
-
-/** Starts the predict CLI with stdin and stdout as pipes. */
-function spawnCli(args: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-/** Runs the predict CLI on some stdin bytes to the end. */
-async function runCli(args: string[], stdin: Uint8Array) {
-  const child = spawnCli(args);
-  const writer = child.stdin.getWriter();
-  await writer.write(stdin);
-  await writer.close();
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-interface Document {
-  line: number;
-  text: string;
-  tokens: { text: string; tag: string }[];
-  entities: { text: string; type: string }[];
 }
 
 Deno.test("readLineBatches splits lines across chunks, in batches, like the lines of the text", async () => {
@@ -262,52 +195,4 @@ Deno.test("predict rejects --json with --jsonl and an unknown --offsets", async 
   const offsets = await runCli(["--offsets", "bytes"], encoder.encode("Paris\n"));
   assert.equal(offsets.code, 2);
   assert.match(offsets.stderr, /--offsets must be utf16 or codepoints, got "bytes"/);
-});
-
-Deno.test({
-  name: "predict --jsonl memory does not grow with the number of lines",
-  ignore: Deno.build.os !== "linux",
-  async fn() {
-    await tf.setBackend("cpu");
-    await withTempDir(async (directory) => {
-      await buildLookupModel(directory, { sentences: TRAINING, lookup: LOOKUP });
-      const child = spawnCli(["--model", directory, "--backend", "cpu", "--jsonl"]);
-      /** The child's peak resident memory so far, in MB (Linux). */
-      const peakMb = async () => {
-        const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-        return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-      };
-      const sentence = "The report calls on President Bush and Congress to urge Chinese " +
-        "officials not to use the global war against terrorism as a pretext to suppress " +
-        "minorities ' rights .";
-      const total = 10_000;
-      const writer = child.stdin.getWriter();
-      const writing = (async () => {
-        for (let from = 0; from < total; from += 500) {
-          const chunk = Array.from({ length: 500 }, (_, i) => `${sentence} ${from + i}\n`);
-          await writer.write(encoder.encode(chunk.join("")));
-        }
-      })();
-      const lines = lineReader(child.stdout);
-      let early = 0;
-      for (let line = 1; line <= total; line++) {
-        const document = JSON.parse((await lines.next())!) as Document;
-        assert.equal(document.line, line);
-        if (line === 2_000) early = await peakMb();
-      }
-      // stdin is still open: the process is alive and holds all it ever held.
-      const late = await peakMb();
-      await writing;
-      await writer.close();
-      assert.equal(await lines.next(), undefined);
-      assert.equal((await child.status).code, 0);
-      // Holding every line and document (the old predict) grows by ~25 MB per 1,000 lines.
-      assert.ok(
-        late - early < 100,
-        `peak memory grew from ${early.toFixed(0)} MB (2,000 lines) to ${late.toFixed(0)} MB ` +
-          `(${total} lines)`,
-      );
-      await child.stderr.cancel();
-    });
-  },
 });

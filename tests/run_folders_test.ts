@@ -50,10 +50,12 @@ Deno.test("the model choice names the shipped model, the latest run or a path", 
       assert.equal(runsRoot(), root);
       assert.equal(await latestRunFolder(), null);
       await assert.rejects(chooseModel("latest run"), /no training run under/);
-      for (const name of ["older", "newer"]) {
+      // Distinct modification times, set rather than waited for: a day apart, in the past.
+      for (const [name, day] of [["older", 1], ["newer", 2]] as const) {
         await Deno.mkdir(`${root}/${name}`);
         await Deno.writeTextFile(`${root}/${name}/checkpoint.json`, "{}");
-        await new Promise((resolve) => setTimeout(resolve, 20)); // distinct modification times
+        const time = new Date(Date.UTC(2020, 0, day));
+        await Deno.utime(`${root}/${name}/checkpoint.json`, time, time);
       }
       await Deno.mkdir(`${root}/not-a-run`);
       assert.equal(await chooseModel("latest run"), `${root}/newer`);

@@ -92,6 +92,37 @@ async function metricsOf(server: NerServer): Promise<Map<string, number>> {
   return parsePrometheus(await response.text());
 }
 
+/**
+ * Resolves as `promise` does; rejects naming `what` if it has not settled within `ms`. Only a
+ * guard against a hang: nothing here waits for time to pass to make something happen.
+ */
+async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`waited ${ms / 1000} s for ${what}; it did not come`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `ok` until it holds; fails naming `what` after `ms` (a guard against a hang). */
+async function waitFor(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await ok())) {
+    if (performance.now() > deadline) assert.fail(`waited ${ms / 1000} s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** An hour: a batch wait that nothing in a test waits out, so only an event can start a batch. */
+const AN_HOUR_MS = 3_600_000;
+
 /** A fake prediction: no tokens, the text's length as the one entity's end. */
 function fakePrediction(text: string): TextPrediction {
   return { tokens: [], entities: [{ text, type: "x", start: 0, end: text.length, score: 1 }] };
@@ -149,7 +180,7 @@ Deno.test("micro-batcher: a failing batch fails only its requests; abort, queue 
   const slow = new MicroBatcher((items: string[]) => {
     ran = ran.concat(items);
     return items;
-  }, { maxWaitMs: 10_000, maxQueueItems: 3 });
+  }, { maxWaitMs: AN_HOUR_MS, maxQueueItems: 3 });
   const controller = new AbortController();
   const aborted = slow.submit(["x", "y"], controller.signal);
   const kept = slow.submit(["z"]);
@@ -157,11 +188,12 @@ Deno.test("micro-batcher: a failing batch fails only its requests; abort, queue 
   controller.abort(new Error("gone"));
   await assert.rejects(aborted, /gone/);
   assert.equal(slow.queuedItems, 1, "the aborted request's items left the queue");
-  const started = performance.now();
-  await slow.drain();
-  assert.ok(performance.now() - started < 1000, "drain runs the queue at once");
+  assert.deepEqual(ran, [], "nothing ran before drain (the batch waits an hour)");
+  // Drain resolving at all shows it ran the queue at once: its batch's own wait is an hour.
+  await within(slow.drain(), "drain to run the queued request without its hour's wait");
+  assert.deepEqual(ran, ["z"], "drain ran the queue");
+  assert.equal(slow.queuedItems, 0);
   assert.deepEqual(await kept, ["z"]);
-  assert.deepEqual(ran, ["z"]);
 });
 
 /** `/health`, `/` and `/v1/model` with the shipped model. */
@@ -280,13 +312,19 @@ Deno.test("the API tagging on a prediction pool answers what the calling thread 
     "BARACK OBAMA VISITED PARIS ON MONDAY.",
     "Thousands of demonstrators marched through London to protest the war in Iraq.",
   ];
+  // All 8 texts fill one batch, which then runs (the hour's wait is never waited out), so the
+  // requests share it however slowly they arrive.
+  const options = { maxWaitMs: AN_HOUR_MS, maxBatchTexts: 2 * texts.length };
   try {
-    await withServer(served, { maxWaitMs: 20 }, async (server) => {
+    await withServer(served, options, async (server) => {
       // Concurrent requests share micro-batches, which the pool splits over its two workers.
-      const answers = await Promise.all([
-        postNer(server, { texts }),
-        ...texts.map((text) => postNer(server, { text })),
-      ]);
+      const answers = await within(
+        Promise.all([
+          postNer(server, { texts }),
+          ...texts.map((text) => postNer(server, { text })),
+        ]),
+        "the answers to 5 requests sharing one batch",
+      );
       const expected = predictTexts(loaded, texts);
       assert.equal(answers[0].status, 200);
       assert.deepEqual(answers[0].json.documents, expected);
@@ -433,9 +471,18 @@ Deno.test("a failing batch gets 500 without its stack, logged once; a slow one g
     },
     info: {} as ServedModel["info"],
   };
-  const options = { log: (line: string) => logged.push(line), maxWaitMs: 200 };
+  // Three texts fill a batch, which then runs: the three requests share it however slowly they
+  // arrive (the hour's wait is never waited out).
+  const options = {
+    log: (line: string) => logged.push(line),
+    maxWaitMs: AN_HOUR_MS,
+    maxBatchTexts: 3,
+  };
   await withServer(failing, options, async (server) => {
-    const answers = await Promise.all([1, 2, 3].map(() => postNer(server, { text: "Paris" })));
+    const answers = await within(
+      Promise.all([1, 2, 3].map(() => postNer(server, { text: "Paris" }))),
+      "the answers to 3 requests sharing one failing batch",
+    );
     for (const { status, json } of answers) {
       assert.equal(status, 500);
       assert.deepEqual(json, { error: "internal error (logged on the server)" });
@@ -446,17 +493,26 @@ Deno.test("a failing batch gets 500 without its stack, logged once; a slow one g
     assert.equal(metrics.get("ner_batch_failures_total"), 1);
     assert.equal(metrics.get('ner_http_errors_total{route="/v1/ner",status="500"}'), 3);
   });
+  // The batch is held until the request has been answered: only the 50 ms timeout can answer it.
+  const { promise: answered, resolve: release } = Promise.withResolvers<void>();
   const slow: ServedModel = {
     predictor: async (texts) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await answered;
       return texts.map(fakePrediction);
     },
     info: {} as ServedModel["info"],
   };
   await withServer(slow, { timeoutMs: 50 }, async (server) => {
-    const { status, json } = await postNer(server, { text: "Paris" });
-    assert.equal(status, 504);
-    assert.match(json.error, /longer than 50 ms/);
+    try {
+      const { status, json } = await within(
+        postNer(server, { text: "Paris" }),
+        "the answer to a request whose batch is held (its 50 ms timeout)",
+      );
+      assert.equal(status, 504);
+      assert.match(json.error, /longer than 50 ms/);
+    } finally {
+      release(); // the held batch ends, so the shutdown's drain can finish
+    }
   });
 });
 
@@ -501,42 +557,60 @@ async function spawnServe(args: string[]): Promise<ServeChild> {
 }
 
 Deno.test("deno task serve prints its URL, answers, and on SIGTERM finishes in-flight work, exits 0", async () => {
-  const args = ["--port", "0", "--max-wait-ms", "3000"];
+  // A request waits an hour for others to share its batch, and may take an hour: only the
+  // SIGTERM's drain can get it answered while the test waits.
+  const hour = String(AN_HOUR_MS);
+  const args = ["--port", "0", "--max-wait-ms", hour, "--timeout-ms", hour];
   const { url, pid, child, stdout, stderr } = await spawnServe(args);
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-  assert.equal((await (await fetch(`${url}health`)).json()).status, "ok");
-  // With a 3 s wait the request sits in the queue: SIGTERM must tag it at once and answer it.
-  const inFlight = fetch(`${url}v1/ner`, {
-    method: "POST",
-    body: JSON.stringify({ text: "Angela Merkel visited Paris." }),
-  });
-  const server = { url } as NerServer;
-  while ((await metricsOf(server)).get("ner_queue_texts") !== 1) {
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.equal((await (await fetch(`${url}health`)).json()).status, "ok");
+    const inFlight = fetch(`${url}v1/ner`, {
+      method: "POST",
+      body: JSON.stringify({ text: "Angela Merkel visited Paris." }),
+    });
+    const server = { url } as NerServer;
+    await waitFor(
+      "the request's text in the server's queue (ner_queue_texts 1)",
+      async () => (await metricsOf(server)).get("ner_queue_texts") === 1,
+    );
+    // To the server itself, as a supervisor or a terminal's Ctrl-C reaches it: `deno task` does
+    // not always forward a SIGTERM sent to it alone (denoland/deno#18445), leaving its child
+    // running. The task then exits with its child's code.
+    Deno.kill(pid, "SIGTERM");
+    const response = await within(
+      inFlight,
+      "the queued request's answer after SIGTERM (without the drain it waits an hour)",
+    );
+    assert.equal(response.status, 200);
+    const json = await response.json() as NerBody;
+    assert.deepEqual(json.documents[0].entities.map((e) => e.type), ["per", "geo"]);
+    const status = await within(child.status, "deno task serve to exit after SIGTERM");
+    const errors = await stderr;
+    assert.equal(status.code, 0, errors);
+    assert.match(errors, /SIGTERM: stopping; finishing 1 request/);
+    const cores = navigator.hardwareConcurrency || 1;
+    assert.match(
+      errors,
+      cores >= 2
+        ? new RegExp(` · ${cores} prediction workers · `)
+        : / · tagging on the main thread · /,
+      "by default one prediction worker per core",
+    );
+    assert.doesNotMatch(errors, /NotCapable|PermissionDenied|Requires \w+ access|warning/i);
+    assert.match(await stdout, /^listening on http/m);
+    await assert.rejects(fetch(`${url}health`));
+  } catch (error) {
+    // A failed check leaves no server behind.
+    for (const kill of [() => Deno.kill(pid, "SIGKILL"), () => child.kill("SIGKILL")]) {
+      try {
+        kill();
+      } catch {
+        // It has exited already.
+      }
+    }
+    await child.status;
+    await Promise.allSettled([stdout, stderr]);
+    throw error;
   }
-  const signalled = performance.now();
-  // To the server itself, as a supervisor or a terminal's Ctrl-C reaches it: `deno task` does
-  // not always forward a SIGTERM sent to it alone (denoland/deno#18445), leaving its child
-  // running. The task then exits with its child's code.
-  Deno.kill(pid, "SIGTERM");
-  const response = await inFlight;
-  assert.equal(response.status, 200);
-  const json = await response.json() as NerBody;
-  assert.deepEqual(json.documents[0].entities.map((e) => e.type), ["per", "geo"]);
-  assert.ok(performance.now() - signalled < 2500, "the queued request did not wait out its 3 s");
-  const status = await child.status;
-  const errors = await stderr;
-  assert.equal(status.code, 0, errors);
-  assert.match(errors, /SIGTERM: stopping; finishing 1 request/);
-  const cores = navigator.hardwareConcurrency || 1;
-  assert.match(
-    errors,
-    cores >= 2
-      ? new RegExp(` · ${cores} prediction workers · `)
-      : / · tagging on the main thread · /,
-    "by default one prediction worker per core",
-  );
-  assert.doesNotMatch(errors, /NotCapable|PermissionDenied|Requires \w+ access|warning/i);
-  assert.match(await stdout, /^listening on http/m);
-  await assert.rejects(fetch(`${url}health`));
 });

@@ -180,19 +180,35 @@ export async function* readLines(
           path,
           "not valid UTF-8" +
             (given === "auto" ? "" : " (read it as windows-1252 with --encoding windows-1252)"),
-          line + countLines(pending + before) + 1,
+          line + countLines(before) + 1,
           given === "auto",
         );
       }
-      if (!options.lenient) checkDecoded(text, path, line + countLines(pending), encoding);
-      pending += text;
-      let start = 0;
-      for (let end = pending.indexOf("\n"); end !== -1; end = pending.indexOf("\n", start)) {
-        line++;
-        yield { text: lineText(pending, start, end, path, line), line };
-        start = end + 1;
+      // `pending` never holds a line break here, so lines are counted and searched in the new
+      // text only: a file with no line breaks (`/dev/zero`) costs linear time, not quadratic.
+      if (!options.lenient) checkDecoded(text, path, line, encoding);
+      const nul = text.indexOf("\0");
+      if (nul !== -1) {
+        throw new CorpusError(
+          path,
+          "a NUL byte: this is not a text file",
+          line + countLines(text, nul) + 1,
+        );
       }
-      pending = pending.slice(start);
+      const firstBreak = text.indexOf("\n");
+      if (firstBreak === -1) {
+        pending += text;
+      } else {
+        const buffer = pending + text;
+        let start = 0;
+        let end = pending.length + firstBreak;
+        for (; end !== -1; end = buffer.indexOf("\n", start)) {
+          line++;
+          yield { text: lineText(buffer, start, end, path, line), line };
+          start = end + 1;
+        }
+        pending = buffer.slice(start);
+      }
       if (result.done) break;
     }
     if (pending !== "") {

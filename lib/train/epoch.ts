@@ -55,8 +55,13 @@ export interface RunEpochOptions {
   from?: EpochPosition;
   /** Checked at every step boundary; when requested, the epoch stops there. */
   stop?: StopRequest;
-  /** Called after each step with the running means. */
-  onStep?: (step: number, metrics: { loss: number; acc: number }) => void;
+  /**
+   * Called after each step with the running means. A promise it returns holds the loop at
+   * that step boundary until it settles (the stop request is checked after it).
+   */
+  onStep?:
+    | ((step: number, metrics: { loss: number; acc: number }) => void)
+    | ((step: number, metrics: { loss: number; acc: number }) => Promise<void>);
 }
 
 /**
@@ -114,7 +119,8 @@ export async function runEpoch(
     sums.loss += metrics.loss * batch.tokens;
     sums.correct += metrics.accuracy * batch.tokens;
     sums.tokens += batch.tokens;
-    options.onStep?.(step + 1, means());
+    const held = options.onStep?.(step + 1, means());
+    if (held instanceof Promise) await held;
   }
   const position: EpochPosition = {
     epoch,

@@ -94,8 +94,15 @@ export interface TrainOptions {
   progress?: ProgressSink | null;
   /** Called after each epoch (after its checkpoint is written). */
   onEpoch?: (epoch: number, history: History) => void | Promise<void>;
-  /** Called after each training step with the epoch's running mean loss and accuracy. */
-  onStep?: (epoch: number, step: number, metrics: { loss: number; acc: number }) => void;
+  /**
+   * Called after each training step with the epoch's running mean loss and accuracy. A promise
+   * it returns holds training at that step boundary until it settles; a stop asked for
+   * meanwhile (SIGINT, `signal`) stops training there (e.g. a test holds a step until its
+   * Interrupt has come, instead of racing the signal against the epoch's end).
+   */
+  onStep?:
+    | ((epoch: number, step: number, metrics: { loss: number; acc: number }) => void)
+    | ((epoch: number, step: number, metrics: { loss: number; acc: number }) => Promise<void>);
   /**
    * Stop at the next step boundary when aborted: a mid-epoch checkpoint is written (with `out`)
    * and the result says where training stopped.
@@ -435,7 +442,7 @@ async function runEpochWithValidation(context: EpochContext, from?: EpochPositio
     onStep: (step, metrics) => {
       if (!Number.isFinite(metrics.loss)) throw new NonFiniteLossError(epoch, step, metrics.loss);
       progress.update(step, metrics);
-      context.onStep?.(epoch, step, metrics);
+      return context.onStep?.(epoch, step, metrics);
     },
   });
   const common = {

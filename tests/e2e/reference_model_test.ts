@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { denoJSON } from "./fixtures/deno_child.ts";
+import { denoJSON } from "../fixtures/deno_child.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 interface PredictJSON {
   tokens: { text: string; tag: string }[];
@@ -91,9 +91,9 @@ Deno.test("the shipped fast model scores as its report says, in every casing", a
 });
 
 Deno.test("predict with a text argument routes caseless sentences as the library does, loading the caseless members only for them", async () => {
-  const { initBackend } = await import("../lib/backend/backend.ts");
-  const { disposeLoadedModel, loadModelFolder } = await import("../lib/io/ensemble_folder.ts");
-  const { predictTexts } = await import("../lib/predict/predict.ts");
+  const { initBackend } = await import("../../lib/backend/backend.ts");
+  const { disposeLoadedModel, loadModelFolder } = await import("../../lib/io/ensemble_folder.ts");
+  const { predictTexts } = await import("../../lib/predict/predict.ts");
   await initBackend({ backend: "wasm" });
   const folder = `${ROOT}data/model`;
   const full = await loadModelFolder(folder);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { denoJSON } from "./fixtures/deno_child.ts";
+import { denoJSON } from "../fixtures/deno_child.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 const NOTEBOOKS = [
   "01_import_libraries.ipynb",
   "02_load_and_group.ipynb",

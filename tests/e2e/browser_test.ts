@@ -1,12 +1,12 @@
 /**
- * Browser test of the try-it page (`GET /`): Debian's chromium, driven by `puppeteer-core`,
+ * Browser test of the try-it page (`GET /`): headless Chromium, driven by `puppeteer-core`,
  * against the tagger's server started in-process on a free port with the shipped model. It
  * types a sentence, presses Tag (by click and by keyboard), checks the highlighted entities in
  * the DOM, the type filter, the JSON view, the error display, safe rendering of markup-like
  * text, visible focus, the phone layout (no horizontal scroll at 375 px) and saves screenshots.
  *
- * Chromium must be installed (`.ci/run` installs it with apt-get when missing): without it the
- * test fails rather than skipping. `BILSTM_NER_SCREENSHOT=docs/serve.png` also writes the
+ * The browser is the pinned npm package `@sparticuz/chromium` (no root, no apt), or `$CHROMIUM`
+ * when set; the test never skips. `BILSTM_NER_SCREENSHOT=docs/serve.png` also writes the
  * desktop screenshot there (how the README's picture is made).
  *
  * @module
@@ -14,31 +14,33 @@
 
 import assert from "node:assert/strict";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { ENTITY_COLORS, hexToRgb } from "../lib/plot/_palette.ts";
-import { initBackend } from "../lib/backend/backend.ts";
-import { disposeLoadedModel, loadModelFolder } from "../lib/io/ensemble_folder.ts";
-import { describeModel, startServer } from "../lib/serve/mod.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
+import { ENTITY_COLORS, hexToRgb } from "../../lib/plot/_palette.ts";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { disposeLoadedModel, loadModelFolder } from "../../lib/io/ensemble_folder.ts";
+import { describeModel, startServer } from "../../lib/serve/mod.ts";
+import { withTempDir } from "../fixtures/temp_dir.ts";
 
-const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
-const MODEL_DIR = decodeURIComponent(new URL("../data/model", import.meta.url).pathname);
+const MODEL_DIR = decodeURIComponent(new URL("../../data/model", import.meta.url).pathname);
 const SENTENCE = "Angela Merkel visited Paris on Monday.";
 
-/** The chromium binary, or a failure that says how to get one. */
+/**
+ * The Chromium to drive: `$CHROMIUM` when set (e.g. Debian's `/usr/bin/chromium`), else the one
+ * the pinned npm package `@sparticuz/chromium` ships (a brotli-packed headless Chromium that
+ * Deno installs like every other dependency; the first call unpacks it into the temp folder).
+ * No root, no apt, nothing downloaded at run time.
+ */
 async function findChromium(): Promise<string> {
   const fromEnv = Deno.env.get("CHROMIUM");
-  const candidates = fromEnv ? [fromEnv] : CHROMIUM_CANDIDATES;
-  for (const candidate of candidates) {
+  if (fromEnv) {
     try {
-      if ((await Deno.stat(candidate)).isFile) return candidate;
+      if ((await Deno.stat(fromEnv)).isFile) return fromEnv;
     } catch {
-      // try the next one
+      // reported below
     }
+    throw new Error(`CHROMIUM=${fromEnv} is not a file: unset it to use the pinned npm Chromium`);
   }
-  throw new Error(
-    `chromium not found (looked for ${candidates.join(", ")}): the browser test needs ` +
-      "Debian's chromium — `.ci/run` installs it (apt-get install -y chromium) when it is missing",
-  );
+  const { default: packaged } = await import("@sparticuz/chromium");
+  return await packaged.executablePath();
 }
 
 /** A running server: its base URL (no trailing slash) and how to stop it. */

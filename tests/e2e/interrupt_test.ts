@@ -6,11 +6,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend/backend.ts";
-import { train, type TrainConfig } from "../lib/train/mod.ts";
-import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
-import { weightsOf } from "./fixtures/resume.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { train, type TrainConfig } from "../../lib/train/mod.ts";
+import { syntheticSentences } from "../fixtures/synthetic_corpus.ts";
+import { weightsOf } from "../fixtures/resume.ts";
+import { withTempDir } from "../fixtures/temp_dir.ts";
 
 await initBackend({ backend: "wasm" });
 

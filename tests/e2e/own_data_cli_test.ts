@@ -7,12 +7,12 @@
  * the training file lacks are reported and scored as misses; data flags are checked.
  */
 import assert from "node:assert/strict";
-import { toConll } from "../lib/data/write.ts";
-import { conll2003Text, conllTypedSplit } from "./fixtures/own_data.ts";
-import { runTask } from "./fixtures/task.ts";
-import { withTempDir } from "./fixtures/temp_dir.ts";
+import { toConll } from "../../lib/data/write.ts";
+import { conll2003Text, conllTypedSplit } from "../fixtures/own_data.ts";
+import { runTask } from "../fixtures/task.ts";
+import { withTempDir } from "../fixtures/temp_dir.ts";
 
-const OWN = new URL("./fixtures/own_data/", import.meta.url).pathname;
+const OWN = new URL("../fixtures/own_data/", import.meta.url).pathname;
 
 /** Runs a task that must succeed and print JSON. */
 async function taskJSON(name: string, ...args: string[]): Promise<Record<string, unknown>> {
