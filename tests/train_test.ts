@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { bestEpochOf } from "../lib/train/checkpoint.ts";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
 import { loadModelFolder } from "../lib/io/mod.ts";
@@ -42,15 +43,22 @@ Deno.test("training lowers the loss, keeps memory flat and leaves a loadable run
     assert.ok(history.loss[2] < history.loss[0], `loss fell: ${history.loss}`);
     assert.equal(history.numTensors[2], history.numTensors[1], "no tensors leak across epochs");
     assert.ok(history.valAccuracy.every((value) => value > 0 && value <= 1));
-    const loaded = await loadModelFolder(out);
+    // The last checkpoint holds the weights training ended with.
+    const loaded = await loadModelFolder(out, { checkpoint: "last" });
     const [member] = loaded.members;
     assert.equal(member.tagger.config.maxLen, 10);
     assert.deepEqual(member.vocab.words, result.vocab.words);
     const expected = result.tagger.model.getWeights().map((w) => Array.from(w.dataSync()));
     const actual = member.tagger.model.getWeights().map((w) => Array.from(w.dataSync()));
     assert.deepEqual(actual, expected);
+    const best = bestEpochOf(history)!;
+    assert.deepEqual(result.bestEpoch, best);
     const checkpoints = [...Deno.readDirSync(`${out}/checkpoints`)].map((entry) => entry.name);
-    assert.deepEqual(checkpoints, ["epoch-003"], "only the latest complete checkpoint is kept");
+    assert.deepEqual(
+      checkpoints.sort(),
+      [...new Set(["epoch-003", `epoch-00${best.epoch}`])].sort(),
+      "the latest and the best complete checkpoints are kept, no others",
+    );
   });
 });
 

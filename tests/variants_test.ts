@@ -281,7 +281,11 @@ async function trainedVariant(
     out: directory,
     progress: null,
   });
-  return { loaded: await loadModelFolder(directory), trained: result.tagger, sentences };
+  return {
+    loaded: await loadModelFolder(directory, { checkpoint: "last" }),
+    trained: result.tagger,
+    sentences,
+  };
 }
 
 Deno.test("save → load round trip gives identical predictions for every variant", async () => {

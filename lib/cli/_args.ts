@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { CHECKPOINT_CHOICES, type CheckpointChoice } from "../io/model_folder.ts";
 import { parseArgs } from "node:util";
 import type { BackendName } from "../backend/backend.ts";
 import { ConfigError } from "../errors.ts";
@@ -194,6 +195,31 @@ export const BACKEND_FLAG = {
     help: "tfjs backend (default wasm)",
   },
 } as const satisfies FlagSpecs;
+
+/**
+ * `--checkpoint best|last` (default best), read by {@linkcode parseCheckpoint}: which checkpoint
+ * of a training run folder a command loads. Spread it into a flag table.
+ */
+export const CHECKPOINT_FLAG = {
+  checkpoint: {
+    type: "string",
+    default: "best",
+    value: "best|last",
+    help: "with a run folder: the best epoch's checkpoint (by validation F1; default)\n" +
+      "or the last one",
+  },
+} as const satisfies FlagSpecs;
+
+/**
+ * Parses `--checkpoint best|last`.
+ *
+ * @param value the flag's text
+ * @returns the choice
+ * @throws {UsageError} naming the flag and the choices
+ */
+export function parseCheckpoint(value: string): CheckpointChoice {
+  return parseChoice("--checkpoint", value, CHECKPOINT_CHOICES);
+}
 
 /** `--threads N|auto` (default auto), read by {@linkcode parseThreads}: spread it into a flag table. */
 export const THREADS_FLAG = {
@@ -422,9 +448,13 @@ export function usageErrorFromConfig(
     : undefined;
   if (config === undefined) return undefined;
   const flag = flagOfField(config.field, flagsByField) ?? config.field;
+  // Field names in the text become flags: a whole path (`data.dev`, `epochs`), or the last part
+  // of one when it is a camelCase name (`charFeatures`); a plain word such as "file" stays.
   const problem = config.problem.replace(
     /\b[a-z][\w.]*\b/gi,
-    (word) => flagOfField(word, flagsByField) ?? word,
+    (word) =>
+      flagsByField[word] ?? (/[A-Z]/.test(word) ? flagOfField(word, flagsByField) : undefined) ??
+        word,
   );
   const typed = given[flag.replace(/^-+/, "")];
   const value = typeof typed === "string"

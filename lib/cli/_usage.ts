@@ -129,11 +129,11 @@ export async function reportUsageErrors(
  */
 export async function runCommand<C>(
   usage: string,
-  parse: () => C | undefined,
+  parse: () => C | undefined | Promise<C | undefined>,
   run: (command: C) => number | Promise<number>,
 ): Promise<number> {
   return await reportUsageErrors(usage, async () => {
-    const command = parse();
+    const command = await parse();
     if (command === undefined) {
       console.log(usage);
       return 0;

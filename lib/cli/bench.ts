@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { benchEmbeddingsLoad } from "./_bench_embeddings.ts";
 import * as tf from "@tensorflow/tfjs";
 import { cpus } from "node:os";
 import { initBackend } from "../backend/backend.ts";
@@ -59,7 +60,14 @@ export interface BenchResult {
    * Loading and grouping the bundled corpus (`loadCorpus()`); reading a generated CoNLL file of
    * {@linkcode CONLL_BENCH_TOKENS} tokens (`loadSentences`, the median of 3 reads).
    */
-  load: { seconds: number; sentences: number; conllSeconds: number; conllTokens: number };
+  load: {
+    seconds: number;
+    sentences: number;
+    conllSeconds: number;
+    conllTokens: number;
+    /** Reading a generated 64 MiB GloVe-style vectors file, scaled to one GiB. */
+    embeddingsSecondsPerGB: number;
+  };
   train: {
     batchSize: number;
     steps: number;
@@ -240,6 +248,11 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   progress(`corpus loaded and grouped in ${data.loadSeconds.toFixed(2)} s`);
   const conll = await benchConllLoad(data.sentences);
   progress(`a CoNLL file of ${conll.tokens} tokens read in ${conll.seconds.toFixed(2)} s`);
+  const vectorsFolder = await Deno.makeTempDir({ dir: projectPath("runs"), prefix: ".bench-vec-" });
+  const embeddings = await benchEmbeddingsLoad(vectorsFolder).finally(() =>
+    Deno.remove(vectorsFolder, { recursive: true }).catch(() => {})
+  );
+  progress(`word vectors read at ${embeddings.secondsPerGB.toFixed(1)} s per GiB`);
   const random = seededRandom(2024);
   const batches = Array.from({ length: TRAIN_BATCHES }, () => sampleBatch(data, random, BATCH));
   const meanLength = batches.reduce((n, b) => n + b.realTokens, 0) / (TRAIN_BATCHES * BATCH);
@@ -264,6 +277,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       sentences: data.words.length,
       conllSeconds: conll.seconds,
       conllTokens: conll.tokens,
+      embeddingsSecondsPerGB: embeddings.secondsPerGB,
     },
     train: {
       batchSize: BATCH,
@@ -298,6 +312,7 @@ function table(r: BenchResult): string {
     ["speed-up", `${r.train.speedup.toFixed(2)}×`],
     ["corpus load", `${r.load.seconds.toFixed(2)} s (${r.load.sentences} sentences)`],
     ["CoNLL file read", `${r.load.conllSeconds.toFixed(2)} s (${r.load.conllTokens} tokens)`],
+    ["word vectors read", `${r.load.embeddingsSecondsPerGB.toFixed(1)} s per GiB`],
     [
       "prediction, tutorial model",
       `${Math.round(r.predict.tokensPerSecond)} real tokens/s (${r.predict.workers} workers, ` +

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import type { CheckpointChoice } from "../io/model_folder.ts";
 import { describeBackend } from "../backend/backend.ts";
 import type { Sentence } from "../data/corpus.ts";
 import { loadTestSentences, loadTrainingSentences, unknownTypesMessage } from "../data/dataset.ts";
@@ -41,9 +42,11 @@ import { loadModelForCli } from "./predict.ts";
 import { poolForJob } from "../predict/pool.ts";
 import {
   BACKEND_FLAG,
+  CHECKPOINT_FLAG,
   formatUsage,
   HELP_FLAG,
   parseBackend,
+  parseCheckpoint,
   parseChoice,
   parseFlags,
   parseOptional,
@@ -85,6 +88,7 @@ const FLAGS = {
   },
   limit: { type: "string", value: "N", help: "evaluate only the first N sentences" },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
+  ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
   ...WORKERS_FLAG,
@@ -150,6 +154,7 @@ interface EvaluateCommand {
   read: ReadOptions;
   casing: TextCasing;
   model: string | undefined;
+  checkpoint: CheckpointChoice;
   limit: number | undefined;
   json: boolean;
   backend: ReturnType<typeof parseBackend>;
@@ -182,6 +187,7 @@ function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
     casing: parseChoice("--casing", values.casing, TEXT_CASINGS),
     split: parseChoice("--split", values.split, SPLITS),
     model: values.model,
+    checkpoint: parseCheckpoint(values.checkpoint),
     limit: parseOptional("--limit", values.limit, parsePositiveInteger),
     json: values.json,
     backend: parseBackend(values.backend),
@@ -310,10 +316,15 @@ async function evaluateOn(
 async function runEvaluation(options: EvaluateCommand): Promise<number> {
   try {
     const started = performance.now();
-    const { loaded, backend } = await loadModelForCli(options.model, {
-      backend: options.backend,
-      threads: options.threads,
-    });
+    const { loaded, backend } = await loadModelForCli(
+      options.model,
+      {
+        backend: options.backend,
+        threads: options.threads,
+      },
+      undefined,
+      { checkpoint: options.checkpoint },
+    );
     const { sentences: pool, poolName, warnings } = await evaluationPool(options, loaded);
     const sentences = options.limit === undefined ? pool : pool.slice(0, options.limit);
     console.error(

@@ -27,11 +27,19 @@ import {
   loadModelFolder,
   saveEnsembleFolder,
 } from "../io/ensemble_folder.ts";
-import { saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
+import { type CheckpointChoice, saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
 import { replaceFolder, writeFileAtomic } from "../io/files.ts";
 import { PAD_TAG } from "../data/vocab.ts";
 import { predictTexts } from "../predict/predict.ts";
-import { formatUsage, HELP_FLAG, parseFlags, runCommand, UsageError } from "./_args.ts";
+import {
+  CHECKPOINT_FLAG,
+  formatUsage,
+  HELP_FLAG,
+  parseCheckpoint,
+  parseFlags,
+  runCommand,
+  UsageError,
+} from "./_args.ts";
 
 const FLAGS = {
   from: {
@@ -58,6 +66,7 @@ const FLAGS = {
     value: "TEXT",
     help: "a description stored in an ensemble's ensemble.json",
   },
+  ...CHECKPOINT_FLAG,
   ...HELP_FLAG,
 } as const;
 
@@ -74,6 +83,8 @@ interface ExportCommand {
   to: string;
   float16: boolean;
   description: string | undefined;
+  /** Which checkpoint of each run folder. */
+  checkpoint: CheckpointChoice;
 }
 
 /** Parses the command line; undefined for `--help`. */
@@ -87,6 +98,7 @@ function parseExportCommand(args: string[]): ExportCommand | undefined {
     to: values.to,
     float16: values.float16,
     description: values.description,
+    checkpoint: parseCheckpoint(values.checkpoint),
   };
 }
 
@@ -179,8 +191,11 @@ async function runExport(command: ExportCommand): Promise<number> {
   try {
     await checkTarget(to);
     await initBackend({ backend: "wasm", threads: 1 });
-    for (const from of command.from) loaded.push(await loadModelFolder(from));
-    for (const from of command.caselessFrom) caselessLoaded.push(await loadModelFolder(from));
+    const load = { checkpoint: command.checkpoint };
+    for (const from of command.from) loaded.push(await loadModelFolder(from, load));
+    for (const from of command.caselessFrom) {
+      caselessLoaded.push(await loadModelFolder(from, load));
+    }
     const fail = (stage: string) => (error: unknown): never => {
       throw new Error(
         `${to} was left as it was: the new folder ${stage}: ${(error as Error).message}`,

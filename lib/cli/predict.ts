@@ -31,6 +31,7 @@
  * @module
  */
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
+import type { CheckpointChoice } from "../io/model_folder.ts";
 import "../model/bilstm.ts";
 import {
   type BackendInfo,
@@ -52,9 +53,11 @@ import { poolForJob, type PredictPool } from "../predict/pool.ts";
 import { formatTable } from "../plot/table.ts";
 import {
   BACKEND_FLAG,
+  CHECKPOINT_FLAG,
   formatUsage,
   HELP_FLAG,
   parseBackend,
+  parseCheckpoint,
   parseChoice,
   parseFlags,
   parseThreads,
@@ -89,6 +92,7 @@ const FLAGS = {
     help: "what start/end count: UTF-16 code units (JavaScript, default) or\n" +
       "code points (Python)",
   },
+  ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
   ...WORKERS_FLAG,
@@ -172,6 +176,8 @@ interface PredictCommand {
   workers: number | "auto";
   /** The text given as arguments, or undefined to read stdin. */
   text: string | undefined;
+  /** Which checkpoint of a run folder. */
+  checkpoint: CheckpointChoice;
 }
 
 /** Parses the command line; undefined for `--help`. */
@@ -187,7 +193,8 @@ function parsePredictCommand(args: string[]): PredictCommand | undefined {
   }
   const format = values.json ? "json" : values.jsonl ? "jsonl" : "table";
   const workers = parseWorkers(values.workers);
-  return { model: values.model, format, offsets, backend, workers, text };
+  const checkpoint = parseCheckpoint(values.checkpoint);
+  return { model: values.model, format, offsets, backend, workers, text, checkpoint };
 }
 
 /** One input line's document, as `--jsonl` prints it and `--json` lists it. */
@@ -243,7 +250,10 @@ function modelLoader(
 ): () => Promise<LoadedModel> {
   let loading: Promise<LoadedModel> | undefined;
   return () =>
-    loading ??= loadModelForCli(command.model, command.backend, undefined, load).then((
+    loading ??= loadModelForCli(command.model, command.backend, undefined, {
+      checkpoint: command.checkpoint,
+      ...load,
+    }).then((
       { loaded, backend },
     ) => {
       console.error(`model ${loaded.directory} · ${describeBackend(backend)}`);

@@ -30,6 +30,7 @@
  * @module
  */
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
+import type { CheckpointChoice } from "../io/model_folder.ts";
 import "../model/bilstm.ts";
 import { type BackendName, describeBackend } from "../backend/backend.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
@@ -45,9 +46,11 @@ import {
 } from "../serve/server.ts";
 import {
   BACKEND_FLAG,
+  CHECKPOINT_FLAG,
   formatUsage,
   HELP_FLAG,
   parseBackend,
+  parseCheckpoint,
   parseFlags,
   parseInteger,
   parsePositiveInteger,
@@ -116,6 +119,7 @@ const FLAGS = {
     value: "N",
     help: `time a request may take before it gets 504 (default ${D.timeoutMs})`,
   },
+  ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
   ...WORKERS_FLAG,
@@ -134,6 +138,8 @@ const USAGE = formatUsage({
 /** What the command runs with. */
 interface ServeCommand {
   model: string | undefined;
+  /** Which checkpoint of a run folder. */
+  checkpoint: CheckpointChoice;
   backend: { backend: BackendName; threads: number | "auto" };
   /** Prediction workers (lib/predict/pool.ts); fewer than 2 tag on the main thread. */
   workers: number | "auto";
@@ -166,6 +172,7 @@ function parseServeCommand(args: string[]): ServeCommand | undefined {
   }
   return {
     model: values.model,
+    checkpoint: parseCheckpoint(values.checkpoint),
     backend: { backend: parseBackend(values.backend), threads: parseThreads(values.threads) },
     workers: parseWorkers(values.workers),
     options: {
@@ -263,7 +270,9 @@ async function serve(command: ServeCommand): Promise<number> {
   if ((await Deno.permissions.query({ name: "net", host })).state !== "granted") {
     throw noPermission(hostname); // before the model loads, not after
   }
-  const { loaded, backend } = await loadModelForCli(command.model, command.backend);
+  const { loaded, backend } = await loadModelForCli(command.model, command.backend, undefined, {
+    checkpoint: command.checkpoint,
+  });
   const info = await describeModel(loaded, command.model ?? DEFAULT_MODEL_DIR);
   const pool = await servingPool(loaded, command);
   try {

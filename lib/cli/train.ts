@@ -29,6 +29,8 @@ import { ConfigError } from "../errors.ts";
 import { type CharActivation, checkTaggerOptions } from "../model/config.ts";
 import { formatTable } from "../plot/table.ts";
 import { checkGivenTrainConfig, type TrainConfig } from "../train/config.ts";
+import { ConfigFileError, mergeTrainConfigs, readTrainConfigFile } from "../train/config_file.ts";
+import { defaultPresetFor, PRESET_NAMES, PRESETS } from "../train/presets.ts";
 import {
   checkRunFolder,
   NonFiniteLossError,
@@ -76,7 +78,36 @@ const FLAGS = {
   ...DATA_READ_FLAGS,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
-  epochs: { type: "string", value: "N", help: "epochs (default 5)" },
+  config: {
+    type: "string",
+    value: "FILE",
+    help: "read the settings from a config.json (a run folder, a checkpoint or model\n" +
+      "folder, or a hand-written JSON of the same fields); flags given override it",
+  },
+  preset: {
+    type: "string",
+    value: "P",
+    help: "recipe for the settings not given: accurate (BiLSTM-CRF, char features,\n" +
+      "dropout 0.5, Adam 0.01 decaying 0.8, up to 40 epochs, patience 4) or tutorial\n" +
+      "(the Keras tutorial's: softmax BiLSTM, Adam 0.001, 5 epochs); default accurate\n" +
+      "with --train, tutorial on the bundled corpus",
+  },
+  epochs: {
+    type: "string",
+    value: "N",
+    help: "epochs, the most with --patience (default: the preset's, 40 or 5)",
+  },
+  patience: {
+    type: "string",
+    value: "N",
+    help: "stop after N epochs without a better validation F1; 0: never (default:\n" +
+      "the preset's, 4 or 0). The best epoch's checkpoint is the run's model",
+  },
+  "max-len": {
+    type: "string",
+    value: "N",
+    help: "longest sentence trained on, in tokens; longer ones are cut (default 50)",
+  },
   limit: { type: "string", value: "N", help: "use only the first N training sentences" },
   "batch-size": { type: "string", value: "N", help: "sentences per step (default 32)" },
   seed: { type: "string", value: "N", help: "seed of weights, shuffling and dropout (default 42)" },
@@ -106,7 +137,28 @@ const FLAGS = {
     help: "dropout on the BiLSTM output, before the head, in [0, 1) (default 0)",
   },
   units: { type: "string", value: "N", help: "LSTM units per direction (default 100)" },
-  "embedding-dim": { type: "string", value: "N", help: "word embedding width (default 100)" },
+  "embedding-dim": {
+    type: "string",
+    value: "N",
+    help: "word embedding width (default 100; with --embeddings the vectors' width)",
+  },
+  embeddings: {
+    type: "string",
+    value: "FILE",
+    help: "start the word embedding from pretrained vectors: GloVe, word2vec text or\n" +
+      "fastText .vec (plain or .gz), read as a stream; the model keeps the rows it uses",
+  },
+  "embeddings-words": {
+    type: "string",
+    value: "N",
+    help: "with --embeddings: also add the file's first N words the training file\n" +
+      "lacks to the vocabulary (default 50000)",
+  },
+  "freeze-embeddings": {
+    type: "boolean",
+    default: false,
+    help: "with --embeddings: keep the vectors as they are (default: fine-tuned)",
+  },
   "recurrent-dropout": {
     type: "string",
     value: "R",
@@ -177,7 +229,7 @@ const FLAGS = {
     type: "boolean",
     default: false,
     help: "continue the run in --out from its latest checkpoint; flags given must be\n" +
-      "the run's own (only --epochs may change); flags left out take the run's values",
+      "the run's own (only --epochs and --patience may change); flags left out take the run's values",
   },
   json: { type: "boolean", default: false, help: "print one JSON object on stdout" },
   ...HELP_FLAG,
@@ -193,7 +245,10 @@ const USAGES: Record<TrainCommandName, string> = {
 
 /** The flag that sets each {@linkcode TrainConfig} field, for naming a resolver's error. */
 const FLAGS_BY_FIELD: FlagsByField = {
+  preset: "--preset",
   epochs: "--epochs",
+  patience: "--patience",
+  maxLen: "--max-len",
   limit: "--limit",
   batchSize: "--batch-size",
   seed: "--seed",
@@ -204,6 +259,9 @@ const FLAGS_BY_FIELD: FlagsByField = {
   lowercase: "--lowercase",
   caseAugmentation: "--case-augmentation",
   caseFallback: "--case-fallback",
+  "embeddings.file": "--embeddings",
+  "embeddings.extraWords": "--embeddings-words",
+  "embeddings.freeze": "--freeze-embeddings",
   "distill.teacher": "--teacher",
   "distill.weight": "--distill-weight",
   "data.train": "--train",
@@ -262,7 +320,10 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
     choices: readonly T[],
   ) => value === undefined ? undefined : parseChoice(flag, value, choices);
   return {
+    preset: choice("--preset", values.preset, PRESET_NAMES),
     epochs: integer("epochs"),
+    patience: integer("patience"),
+    maxLen: integer("max-len"),
     limit: integer("limit"),
     batchSize: integer("batch-size"),
     seed: integer("seed"),
@@ -279,6 +340,13 @@ function trainConfigFromFlags(values: TrainFlags): TrainConfig {
         teacher: string;
       },
     data: dataConfigFromFlags(values),
+    embeddings: values.embeddings === undefined ? undefined : {
+      file: values.embeddings,
+      ...definedFields({
+        extraWords: integer("embeddings-words"),
+        freeze: values["freeze-embeddings"] || undefined,
+      }),
+    },
     model: definedFields({
       units: integer("units"),
       biLstmLayers: integer("bilstm-layers"),
@@ -337,7 +405,12 @@ function trainUsageError(error: unknown, values: TrainFlags): UsageError | undef
  */
 function checkTrainConfig(config: TrainConfig, values: TrainFlags): void {
   try {
-    checkTaggerOptions(config.model ?? {}, "model.");
+    // The preset's model settings count (--char-filters needs no --char-features under the
+    // accurate preset, which has char features), except when resuming (the run's own count).
+    const presetModel = values.resume
+      ? {}
+      : PRESETS[config.preset ?? defaultPresetFor(config)].model;
+    checkTaggerOptions({ ...presetModel, ...definedFields(config.model ?? {}) }, "model.");
     // Resuming with some data flags only: they are compared with the run's own.
     checkGivenTrainConfig(config, values.resume);
   } catch (error) {
@@ -346,11 +419,19 @@ function checkTrainConfig(config: TrainConfig, values: TrainFlags): void {
 }
 
 /** Parses and checks the command line; undefined for `--help`. */
-function parseTrainCommand(args: string[], name: TrainCommandName): TrainCommand | undefined {
+async function parseTrainCommand(
+  args: string[],
+  name: TrainCommandName,
+): Promise<TrainCommand | undefined> {
   const { values } = parseFlags(args, FLAGS);
   if (values.help) return undefined;
   if (name === "distill" && values.teacher === undefined && !values.resume) {
     throw new UsageError("--teacher DIR is required: the model or ensemble folder to distil");
+  }
+  for (const flag of ["embeddings-words", "freeze-embeddings"] as const) {
+    if (values[flag] && values.embeddings === undefined) {
+      throw new UsageError(`--${flag} needs --embeddings FILE`);
+    }
   }
   if (values["distill-weight"] !== undefined && values.teacher === undefined) {
     throw new UsageError("--distill-weight needs --teacher DIR");
@@ -358,7 +439,13 @@ function parseTrainCommand(args: string[], name: TrainCommandName): TrainCommand
   const backend = parseBackend(values.backend);
   const threads = parseThreads(values.threads);
   if (values.resume && !values.out) throw new UsageError("--resume needs --out DIR");
-  const config = trainConfigFromFlags(values);
+  if (values.config !== undefined && values.resume) {
+    throw new UsageError("--config and --resume exclude each other: a resumed run keeps its own");
+  }
+  const fromFlags = trainConfigFromFlags(values);
+  const config = values.config === undefined
+    ? fromFlags
+    : mergeTrainConfigs(await readTrainConfigFile(values.config), fromFlags);
   checkTrainConfig(config, values);
   return { config, backend, threads, out: values.out, resume: values.resume, json: values.json };
 }
@@ -375,7 +462,7 @@ function runFolderMessage(error: RunFolderError): string {
     `  ${formatDifference(difference, FLAGS_BY_FIELD[difference.field] ?? difference.field)}\n`
   );
   return `${error.out}: cannot resume with settings other than the run's own ` +
-    `(only --epochs may change):\n${lines.join("")}` +
+    `(only --epochs and --patience may change):\n${lines.join("")}` +
     "give the run's values or leave those flags out, or start a new run with another --out";
 }
 
@@ -432,6 +519,8 @@ async function runTraining(command: TrainCommand): Promise<number> {
       config: result.config,
       history: result.history,
       interrupted: result.interrupted,
+      bestEpoch: result.bestEpoch,
+      stoppedEarlyAfter: result.stoppedEarlyAfter,
     }));
     return exitCode;
   }
@@ -449,8 +538,17 @@ async function runTraining(command: TrainCommand): Promise<number> {
       history.msPerStep[index].toFixed(0),
     ]),
   ));
+  const best = result.bestEpoch;
   console.log(
-    `\n${describeBackend(info)} · ${wallSeconds.toFixed(1)} s wall · model in ${result.out}` +
+    `\npreset ${result.config.preset} · ` +
+      (best
+        ? `best epoch ${best.epoch} (val F1 ${best.valF1.toFixed(4)}): the run's model`
+        : "no validation: the run's model is the last epoch") +
+      (result.stoppedEarlyAfter === null
+        ? ""
+        : ` · stopped early after epoch ${result.stoppedEarlyAfter} (patience ` +
+          `${result.config.patience})`) +
+      `\n${describeBackend(info)} · ${wallSeconds.toFixed(1)} s wall · model in ${result.out}` +
       "\n(accuracy counts real tokens only; padding is masked out)",
   );
   return exitCode;
@@ -464,7 +562,13 @@ async function runTraining(command: TrainCommand): Promise<number> {
  * @returns the process exit code: 0 ok, 1 runtime error, 2 usage error
  */
 export async function main(args: string[], name: TrainCommandName = "train"): Promise<number> {
-  return await runCommand(USAGES[name], () => parseTrainCommand(args, name), runTraining);
+  try {
+    return await runCommand(USAGES[name], () => parseTrainCommand(args, name), runTraining);
+  } catch (error) {
+    if (!(error instanceof ConfigFileError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 1;
+  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

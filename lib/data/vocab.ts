@@ -305,6 +305,27 @@ export async function loadVocab(path: string): Promise<Vocab> {
   return vocabFromJSON(json, path);
 }
 
+/**
+ * The maps with more words appended after their own (e.g. words of pretrained vectors that the
+ * training sentences lack); words the map has already are skipped.
+ *
+ * @param vocab the maps
+ * @param words words to add, in the order their ids are given
+ * @returns new maps; `vocab` is unchanged
+ */
+export function withExtraWords(vocab: Vocab, words: Iterable<string>): Vocab {
+  const added = [...vocab.words];
+  const known = new Set(added);
+  for (const word of words) {
+    const key = vocab.options.lowercase ? word.toLowerCase() : word;
+    if (!known.has(key)) {
+      known.add(key);
+      added.push(key);
+    }
+  }
+  return makeVocab(added, vocab.tags, vocab.options);
+}
+
 function makeVocab(
   words: string[],
   tags: string[],

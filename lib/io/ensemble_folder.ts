@@ -15,6 +15,7 @@
 import type { TaggerEnsemble } from "../model/mapped.ts";
 import { readJSONFile, replaceFolder, resolveInsideFolder, writeFileAtomic } from "./files.ts";
 import {
+  type CheckpointChoice,
   type LoadedTagger,
   loadTaggerFolder,
   resolveModelDirectory,
@@ -74,10 +75,16 @@ export interface LoadModelOptions {
    * sentence with its `members`.
    */
   caseless?: boolean;
+  /**
+   * Which checkpoint of a training run folder: `"best"` (the epoch with the best validation
+   * entity F1; the default) or `"last"`. Plain model and ensemble folders ignore it.
+   */
+  checkpoint?: CheckpointChoice;
 }
 
 /**
- * Loads a model folder, a training run folder (its latest checkpoint) or an ensemble folder.
+ * Loads a model folder, a training run folder (its best epoch's checkpoint unless
+ * `options.checkpoint` is `"last"`) or an ensemble folder.
  *
  * @param directory the folder
  * @param options whether to load the caseless members
@@ -88,7 +95,7 @@ export async function loadModelFolder(
   directory: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const resolved = await resolveModelDirectory(directory);
+  const resolved = await resolveModelDirectory(directory, options.checkpoint ?? "best");
   if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) {
     return await loadEnsembleFolder(resolved, options.caseless ?? true);
   }

@@ -118,7 +118,33 @@ export interface CheckpointPointerFile {
   epoch?: number;
   /** When the latest checkpoint is mid-epoch: that epoch and its steps done. */
   partial?: { epoch: number; step: number };
+  /**
+   * The checkpoint of the epoch with the best validation entity F1 so far (the earliest of
+   * equals), kept beside the latest: the run's model. Absent in runs without validation, and in
+   * runs written before it existed (their model is the latest checkpoint).
+   */
+  best?: BestCheckpoint;
 }
+
+/** The best epoch's checkpoint of a run (see {@linkcode CheckpointPointerFile.best}). */
+export interface BestCheckpoint {
+  /** Its folder, relative to the run folder (e.g. `checkpoints/epoch-003`). */
+  checkpoint: string;
+  /** Its epoch (1-based). */
+  epoch: number;
+  /** Its validation entity F1. */
+  valF1: number;
+}
+
+/**
+ * Which checkpoint of a training run folder a command loads: `"best"` (the epoch with the best
+ * validation entity F1, the default; the latest when the run kept no best) or `"last"` (the
+ * latest, which `--resume` continues from).
+ */
+export type CheckpointChoice = "best" | "last";
+
+/** The checkpoint choices, for flags. */
+export const CHECKPOINT_CHOICES: readonly CheckpointChoice[] = ["best", "last"];
 
 /** Whether a value is a plain JSON object (not null, not an array). */
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -162,20 +188,35 @@ export function checkCheckpointPointer(value: unknown, file: string): Checkpoint
     if (!isCount(epoch)) bad("partial.epoch", "must be an integer >= 0", epoch);
     if (!isCount(step)) bad("partial.step", "must be an integer >= 0", step);
   }
+  if (value.best !== undefined) {
+    const best = value.best;
+    if (!isRecord(best)) bad("best", "must be an object", best);
+    const { checkpoint, epoch, valF1 } = best as Record<string, unknown>;
+    if (typeof checkpoint !== "string" || checkpoint === "") {
+      bad("best.checkpoint", "must be a non-empty folder path", checkpoint);
+    }
+    if (!isCount(epoch) || epoch < 1) bad("best.epoch", "must be an integer >= 1", epoch);
+    if (typeof valF1 !== "number" || !Number.isFinite(valF1)) {
+      bad("best.valF1", "must be a finite number", valF1);
+    }
+  }
   return value as unknown as CheckpointPointerFile;
 }
 
 /**
- * Reads a run folder's `checkpoint.json` and resolves its latest checkpoint, which must lie
- * inside the run folder once symbolic links are followed.
+ * Reads a run folder's `checkpoint.json` and resolves the checkpoint asked for (the best epoch's
+ * by default, else the latest), which must lie inside the run folder once symbolic links are
+ * followed.
  *
  * @param directory the run folder
+ * @param choice `"best"` (the latest when the run kept no best) or `"last"`
  * @returns the pointer and the checkpoint folder, or null when the folder has no pointer
  * @throws {Error} naming `checkpoint.json` and the field when it is unreadable, malformed, or
  *   points outside the run folder or at nothing
  */
 export async function readCheckpointPointer(
   directory: string,
+  choice: CheckpointChoice = "best",
 ): Promise<{ pointer: CheckpointPointerFile; checkpoint: string } | null> {
   const file = `${directory}/${CHECKPOINT_POINTER}`;
   let text: string;
@@ -192,25 +233,31 @@ export async function readCheckpointPointer(
     throw new Error(`${file}: unreadable (${(error as Error).message})`);
   }
   const pointer = checkCheckpointPointer(parsed, file);
+  const best = choice === "best" ? pointer.best : undefined;
   const checkpoint = await resolveInsideFolder(
     directory,
-    pointer.latest,
+    best ? best.checkpoint : pointer.latest,
     file,
-    'field "latest"',
+    best ? 'field "best.checkpoint"' : 'field "latest"',
   );
   return { pointer, checkpoint };
 }
 
 /**
- * Resolves a run folder to the folder of its latest checkpoint; a plain model folder resolves
- * to itself. The checkpoint must lie inside the run folder (symbolic links followed).
+ * Resolves a run folder to the folder of one of its checkpoints (the best epoch's unless
+ * `choice` is `"last"`); a plain model folder resolves to itself. The checkpoint must lie
+ * inside the run folder (symbolic links followed).
  *
  * @param directory a model folder or a training run folder
+ * @param choice which checkpoint of a run folder: `"best"` (default) or `"last"`
  * @returns the folder that holds `model.json` (or `ensemble.json`)
  * @throws {Error} naming the folder when it is missing, or `checkpoint.json` when it is
  *   malformed or points outside the run folder
  */
-export async function resolveModelDirectory(directory: string): Promise<string> {
+export async function resolveModelDirectory(
+  directory: string,
+  choice: CheckpointChoice = "best",
+): Promise<string> {
   directory = directory.replace(/(?<=.)\/+$/, "");
   let info: Deno.FileInfo;
   try {
@@ -219,20 +266,24 @@ export async function resolveModelDirectory(directory: string): Promise<string> 
     throw new Error(`${directory}: model folder not found`);
   }
   if (!info.isDirectory) throw new Error(`${directory}: is a file, not a model folder`);
-  const resolved = await readCheckpointPointer(directory);
+  const resolved = await readCheckpointPointer(directory, choice);
   return resolved === null ? directory : resolved.checkpoint;
 }
 
 /**
- * Loads one tagger from a model folder (not an ensemble; a run folder loads its latest
- * checkpoint).
+ * Loads one tagger from a model folder (not an ensemble; a run folder loads its best epoch's
+ * checkpoint, or with `choice` `"last"` its latest).
  *
  * @param directory the folder
+ * @param choice which checkpoint of a run folder: `"best"` (default) or `"last"`
  * @returns the tagger, its maps and its config
  * @throws {Error} naming the folder or file when files are missing, corrupt or mismatched
  */
-export async function loadTaggerFolder(directory: string): Promise<LoadedTagger> {
-  const resolved = await resolveModelDirectory(directory);
+export async function loadTaggerFolder(
+  directory: string,
+  choice: CheckpointChoice = "best",
+): Promise<LoadedTagger> {
+  const resolved = await resolveModelDirectory(directory, choice);
   const configPath = `${resolved}/config.json`;
   const stored = await readJSONFile<unknown>(configPath, "model config");
   const vocab = await loadVocab(`${resolved}/vocab.json`);

@@ -15,7 +15,13 @@
  * @module
  */
 import { readJSONFile, writeFileAtomic } from "../io/files.ts";
-import { CHECKPOINT_POINTER, saveModelFolder, type TrainingRecord } from "../io/model_folder.ts";
+import {
+  type BestCheckpoint,
+  checkCheckpointPointer,
+  CHECKPOINT_POINTER,
+  saveModelFolder,
+  type TrainingRecord,
+} from "../io/model_folder.ts";
 import { saveState } from "../io/state_file.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { type ResolvedTrainConfig } from "./config.ts";
@@ -34,6 +40,8 @@ export interface CheckpointPointer {
   epoch: number;
   /** When the latest checkpoint is mid-epoch (an interrupted run): that epoch and its steps done. */
   partial?: { epoch: number; step: number };
+  /** The best epoch's checkpoint (by validation entity F1), kept beside the latest. */
+  best?: BestCheckpoint;
 }
 
 /** The file of a mid-epoch checkpoint that says where its epoch stands. */
@@ -87,7 +95,34 @@ export async function readPointer(out: string): Promise<CheckpointPointer | null
       );
     }
   }
+  try {
+    checkCheckpointPointer(pointer, path);
+  } catch (error) {
+    throw new RunFolderError((error as Error).message, { cause: error });
+  }
+  const best = pointer.best as BestCheckpoint | undefined;
+  if (best && !LATEST.test(best.checkpoint)) {
+    bad(`best.checkpoint must name a folder under checkpoints/, got ${JSON.stringify(best)}`);
+  }
   return pointer as unknown as CheckpointPointer;
+}
+
+/**
+ * The best epoch of a history by validation entity F1 (the earliest of equals), or null when no
+ * epoch has a finite validation F1 (a run without validation).
+ *
+ * @param history the epochs done
+ * @returns the epoch (1-based, as the history numbers it) and its F1
+ */
+export function bestEpochOf(history: History): { epoch: number; valF1: number } | null {
+  let best: { epoch: number; valF1: number } | null = null;
+  const scores = history.valF1 ?? [];
+  for (let index = 0; index < history.epoch.length; index++) {
+    const valF1 = scores[index];
+    if (typeof valF1 !== "number" || !Number.isFinite(valF1)) continue;
+    if (best === null || valF1 > best.valF1) best = { epoch: history.epoch[index], valF1 };
+  }
+  return best;
 }
 
 /**
@@ -101,8 +136,9 @@ export function trainingRecord(config: ResolvedTrainConfig, epochsDone: number):
 
 /**
  * Writes a checkpoint into `out/checkpoints/<name>` (via a temp folder renamed into place), then
- * points `out/checkpoint.json` at it, then removes older checkpoints. A crash at any moment
- * leaves the previous checkpoint loadable.
+ * points `out/checkpoint.json` at it (and at the best epoch's checkpoint, which is this one when
+ * its validation F1 is the best so far), then removes the checkpoints that are neither. A crash
+ * at any moment leaves the previous checkpoints loadable.
  *
  * @param out the run folder
  * @param state what to save: the tagger and maps, the settings, the history of complete
@@ -146,10 +182,12 @@ export async function writeCheckpoint(
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     throw failed(`writing checkpoint ${name}`, error);
   }
+  const best = await bestCheckpointAfter(out, history, position ? null : name);
   const pointer: CheckpointPointer = {
     latest: `checkpoints/${name}`,
     epoch: epochsDone,
     ...(position ? { partial: { epoch: position.epoch, step: position.step } } : {}),
+    ...(best ? { best } : {}),
   };
   try {
     await writeFileAtomic(`${out}/${CHECKPOINT_POINTER}`, JSON.stringify(pointer));
@@ -157,8 +195,9 @@ export async function writeCheckpoint(
     await Deno.remove(`${folder}/${name}`, { recursive: true }).catch(() => {});
     throw failed(`pointing ${CHECKPOINT_POINTER} at checkpoint ${name}`, error);
   }
+  const keep = new Set([name, best?.checkpoint.slice("checkpoints/".length)]);
   for await (const entry of Deno.readDir(folder)) {
-    if (entry.name !== name) await Deno.remove(`${folder}/${entry.name}`, { recursive: true });
+    if (!keep.has(entry.name)) await Deno.remove(`${folder}/${entry.name}`, { recursive: true });
   }
   try {
     await writeFileAtomic(`${out}/history.json`, JSON.stringify(history, null, 2));
@@ -169,6 +208,26 @@ export async function writeCheckpoint(
       { cause: error },
     );
   }
+}
+
+/**
+ * The best checkpoint once a checkpoint is written: the new one when its epoch is the history's
+ * best (`written`, null for a mid-epoch checkpoint), else the one the run's pointer already
+ * names for that epoch; none when no epoch was validated or the old pointer kept no best.
+ */
+async function bestCheckpointAfter(
+  out: string,
+  history: History,
+  written: string | null,
+): Promise<BestCheckpoint | undefined> {
+  const best = bestEpochOf(history);
+  if (best === null) return undefined;
+  const lastEpoch = history.epoch[history.epoch.length - 1];
+  if (written !== null && best.epoch === lastEpoch) {
+    return { checkpoint: `checkpoints/${written}`, ...best };
+  }
+  const previous = (await readPointer(out))?.best;
+  return previous?.epoch === best.epoch ? previous : undefined;
 }
 
 /** Whether a path exists. */

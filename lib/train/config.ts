@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
+import { defaultPresetFor, PRESET_NAMES, type PresetName, PRESETS } from "./presets.ts";
 import { checkDataConfig, type DataConfig } from "../data/data_config.ts";
 import {
   CHAR_FIELDS,
@@ -14,10 +15,25 @@ import {
   type TaggerConfig,
 } from "../model/config.ts";
 
-/** Training settings. Every field has the tutorial's value (or ours, where it is wrong). */
+/**
+ * Training settings. A field left out takes its preset's value ({@linkcode TrainConfig.preset}),
+ * else the tutorial's (or ours, where the tutorial's is wrong).
+ */
 export interface TrainConfig {
-  /** Passes over the training rows. Default 5. */
+  /**
+   * The recipe that fills in the settings left out (lib/train/presets.ts): `"tutorial"` or
+   * `"accurate"`. Default `"accurate"` with your own training file (`data.train`), else
+   * `"tutorial"`.
+   */
+  preset?: PresetName;
+  /** Passes over the training rows: the most, with `patience`. Default 5. */
   epochs?: number;
+  /**
+   * Early stopping: stop after this many epochs in a row without a better validation entity F1
+   * than the best so far (the best epoch's checkpoint is the run's model either way). 0: never
+   * stop early. Default 0.
+   */
+  patience?: number;
   /** Sentences per step. Default 32. */
   batchSize?: number;
   /** Share of the training split held out, from its end, like Keras. Default 0.1. */
@@ -71,9 +87,32 @@ export interface TrainConfig {
    * (lib/train/distill.ts); default null (gold tags only).
    */
   distill?: DistillConfig | null;
+  /**
+   * Pretrained word vectors to start the word embedding from (lib/data/embeddings.ts); default
+   * null (random). The width of the vectors sets `model.embeddingDim` (one given must equal it),
+   * and `caseFallback` defaults to true with them (most vector files are lowercase).
+   */
+  embeddings?: EmbeddingsConfig | null;
   /** The tagger's settings beyond the sizes the data decides (see lib/model/config.ts). */
   model?: ModelSettings;
 }
+
+/** Pretrained word vectors (see {@linkcode TrainConfig.embeddings}). */
+export interface EmbeddingsConfig {
+  /** A GloVe, word2vec text or fastText `.vec` file, plain or gzip. */
+  file: string;
+  /**
+   * How many words of the file that the training file lacks to add to the vocabulary (the
+   * file's first, i.e. most frequent, ones), so test words found only in the vectors are known.
+   * Default 50,000.
+   */
+  extraWords?: number;
+  /** Keep the vectors as they are instead of fine-tuning them. Default false. */
+  freeze?: boolean;
+}
+
+/** Default {@linkcode EmbeddingsConfig.extraWords}. */
+export const DEFAULT_EMBEDDINGS_EXTRA_WORDS = 50_000;
 
 /** Distillation settings (see {@linkcode TrainConfig.distill}). */
 export interface DistillConfig {
@@ -94,7 +133,9 @@ export type ResolvedTrainConfig = Required<Omit<TrainConfig, "limit">> & { limit
 
 /** The defaults: the tutorial's settings. */
 export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
+  preset: "tutorial",
   epochs: 5,
+  patience: 0,
   batchSize: 32,
   validationSplit: 0.1,
   limit: null,
@@ -110,6 +151,7 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
   caseFallback: false,
   data: null,
   distill: null,
+  embeddings: null,
   model: {},
 };
 
@@ -117,7 +159,22 @@ export const DEFAULT_TRAIN_CONFIG: ResolvedTrainConfig = {
  * Settings added after runs were first recorded: left out of a run's identity (its folder name)
  * while they hold their default, so older runs keep their names.
  */
-export const LATER_SETTINGS = ["caseAugmentation", "caseFallback", "data", "distill"] as const;
+export const LATER_SETTINGS = [
+  "caseAugmentation",
+  "caseFallback",
+  "data",
+  "distill",
+  "preset",
+  "patience",
+  "embeddings",
+] as const;
+
+/** The object without its undefined fields. */
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(object).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}
 
 /** Throws a {@linkcode ConfigError} unless `ok`. */
 function require(ok: boolean, field: string, problem: string, value: unknown): void {
@@ -135,14 +192,31 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   const given = Object.fromEntries(
     Object.entries(config).filter(([, value]) => value !== undefined),
   );
+  const presetName = config.preset ?? defaultPresetFor(config);
+  require(
+    (PRESET_NAMES as readonly unknown[]).includes(presetName),
+    "preset",
+    `must be one of ${PRESET_NAMES.join(", ")}`,
+    presetName,
+  );
+  const preset = PRESETS[presetName];
   const resolved: ResolvedTrainConfig = {
     ...DEFAULT_TRAIN_CONFIG,
+    ...preset.train,
     ...given,
+    preset: presetName,
     model: {
+      ...preset.model,
       ...(config.countPadding ? { maskPadding: false } : {}),
-      ...config.model,
+      ...definedOnly(config.model ?? {}),
     },
   };
+  require(
+    Number.isInteger(resolved.patience) && resolved.patience >= 0,
+    "patience",
+    "must be an integer >= 0 (0: no early stopping)",
+    resolved.patience,
+  );
   for (const key of ["epochs", "batchSize", "maxLen", "minFrequency"] as const) {
     const value = resolved[key];
     require(Number.isInteger(value) && value >= 1, key, "must be a positive integer", value);
@@ -174,6 +248,11 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
   );
   if (resolved.data !== null) resolved.data = checkDataConfig(resolved.data, "data.");
   if (resolved.distill !== null) resolved.distill = checkDistillConfig(resolved.distill);
+  if (resolved.embeddings !== null) {
+    resolved.embeddings = checkEmbeddingsConfig(resolved.embeddings);
+    // Vector files are mostly lowercase (GloVe): "Lima" must find the vector word "lima".
+    if (config.caseFallback === undefined) resolved.caseFallback = true;
+  }
   require(
     !(resolved.data?.dev && config.validationSplit !== undefined && config.validationSplit > 0),
     "validationSplit",
@@ -201,6 +280,27 @@ export function resolveTrainConfig(config: TrainConfig = {}): ResolvedTrainConfi
     true,
   );
   return resolved;
+}
+
+/** Checks word-vector settings and fills in their defaults. */
+function checkEmbeddingsConfig(embeddings: EmbeddingsConfig): Required<EmbeddingsConfig> {
+  require(
+    typeof embeddings === "object" && typeof embeddings.file === "string" &&
+      embeddings.file.length > 0,
+    "embeddings.file",
+    "must name a vectors file",
+    embeddings?.file,
+  );
+  const extraWords = embeddings.extraWords ?? DEFAULT_EMBEDDINGS_EXTRA_WORDS;
+  require(
+    Number.isInteger(extraWords) && extraWords >= 0,
+    "embeddings.extraWords",
+    "must be an integer >= 0",
+    extraWords,
+  );
+  const freeze = embeddings.freeze ?? false;
+  require(typeof freeze === "boolean", "embeddings.freeze", "must be true or false", freeze);
+  return { file: embeddings.file, extraWords, freeze };
 }
 
 /** Checks distillation settings and fills in the default weight. */

@@ -86,6 +86,41 @@ function knownTagsOnly(sentences: readonly Sentence[], vocab: Vocab): readonly S
   }));
 }
 
+/** The sentences trained on and those validated on: `limit` applied, the dev file or the tail. */
+function fitAndValidation(
+  trainSentences: readonly Sentence[],
+  config: ResolvedTrainConfig,
+  dev?: readonly Sentence[] | null,
+): { train: readonly Sentence[]; validation: readonly Sentence[] } {
+  const limited = config.limit === null ? trainSentences : trainSentences.slice(0, config.limit);
+  return dev
+    ? { train: limited, validation: dev }
+    : validationTail(limited, config.validationSplit);
+}
+
+/**
+ * The maps {@linkcode prepareData} builds when given none: the words of the sentences trained
+ * on (after `limit` and the validation tail), the tags of all of `trainSentences`.
+ *
+ * @param trainSentences the training sentences
+ * @param config resolved settings
+ * @param dev validation sentences of their own, if any
+ */
+export function trainingVocab(
+  trainSentences: readonly Sentence[],
+  config: ResolvedTrainConfig,
+  dev?: readonly Sentence[] | null,
+): Vocab {
+  const { train } = fitAndValidation(trainSentences, config, dev);
+  const tags = buildVocab(trainSentences).tags; // the full split's tags, even when limited
+  return buildVocab(train, {
+    minFrequency: config.minFrequency,
+    lowercase: config.lowercase,
+    caseFallback: config.caseFallback,
+    tags,
+  });
+}
+
 /**
  * Builds maps from the training rows and encodes training and validation rows.
  *
@@ -106,18 +141,8 @@ export function prepareData(
   chars?: CharVocab,
   dev?: readonly Sentence[] | null,
 ): TrainingData {
-  const limited = config.limit === null ? trainSentences : trainSentences.slice(0, config.limit);
-  const { train, validation } = dev
-    ? { train: limited, validation: dev }
-    : validationTail(limited, config.validationSplit);
-  const tags = buildVocab(trainSentences).tags; // the full split's tags, even when limited
-  const maps = vocab ??
-    buildVocab(train, {
-      minFrequency: config.minFrequency,
-      lowercase: config.lowercase,
-      caseFallback: config.caseFallback,
-      tags,
-    });
+  const { train, validation } = fitAndValidation(trainSentences, config, dev);
+  const maps = vocab ?? trainingVocab(trainSentences, config, dev);
   const fit = encodeSentences(train, maps, { maxLen: config.maxLen });
   const counts = new Uint32Array(maps.words.length);
   for (let cell = 0; cell < fit.wordIds.length; cell++) {

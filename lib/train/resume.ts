@@ -74,7 +74,7 @@ function recordedSettings(
     if (value === undefined) continue; // written before the setting existed: its default
     const type = key === "limit"
       ? "number or null"
-      : key === "data" || key === "distill"
+      : key === "data" || key === "distill" || key === "embeddings"
       ? "object or null"
       : typeof DEFAULT_TRAIN_CONFIG[key];
     const actual = value === null ? "null" : typeof value;
@@ -83,6 +83,8 @@ function recordedSettings(
     }
     settings[key] = value;
   }
+  // Written before presets existed: made with the tutorial's settings (its patience, 0).
+  if (settings.preset === undefined) settings.preset = "tutorial";
   if (fields.epochsDone !== undefined && fields.epochsDone !== epochsDone) {
     bad(
       `training.epochsDone is ${JSON.stringify(fields.epochsDone)}, but ${CHECKPOINT_POINTER} ` +
@@ -100,6 +102,7 @@ function recordedSettings(
  * @param out the run folder
  * @param pointer its checkpoint pointer
  * @param epochs the epochs asked for now, if given (the saved count otherwise)
+ * @param patience the early-stopping patience asked for now, if given (the saved one otherwise)
  * @throws {RunFolderError} naming the file when the checkpoint does not load or a file of it is
  *   malformed (the tagger is disposed of then)
  */
@@ -107,12 +110,13 @@ export async function resumeRun(
   out: string,
   pointer: CheckpointPointer,
   epochs: number | undefined,
+  patience?: number,
 ): Promise<ResumedRun> {
   let checkpoint = `${out}/${pointer.latest}`;
   let loaded: LoadedTagger;
   try {
     // Through the run folder, so the pointer is checked to stay inside it (links followed).
-    loaded = await loadTaggerFolder(out);
+    loaded = await loadTaggerFolder(out, "last");
     checkpoint = loaded.directory;
   } catch (error) {
     const text = (error as Error).message;
@@ -145,7 +149,7 @@ export async function resumeRun(
     }
     return {
       loaded,
-      config: { ...saved, epochs: epochs ?? saved.epochs },
+      config: { ...saved, epochs: epochs ?? saved.epochs, patience: patience ?? saved.patience },
       history,
       trainerState: await loadState<TrainerState>(`${checkpoint}/optimizer`),
       epoch: pointer.epoch,
@@ -178,7 +182,7 @@ export interface SettingDifference {
 /**
  * The settings given now that differ from a saved run's. Only fields set in `given` (not
  * undefined) count — a setting left out takes the run's value, so defaults never differ — and
- * `epochs` never counts (resuming may ask for more). A model setting given is compared with the
+ * `epochs` and `patience` never count (resuming may ask for more, or stop otherwise). A model setting given is compared with the
  * run tagger's resolved value.
  *
  * @param given the settings as the caller gave them
@@ -191,7 +195,12 @@ export function settingDifferences(
 ): SettingDifference[] {
   const differences: SettingDifference[] = [];
   for (const [key, value] of Object.entries(given)) {
-    if (value === undefined || ["epochs", "model", "data", "distill"].includes(key)) continue;
+    if (
+      value === undefined ||
+      ["epochs", "patience", "model", "data", "distill", "embeddings"].includes(key)
+    ) {
+      continue;
+    }
     const was = (saved as unknown as Record<string, unknown>)[key];
     if (!Object.is(value, was)) differences.push({ field: key, saved: was, given: value });
   }
@@ -257,7 +266,7 @@ export class ResumeMismatchError extends RunFolderError {
    */
   constructor(readonly out: string, readonly differences: SettingDifference[]) {
     super(
-      `${out}: cannot resume with settings other than the run's own (only epochs may change):\n` +
+      `${out}: cannot resume with settings other than the run's own (only epochs and patience may change):\n` +
         differences.map((d) => `  ${formatDifference(d)}\n`).join("") +
         "give the run's values or leave those settings out, or start a new run in another folder",
     );

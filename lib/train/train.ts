@@ -17,7 +17,7 @@ import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
-import { readPointer, writeCheckpoint } from "./checkpoint.ts";
+import { bestEpochOf, readPointer, writeCheckpoint } from "./checkpoint.ts";
 import { ResumeMismatchError, resumeRun, settingDifferences } from "./resume.ts";
 import {
   alreadyHoldsRun,
@@ -43,6 +43,7 @@ import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
 import { acquireRunLock, RunFolderError, type RunLock } from "./lock.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
 import { createTrainer, type TrainerState } from "./trainer.ts";
+import { applyWordVectors, loadWordVectorsFor } from "./word_vectors.ts";
 
 export { evaluateRows } from "./epoch.ts";
 export { RunFolderError, RunLockedError } from "./lock.ts";
@@ -140,6 +141,17 @@ export interface TrainResult {
    * epoch ended: the epoch and its steps done (a checkpoint of them is in `out`); else null.
    */
   interrupted: { epoch: number; step: number; reason: string } | null;
+  /**
+   * The epoch with the best validation entity F1 (the earliest of equals): its checkpoint is
+   * the run's model (what `evaluate`, `predict`, `serve` and `export` load from `out`); null
+   * without validation. `tagger` is the last epoch's weights either way.
+   */
+  bestEpoch: { epoch: number; valF1: number } | null;
+  /**
+   * The epoch after which early stopping ended training (`config.patience` epochs without a
+   * better validation F1) before `config.epochs`; else null.
+   */
+  stoppedEarlyAfter: number | null;
 }
 
 /** Raised when the loss stops being a finite number. */
@@ -200,7 +212,7 @@ async function startOf(
           "or chars",
       );
     }
-    const run = await resumeRun(out, existing, options.config?.epochs);
+    const run = await resumeRun(out, existing, options.config?.epochs, options.config?.patience);
     try {
       const differences = settingDifferences(options.config ?? {}, run.config);
       if (differences.length > 0) throw new ResumeMismatchError(out, differences);
@@ -331,17 +343,28 @@ async function trainHeld(
   stop: StopRequest,
 ): Promise<TrainResult> {
   const start = await startOf(options, out, sink);
-  const { config, train: trainSentences, dev } = await sentencesOf(
-    options,
-    start.config,
-    sink,
+  const loaded = await sentencesOf(options, start.config, sink);
+  const { train: trainSentences, dev } = loaded;
+  let config = loaded.config;
+  // Pretrained vectors are read for a new run only: a resumed run holds them in its weights.
+  const fresh = start.vocab === undefined && start.tagger === undefined;
+  const withVectors = config.embeddings && fresh
+    ? await loadWordVectorsFor(trainSentences, config, options.config, dev, sink)
+    : null;
+  if (withVectors) config = withVectors.config;
+  const data = prepareData(
+    trainSentences,
+    config,
+    withVectors?.vocab ?? start.vocab,
+    start.chars,
+    dev,
   );
-  const data = prepareData(trainSentences, config, start.vocab, start.chars, dev);
   if (config.distill) {
     const distill = config.distill as Required<DistillConfig>;
     data.softTargets = await softTargetsFor(distill, config, data, out, sink);
   }
   const tagger = taggerFor(data, config, start.tagger);
+  if (withVectors) applyWordVectors(tagger, data.vocab, withVectors.vectors);
   if (out) {
     // The first checkpoint is written beside none, each later one beside the previous one.
     const checkpoints = start.epoch > 0 || start.position ? 1 : 2;
@@ -355,6 +378,16 @@ async function trainHeld(
   }
   const mapped = { tagger, vocab: data.vocab, chars: data.chars ?? null };
   const steps = Math.ceil(data.fit.size / config.batchSize);
+  const cut = data.fitSentences.filter((sentence) => sentence.words.length > config.maxLen);
+  if (cut.length > 0) {
+    const longest = cut.reduce((most, sentence) => Math.max(most, sentence.words.length), 0);
+    sink(
+      `note: ${cut.length} of ${data.fitSentences.length} training sentences are longer than ` +
+        `maxLen ${config.maxLen} tokens (the longest ${longest}) and are trained on their first ` +
+        `${config.maxLen} only (--max-len N to change it; prediction and evaluation tag long ` +
+        "sentences whole, in overlapping windows)\n",
+    );
+  }
   sink(
     `training on ${data.fit.size} sentences (${steps} steps of ${config.batchSize}), ` +
       `validating on ${data.validation.size}; vocabulary ${data.vocab.words.length} words, ` +
@@ -364,7 +397,19 @@ async function trainHeld(
   let totalMs = 0;
   let totalSteps = 0;
   let interrupted: TrainResult["interrupted"] = null;
+  let stoppedEarlyAfter: number | null = null;
+  let warnedNothingLearned = false;
   for (let epoch = start.epoch + 1; epoch <= config.epochs; epoch++) {
+    if (earlyStopDue(history, config.patience)) {
+      stoppedEarlyAfter = epoch - 1;
+      const best = bestEpochOf(history)!;
+      sink(
+        `early stop after epoch ${epoch - 1}: no better validation F1 for ${config.patience} ` +
+          `epoch${config.patience === 1 ? "" : "s"}; the run's model is epoch ${best.epoch} ` +
+          `(validation F1 ${best.valF1.toFixed(4)})\n`,
+      );
+      break;
+    }
     const from = start.position?.epoch === epoch ? start.position : undefined;
     const result = await runEpochWithValidation(
       { mapped, data, config, epoch, steps, trainerState, sink, stop, onStep: options.onStep },
@@ -389,6 +434,10 @@ async function trainHeld(
     history = appendEpoch(history, result.record!);
     sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
     if (out) await writeCheckpoint(out, { mapped, config, history, trainerState });
+    if (!warnedNothingLearned && nothingLearned(history)) {
+      warnedNothingLearned = true;
+      sink(nothingLearnedWarning(history, config));
+    }
     await options.onEpoch?.(epoch, history);
   }
   return {
@@ -402,7 +451,36 @@ async function trainHeld(
     steps: totalSteps,
     resumedFromEpoch: start.epoch,
     interrupted,
+    bestEpoch: bestEpochOf(history),
+    stoppedEarlyAfter,
   };
+}
+
+/**
+ * Whether `patience` epochs have passed since the best validation F1 (0: never). Epochs before
+ * the first entity is found do not count: a small corpus can take several epochs to find one.
+ */
+function earlyStopDue(history: History, patience: number): boolean {
+  if (patience <= 0 || history.epoch.length === 0) return false;
+  const best = bestEpochOf(history);
+  return best !== null && best.valF1 > 0 &&
+    history.epoch[history.epoch.length - 1] - best.epoch >= patience;
+}
+
+/** Whether two or more epochs were validated and none found a single entity right (F1 0). */
+function nothingLearned(history: History): boolean {
+  const scores = (history.valF1 ?? []).filter((value) => Number.isFinite(value));
+  return scores.length >= 2 && scores.every((value) => value === 0);
+}
+
+/** What to say when {@linkcode nothingLearned}: what the model does, and what to try. */
+function nothingLearnedWarning(history: History, config: ResolvedTrainConfig): string {
+  const epochs = history.epoch.length;
+  return `warning: validation entity F1 is still 0 after ${epochs} epochs: the model finds no ` +
+    "entity of the validation set. Try a higher learning rate (--learning-rate 0.01), more " +
+    "epochs, more training sentences, or --preset accurate" +
+    (config.preset === "accurate" ? "" : ` (this run uses --preset ${config.preset})`) +
+    "; and check that the validation file uses the training file's entity types.\n";
 }
 
 /** What one epoch needs. */
@@ -428,6 +506,7 @@ async function runEpochWithValidation(context: EpochContext, from?: EpochPositio
     learningRate: epochLearningRate(config, epoch),
     seed: config.seed * 1000 + epoch,
     softTargetWeight: config.distill?.weight ?? 0,
+    freezeWordEmbedding: config.embeddings?.freeze ?? false,
   });
   if (context.trainerState) trainer.setState(context.trainerState);
   const progress = createProgress({

@@ -51,6 +51,8 @@ export interface TrainerOptions {
    * (`evaluateBatch`) always scores the gold tags.
    */
   softTargetWeight?: number;
+  /** Leave the word embedding as it is (pretrained vectors kept frozen); default false. */
+  freezeWordEmbedding?: boolean;
 }
 
 /** Defaults of {@link TrainerOptions}. */
@@ -59,6 +61,7 @@ export const DEFAULT_TRAINER_OPTIONS: Required<TrainerOptions> = {
   seed: 1234,
   trimPadding: true,
   softTargetWeight: 0,
+  freezeWordEmbedding: false,
 };
 
 /** Loss and accuracy of one batch, over real (unmasked) tokens. */
@@ -205,7 +208,7 @@ export function createTrainer(tagger: Tagger, options: TrainerOptions = {}): Tra
       // Metrics are read before the update: the Viterbi accuracy needs the CRF weights the
       // loss was computed with.
       const metrics = readMetrics(tagger, loss, extra, batch);
-      sparseAdam.update(batch.distinct, grads[0]);
+      if (!o.freezeWordEmbedding) sparseAdam.update(batch.distinct, grads[0]);
       denseAdam.update(grads.slice(1));
       tagger.weightsChanged();
       tf.dispose(grads);
