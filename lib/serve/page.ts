@@ -18,7 +18,7 @@
 
 import { ENTITY_COLORS, OTHER_COLOR, OUTLINE_COLOR, readableTextColor } from "../plot/_palette.ts";
 
-/** What each GMB entity type stands for, shown next to its filter checkbox. */
+/** What each common entity type stands for (GMB's, CoNLL-2003's), shown by its checkbox. */
 const TYPE_NAMES: Readonly<Record<string, string>> = {
   geo: "geographical entity",
   gpe: "geopolitical entity",
@@ -28,7 +28,76 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   art: "artefact",
   eve: "event",
   nat: "natural phenomenon",
+  PER: "person",
+  LOC: "location",
+  ORG: "organisation",
+  MISC: "miscellaneous",
 };
+
+/** Types of other corpora drawn in the colour of the GMB type they mean. */
+const COLOR_ALIASES: Readonly<Record<string, string>> = {
+  loc: "geo",
+  location: "geo",
+  person: "per",
+  organization: "org",
+  organisation: "org",
+  misc: "gpe",
+  date: "tim",
+  time: "tim",
+  event: "eve",
+};
+
+/** What the page says about the model it tags with. */
+export interface PageModel {
+  /** The entity types the model predicts, in the order their filters are listed. */
+  types: readonly string[];
+  /** What it was trained on, e.g. `the GMB corpus` or a file name. */
+  trainedOn: string;
+}
+
+/**
+ * What the page says of a model described by `GET /v1/model`'s fields: its types, and what its
+ * first member was trained on (its training file's name; the GMB corpus when it has no `data`).
+ *
+ * @param info the model's types and configs (lib/serve/model_info.ts)
+ */
+export function pageModelOf(
+  info: { types: readonly string[]; configs: readonly { training?: unknown }[] },
+): PageModel {
+  const training = info.configs[0]?.training as { data?: { train?: unknown } | null } | undefined;
+  const file = training?.data?.train;
+  return {
+    types: info.types,
+    trainedOn: typeof file === "string" ? (file.split(/[/\\]/).at(-1) ?? file) : "the GMB corpus",
+  };
+}
+
+/** The shipped models' page: GMB's eight types. */
+const GMB_PAGE: PageModel = { types: Object.keys(ENTITY_COLORS), trainedOn: "the GMB corpus" };
+
+/**
+ * A colour for each type: its palette colour, or the colour of the GMB type it means (`LOC` as
+ * `geo`), or the palette's colours not yet taken, in order (grey once they run out).
+ *
+ * @param types the entity types
+ * @returns type → colour
+ */
+export function typeColors(types: readonly string[]): Record<string, string> {
+  const colors: Record<string, string> = {};
+  const taken = new Set<string>();
+  const pending: string[] = [];
+  for (const type of types) {
+    const key = type.toLowerCase();
+    const color = ENTITY_COLORS[key] ?? ENTITY_COLORS[COLOR_ALIASES[key] ?? ""];
+    if (color && !taken.has(color)) {
+      colors[type] = color;
+      taken.add(color);
+    } else pending.push(type);
+  }
+  const free = Object.values(ENTITY_COLORS).filter((color) => !taken.has(color));
+  pending.forEach((type, index) => (colors[type] = free[index] ?? OTHER_COLOR));
+  return colors;
+}
 
 /** Escapes text for HTML element content and double-quoted attribute values. */
 function escapeHtml(text: string): string {
@@ -154,7 +223,7 @@ const jsonView = document.getElementById("json");
 const hiddenTypes = new Set();
 let busy = false;
 
-function typeKey(type) { return String(type).toLowerCase(); }
+function typeKey(type) { return String(type); }
 
 function chipFor(type) {
   for (const input of filterList.querySelectorAll("input")) {
@@ -372,10 +441,11 @@ fetch("/v1/model", { headers: { "accept": "application/json" } })
   .catch(() => {});
 `;
 
-/** Builds the page once; the palette is read from `lib/plot/_palette.ts` at build time. */
-function buildPage(): string {
-  const types = Object.keys(ENTITY_COLORS);
-  const typeCss = types.map((type) => typeRule(type, ENTITY_COLORS[type])).join("\n");
+/** Builds the page for a model; the palette is read from `lib/plot/_palette.ts`. */
+function buildPage(model: PageModel): string {
+  const types = [...model.types];
+  const colors = typeColors(types);
+  const typeCss = types.map((type) => typeRule(type, colors[type])).join("\n");
   const csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
   return `<!doctype html>
@@ -393,8 +463,10 @@ ${typeCss}
 <main>
 <header>
 <h1>bilstm-ner</h1>
-<p class="lede">Named-entity recognition with a BiLSTM trained on the GMB corpus. Type or paste
-English text and tag it.</p>
+<p class="lede">Named-entity recognition with a BiLSTM trained on ${escapeHtml(model.trainedOn)}.
+It finds ${types.length} entity type${types.length === 1 ? "" : "s"}: ${
+    escapeHtml(types.join(", "))
+  }. Type or paste text and tag it.</p>
 </header>
 <form id="tag-form" class="card" novalidate>
 <label for="text">Text to tag</label>
@@ -445,13 +517,22 @@ ${SCRIPT}</script>
 `;
 }
 
-let cached: string | undefined;
+const cache = new Map<string, string>();
 
 /**
- * The HTML of the try-it page served at `GET /`: self-contained (inline CSS and JS), with the
- * entity colours of {@link ENTITY_COLORS} baked in. Built once, then cached.
+ * The HTML of the try-it page served at `GET /`: self-contained (inline CSS and JS), saying what
+ * the model was trained on and listing its own entity types, each in its colour (GMB's types in
+ * the colours of {@link ENTITY_COLORS}, other corpora's mapped to them or given the palette's
+ * free colours). Built once per model, then cached.
+ *
+ * @param model the model's types and training data; default the shipped models' (GMB)
  */
-export function pageHtml(): string {
-  cached ??= buildPage();
-  return cached;
+export function pageHtml(model: PageModel = GMB_PAGE): string {
+  const key = JSON.stringify(model);
+  let page = cache.get(key);
+  if (page === undefined) {
+    page = buildPage(model);
+    cache.set(key, page);
+  }
+  return page;
 }

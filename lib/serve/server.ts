@@ -32,7 +32,7 @@ import { MicroBatcher, QueueFullError } from "./batcher.ts";
 import { HttpError, INTERNAL_ERROR } from "./http.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model_info.ts";
-import { pageHtml } from "./page.ts";
+import { pageHtml, pageModelOf } from "./page.ts";
 import { createHandler, type RequestLimits } from "./routes.ts";
 
 /** Tags texts, offsets in UTF-16 code units: a stand-in for a model (e.g. in tests). */
@@ -186,7 +186,7 @@ export function startServer(model: ServedModel, options: ServeOptions = {}): Ner
       }
     },
     model: model.info,
-    page: pageHtml,
+    page: () => pageHtml(pageModelOf(model.info)),
     metrics,
     limits: settings,
     cors: settings.cors,

@@ -127,11 +127,41 @@ export function bestEpochOf(history: History): { epoch: number; valF1: number } 
 
 /**
  * The training record a checkpoint stores: the settings without those the tagger config holds
- * (`maxLen`, `model`), and the epochs done.
+ * (`maxLen`, `model`), the epochs done, and the settings that were given explicitly (flags, a
+ * `--config` file, a notebook's settings) rather than taken from the preset or the defaults.
+ *
+ * @param config the resolved settings
+ * @param epochsDone complete epochs
+ * @param overrides the settings given, as given (undefined fields left out)
  */
-export function trainingRecord(config: ResolvedTrainConfig, epochsDone: number): TrainingRecord {
+export function trainingRecord(
+  config: ResolvedTrainConfig,
+  epochsDone: number,
+  overrides?: Record<string, unknown>,
+): TrainingRecord {
   const { model: _model, maxLen: _maxLen, ...settings } = config;
-  return { ...settings, epochsDone };
+  return { ...settings, epochsDone, ...(overrides ? { overrides } : {}) };
+}
+
+/**
+ * The settings given, for {@linkcode trainingRecord}: undefined fields left out at every level
+ * (JSON's own rule), empty objects dropped.
+ *
+ * @param given the settings as given
+ */
+export function givenSettings(given: object | undefined): Record<string, unknown> {
+  const clean = (value: unknown): unknown => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .map(([key, inner]) => [key, clean(inner)] as const)
+      .filter(([, inner]) =>
+        !(inner !== null && typeof inner === "object" && !Array.isArray(inner) &&
+          Object.keys(inner).length === 0)
+      );
+    return Object.fromEntries(entries);
+  };
+  return clean(given ?? {}) as Record<string, unknown>;
 }
 
 /**
@@ -152,9 +182,10 @@ export async function writeCheckpoint(
     history: History;
     trainerState: TrainerState;
     position?: EpochPosition;
+    overrides?: Record<string, unknown>;
   },
 ): Promise<void> {
-  const { mapped, config, history, trainerState, position } = state;
+  const { mapped, config, history, trainerState, position, overrides } = state;
   const epochsDone = history.epoch.length === 0 ? 0 : history.epoch[history.epoch.length - 1];
   let name = `epoch-${String(position?.epoch ?? epochsDone).padStart(3, "0")}` +
     (position ? `-step-${String(position.step).padStart(5, "0")}` : "");
@@ -171,7 +202,7 @@ export async function writeCheckpoint(
     );
   try {
     await Deno.mkdir(staging, { recursive: true });
-    await saveModelFolder(staging, mapped, trainingRecord(config, epochsDone));
+    await saveModelFolder(staging, mapped, trainingRecord(config, epochsDone, overrides));
     await writeFileAtomic(`${staging}/history.json`, JSON.stringify(history, null, 2));
     await saveState(`${staging}/optimizer`, trainerState);
     if (position) {

@@ -17,7 +17,7 @@ import { evaluateModel } from "../evaluate/evaluate.ts";
 import { checkMapsFitConfig } from "../io/model_folder.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
-import { bestEpochOf, readPointer, writeCheckpoint } from "./checkpoint.ts";
+import { bestEpochOf, givenSettings, readPointer, writeCheckpoint } from "./checkpoint.ts";
 import { ResumeMismatchError, resumeRun, settingDifferences } from "./resume.ts";
 import {
   alreadyHoldsRun,
@@ -180,6 +180,8 @@ interface Start {
   trainerState?: TrainerState;
   epoch: number;
   position?: EpochPosition;
+  /** A resumed run's record of the settings it was given. */
+  overrides?: Record<string, unknown>;
 }
 
 /** Settings that agree with a tagger the caller built: its own model settings and `maxLen`. */
@@ -235,7 +237,11 @@ async function startOf(
         : `resuming ${out} after epoch ${run.epoch} of ${run.config.epochs}\n`,
     );
     const { tagger, vocab, chars } = run.loaded;
-    return { ...run, tagger, vocab, chars: chars ?? undefined };
+    const recorded = run.loaded.config.training?.overrides;
+    const overrides = recorded !== null && typeof recorded === "object" && !Array.isArray(recorded)
+      ? recorded as Record<string, unknown>
+      : undefined;
+    return { ...run, tagger, vocab, chars: chars ?? undefined, overrides };
   }
   let config = resolveTrainConfig(options.config);
   if (options.tagger) {
@@ -377,6 +383,8 @@ async function trainHeld(
     }
   }
   const mapped = { tagger, vocab: data.vocab, chars: data.chars ?? null };
+  // What was given explicitly: a resumed run keeps its own record of it.
+  const overrides = start.overrides ?? givenSettings(options.config);
   const steps = Math.ceil(data.fit.size / config.batchSize);
   const cut = data.fitSentences.filter((sentence) => sentence.words.length > config.maxLen);
   if (cut.length > 0) {
@@ -422,7 +430,14 @@ async function trainHeld(
       const { step } = result.position;
       interrupted = { epoch, step, reason: stop.reason ?? "stop" };
       if (out) {
-        const checkpoint = { mapped, config, history, trainerState, position: result.position };
+        const checkpoint = {
+          mapped,
+          config,
+          history,
+          trainerState,
+          position: result.position,
+          overrides,
+        };
         await writeCheckpoint(out, checkpoint);
       }
       sink(
@@ -433,7 +448,7 @@ async function trainHeld(
     }
     history = appendEpoch(history, result.record!);
     sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
-    if (out) await writeCheckpoint(out, { mapped, config, history, trainerState });
+    if (out) await writeCheckpoint(out, { mapped, config, history, trainerState, overrides });
     if (!warnedNothingLearned && nothingLearned(history)) {
       warnedNothingLearned = true;
       sink(nothingLearnedWarning(history, config));
