@@ -253,6 +253,9 @@ async function evaluationPool(
   );
   if (options.test !== undefined) {
     const { sentences, warnings } = await loadTestSentences(options.test, options.read);
+    if (sentences.length === 0) {
+      throw new Error(`${options.test}: holds no sentences: nothing to evaluate`);
+    }
     const unknown = unknownTypesMessage(sentences, known, options.test);
     return {
       sentences,

@@ -87,7 +87,14 @@ function recordSpans(
   offsets: OffsetUnit,
   fail: (why: string) => never,
 ): Span[] {
-  const field = ["spans", "entities", "label"].find((name) => record[name] !== undefined);
+  const fields = ["spans", "entities", "label"].filter((name) => record[name] !== undefined);
+  if (fields.length > 1) {
+    fail(
+      `the record has both ${fields.map((name) => `"${name}"`).join(" and ")}: give its spans ` +
+        "in one of them (the others would be dropped)",
+    );
+  }
+  const field = fields[0];
   if (field === undefined) return [];
   const list = record[field];
   if (!Array.isArray(list)) fail(`"${field}" must be a list of spans`);

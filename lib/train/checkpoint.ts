@@ -25,6 +25,7 @@ import {
 import { saveState } from "../io/state_file.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import { type ResolvedTrainConfig } from "./config.ts";
+import type { DataFingerprint } from "./data_fingerprint.ts";
 import type { EpochPosition } from "./epoch.ts";
 import type { History } from "./history.ts";
 import { RunFolderError } from "./lock.ts";
@@ -183,9 +184,10 @@ export async function writeCheckpoint(
     trainerState: TrainerState;
     position?: EpochPosition;
     overrides?: Record<string, unknown>;
+    dataFingerprint?: DataFingerprint;
   },
 ): Promise<void> {
-  const { mapped, config, history, trainerState, position, overrides } = state;
+  const { mapped, config, history, trainerState, position, overrides, dataFingerprint } = state;
   const epochsDone = history.epoch.length === 0 ? 0 : history.epoch[history.epoch.length - 1];
   let name = `epoch-${String(position?.epoch ?? epochsDone).padStart(3, "0")}` +
     (position ? `-step-${String(position.step).padStart(5, "0")}` : "");
@@ -202,7 +204,10 @@ export async function writeCheckpoint(
     );
   try {
     await Deno.mkdir(staging, { recursive: true });
-    await saveModelFolder(staging, mapped, trainingRecord(config, epochsDone, overrides));
+    await saveModelFolder(staging, mapped, {
+      ...trainingRecord(config, epochsDone, overrides),
+      ...(dataFingerprint ? { dataFingerprint } : {}),
+    });
     await writeFileAtomic(`${staging}/history.json`, JSON.stringify(history, null, 2));
     await saveState(`${staging}/optimizer`, trainerState);
     if (position) {

@@ -39,7 +39,7 @@ export class ConfigFileError extends Error {
 /** The fields a hand-written settings file may hold (a training record's, and `maxLen`). */
 const TRAIN_FIELDS = new Set<string>(Object.keys(DEFAULT_TRAIN_CONFIG));
 /** Fields of a training record that are not settings (written by the trainer). */
-const RECORD_ONLY_FIELDS = new Set(["epochsDone", "overrides"]);
+const RECORD_ONLY_FIELDS = new Set(["epochsDone", "overrides", "dataFingerprint"]);
 /** The model settings a file may give (the tagger's fields but those the data decides). */
 const MODEL_FIELDS = new Set<string>(
   TAGGER_FIELDS.filter((field) => !["vocabSize", "numTags", "maxLen", "numChars"].includes(field)),

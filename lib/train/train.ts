@@ -44,6 +44,12 @@ import { acquireRunLock, RunFolderError, type RunLock } from "./lock.ts";
 import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
 import { createTrainer, type TrainerState } from "./trainer.ts";
 import { applyWordVectors, loadWordVectorsFor } from "./word_vectors.ts";
+import {
+  checkDataFingerprint,
+  type DataFingerprint,
+  dataFingerprint,
+  fingerprintDifference,
+} from "./data_fingerprint.ts";
 
 export { evaluateRows } from "./epoch.ts";
 export { RunFolderError, RunLockedError } from "./lock.ts";
@@ -182,6 +188,8 @@ interface Start {
   position?: EpochPosition;
   /** A resumed run's record of the settings it was given. */
   overrides?: Record<string, unknown>;
+  /** A resumed run's record of the data it was trained on (absent in older runs). */
+  data?: DataFingerprint;
 }
 
 /** Settings that agree with a tagger the caller built: its own model settings and `maxLen`. */
@@ -241,7 +249,8 @@ async function startOf(
     const overrides = recorded !== null && typeof recorded === "object" && !Array.isArray(recorded)
       ? recorded as Record<string, unknown>
       : undefined;
-    return { ...run, tagger, vocab, chars: chars ?? undefined, overrides };
+    const data = checkDataFingerprint(run.loaded.config.training?.dataFingerprint);
+    return { ...run, tagger, vocab, chars: chars ?? undefined, overrides, data };
   }
   let config = resolveTrainConfig(options.config);
   if (options.tagger) {
@@ -351,6 +360,18 @@ async function trainHeld(
   const start = await startOf(options, out, sink);
   const loaded = await sentencesOf(options, start.config, sink);
   const { train: trainSentences, dev } = loaded;
+  // A resumed run must see the data it was trained on: its maps and its history assume it.
+  const fingerprint = await dataFingerprint(trainSentences, dev);
+  if (start.data && out) {
+    const difference = fingerprintDifference(start.data, fingerprint);
+    if (difference) {
+      start.tagger?.dispose();
+      throw new RunFolderError(
+        `${out}: cannot resume: ${difference}; a run resumes on the data it was trained on ` +
+          "(start a new run with another --out to train on the new data)",
+      );
+    }
+  }
   let config = loaded.config;
   // Pretrained vectors are read for a new run only: a resumed run holds them in its weights.
   const fresh = start.vocab === undefined && start.tagger === undefined;
@@ -437,6 +458,7 @@ async function trainHeld(
           trainerState,
           position: result.position,
           overrides,
+          dataFingerprint: start.data ?? fingerprint,
         };
         await writeCheckpoint(out, checkpoint);
       }
@@ -448,7 +470,16 @@ async function trainHeld(
     }
     history = appendEpoch(history, result.record!);
     sink(`  tf.memory(): ${tf.memory().numTensors} tensors, ${tf.memory().numBytes} bytes\n`);
-    if (out) await writeCheckpoint(out, { mapped, config, history, trainerState, overrides });
+    if (out) {
+      await writeCheckpoint(out, {
+        mapped,
+        config,
+        history,
+        trainerState,
+        overrides,
+        dataFingerprint: start.data ?? fingerprint,
+      });
+    }
     if (!warnedNothingLearned && nothingLearned(history)) {
       warnedNothingLearned = true;
       sink(nothingLearnedWarning(history, config));
