@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  closestFlag,
   formatUsage,
   HELP_FLAG,
   parseBackend,
@@ -197,14 +198,14 @@ Deno.test("usageErrorFromConfig reads a plain RangeError that starts with a conf
   assert.equal(usageErrorFromConfig("epochs", table), undefined);
 });
 
-Deno.test("reportUsageErrors prints message and usage, returns 2; other errors pass", async () => {
+Deno.test("reportUsageErrors prints the message and where --help is, returns 2; other errors pass", async () => {
   const { result, errors } = await withCapturedConsole(() =>
     reportUsageErrors("usage: deno task x", () => {
       throw new UsageError("--x must be a number");
     })
   );
   assert.equal(result, 2);
-  assert.deepEqual(errors, ["error: --x must be a number\nusage: deno task x"]);
+  assert.deepEqual(errors, ["error: --x must be a number\n(deno task x --help lists the flags)"]);
   assert.equal(await reportUsageErrors("usage", () => 0), 0);
   assert.equal(await reportUsageErrors("usage", () => Promise.resolve(1)), 1);
   await assert.rejects(
@@ -243,7 +244,22 @@ for (const [name, load] of Object.entries(CLIS)) {
       ? /^error: --backend must be wasm or cpu, got "nope"\n/
       : /^error: unknown flag --backend\n/;
     assert.match(errors[0], expected);
-    assert.match(errors[0], new RegExp(`\\nusage: deno task ${name} `));
+    assert.match(errors[0], new RegExp(`\\n\\(deno task ${name} --help lists the flags\\)$`));
+    assert.equal(errors[0].split("\n").length, 2, "the error and the --help pointer only");
     assert.doesNotMatch(errors[0], /\n\s+at /, "no stack trace");
   });
 }
+
+Deno.test("a mistyped flag gets a 'did you mean' and no usage dump", async () => {
+  assert.equal(closestFlag("--epoch", ["epochs", "limit", "seed"]), "--epochs");
+  assert.equal(closestFlag("--trian", ["train", "dev"]), "--train");
+  assert.equal(closestFlag("--jsnl", ["json", "jsonl"]), "--jsonl");
+  assert.equal(closestFlag("--lr", ["learning-rate", "limit"]), undefined, "not close");
+  assert.equal(closestFlag("--learning", ["learning-rate", "limit"]), "--learning-rate");
+  const { main: trainMain } = await CLIS.train();
+  const { result, errors } = await withCapturedConsole(() => trainMain(["--epoch", "1"]));
+  assert.equal(result, 2);
+  assert.deepEqual(errors, [
+    "error: unknown flag --epoch (did you mean --epochs?)\n(deno task train --help lists the flags)",
+  ]);
+});

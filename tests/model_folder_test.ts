@@ -269,7 +269,7 @@ Deno.test("a folder saved now stores version 2 and the tagger's config once", as
     assert.equal(config.version, 2);
     assert.deepEqual(config.tagger, tagger.config);
     assert.deepEqual(config.training, training);
-    assert.equal(text.split('"maxLen"').length - 1, 1, "maxLen is stored exactly once");
+    assert.equal(text.split('"maxLen":').length - 1, 1, "maxLen is stored exactly once");
     const files = [...Deno.readDirSync(directory)].map((entry) => entry.name).sort();
     assert.ok(!files.includes("train_config.json"), `no train_config.json: ${files}`);
     assert.deepEqual(files, [
@@ -349,7 +349,7 @@ Deno.test("train() given a tagger the caller built saves that tagger's config", 
     assert.equal(saved.tagger.modelType, "bilstm-crf");
     assert.equal(saved.tagger.units, 8);
     assert.deepEqual(saved.tagger, tagger.config);
-    assert.equal(text.split('"maxLen"').length - 1, 1, "maxLen is stored exactly once");
+    assert.equal(text.split('"maxLen":').length - 1, 1, "maxLen is stored exactly once");
     assert.ok(!("model" in saved.training) && !("maxLen" in saved.training), text);
     assert.equal(saved.training.epochsDone, 1);
     for (const folder of [out, checkpoint]) {

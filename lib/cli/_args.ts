@@ -323,12 +323,64 @@ function quotedFlag(message: string): string {
   return /'(-{1,2}[^'\s=]+)/.exec(message)?.[1] ?? "a flag";
 }
 
+/** Edit distance between two short strings (insertions, deletions, substitutions, swaps). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return rows[a.length][b.length];
+}
+
+/**
+ * The known flag closest to a mistyped one, when it is close: within an edit distance of 2
+ * (1 for names of up to 4 letters), or the only flag the mistyped one begins.
+ *
+ * @example
+ * ```ts
+ * import { closestFlag } from "./_args.ts";
+ * closestFlag("--epoch", ["epochs", "limit"]); // "--epochs"
+ * closestFlag("--trian", ["train", "dev"]); // "--train"
+ * ```
+ *
+ * @param flag the flag as typed, with its dashes
+ * @param names the command's flag names, without dashes
+ * @returns the suggestion with its dashes, or undefined
+ */
+export function closestFlag(flag: string, names: readonly string[]): string | undefined {
+  const typed = flag.replace(/^-+/, "").split("=")[0];
+  if (typed === "") return undefined;
+  let best: { name: string; distance: number } | undefined;
+  for (const name of names) {
+    const distance = editDistance(typed, name);
+    if (best === undefined || distance < best.distance) best = { name, distance };
+  }
+  const limit = typed.length <= 4 ? 1 : 2;
+  if (best && best.distance <= limit) return `--${best.name}`;
+  const starts = names.filter((name) => name.startsWith(typed));
+  return starts.length === 1 ? `--${starts[0]}` : undefined;
+}
+
 /** Rewords a `parseArgs` error (it has a `code`) as a {@linkcode UsageError}. */
-function usageErrorFromParseArgs(error: Error & { code?: string }): UsageError | undefined {
+function usageErrorFromParseArgs(
+  error: Error & { code?: string },
+  names: readonly string[],
+): UsageError | undefined {
   const flag = quotedFlag(error.message);
   switch (error.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new UsageError(`unknown flag ${flag}`);
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const suggestion = closestFlag(flag, names);
+      return new UsageError(
+        `unknown flag ${flag}` + (suggestion ? ` (did you mean ${suggestion}?)` : ""),
+      );
+    }
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
       return new UsageError(
         `unexpected argument ${/'([^']*)'/.exec(error.message)?.[1] ?? ""}: ` +
@@ -390,7 +442,8 @@ export function parseFlags<O extends FlagSpecs, P extends boolean = false>(
       allowPositionals: allowPositionals ?? false,
     }) as ParsedFlags<O, P>;
   } catch (error) {
-    throw usageErrorFromParseArgs(error as Error & { code?: string }) ?? error;
+    throw usageErrorFromParseArgs(error as Error & { code?: string }, Object.keys(flags)) ??
+      error;
   }
 }
 

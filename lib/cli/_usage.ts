@@ -2,14 +2,14 @@
  * The usage side of the CLIs' shared command-line plumbing (re-exported by `_args.ts`): the
  * {@linkcode UsageError} a CLI throws for a user's mistake, the flag table that drives both
  * `parseArgs` and the usage text, the one usage format, and the one way to report a usage
- * error (message and usage on stderr, exit code 2, no stack trace).
+ * error (the message and a pointer to `--help` on stderr, exit code 2, no stack trace).
  *
  * @module
  */
 import type { ParseArgsOptionDescriptor } from "node:util";
 
 /**
- * A mistake on the command line: printed with the usage text, exit code 2. Its message names
+ * A mistake on the command line: printed with a pointer to `--help`, exit code 2. Its message names
  * the flag, e.g. `--epochs must be an integer, got "abc"`.
  */
 export class UsageError extends Error {
@@ -82,8 +82,8 @@ export function formatUsage(spec: UsageSpec): string {
 
 /**
  * Runs a command's body and reports a {@linkcode UsageError} the one way: `error: MESSAGE` and
- * the usage text on stderr (one `console.error` call), exit code 2, no stack trace. Other
- * errors pass through.
+ * one line saying where the flags are (`deno task x --help`) on stderr (one `console.error`
+ * call), exit code 2, no stack trace. Other errors pass through.
  *
  * @example
  * ```ts
@@ -106,7 +106,10 @@ export async function reportUsageErrors(
     return await body();
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`error: ${error.message}\n${usage}`);
+    // The error and where the flags are: the whole usage would scroll the error away.
+    const command = /^usage: (deno task \S+)/m.exec(usage)?.[1] ??
+      /^usage: (.+?)(?: \[|$)/m.exec(usage)?.[1] ?? "the command";
+    console.error(`error: ${error.message}\n(${command} --help lists the flags)`);
     return 2;
   }
 }

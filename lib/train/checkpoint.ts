@@ -128,41 +128,46 @@ export function bestEpochOf(history: History): { epoch: number; valF1: number } 
 
 /**
  * The training record a checkpoint stores: the settings without those the tagger config holds
- * (`maxLen`, `model`), the epochs done, and the settings that were given explicitly (flags, a
- * `--config` file, a notebook's settings) rather than taken from the preset or the defaults.
+ * (`maxLen`, `model`), the epochs done, and which settings were given explicitly (flags, a
+ * `--config` file, a notebook's settings) rather than taken from the preset or the defaults, by
+ * their paths (`learningRate`, `model.units`; the values are the record's and the tagger's).
  *
  * @param config the resolved settings
  * @param epochsDone complete epochs
- * @param overrides the settings given, as given (undefined fields left out)
+ * @param overrides the paths of the settings given
  */
 export function trainingRecord(
   config: ResolvedTrainConfig,
   epochsDone: number,
-  overrides?: Record<string, unknown>,
+  overrides?: readonly string[],
 ): TrainingRecord {
   const { model: _model, maxLen: _maxLen, ...settings } = config;
-  return { ...settings, epochsDone, ...(overrides ? { overrides } : {}) };
+  return { ...settings, epochsDone, ...(overrides ? { overrides: [...overrides] } : {}) };
 }
 
 /**
- * The settings given, for {@linkcode trainingRecord}: undefined fields left out at every level
- * (JSON's own rule), empty objects dropped.
+ * The paths of the settings given, for {@linkcode trainingRecord}: `epochs`, `model.units`,
+ * `data` (objects other than `model` count as one setting); undefined fields left out.
+ *
+ * @example
+ * ```ts
+ * import { givenSettings } from "./checkpoint.ts";
+ * givenSettings({ epochs: 3, seed: undefined, model: { units: 50 } }); // ["epochs", "model.units"]
+ * ```
  *
  * @param given the settings as given
  */
-export function givenSettings(given: object | undefined): Record<string, unknown> {
-  const clean = (value: unknown): unknown => {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, inner]) => inner !== undefined)
-      .map(([key, inner]) => [key, clean(inner)] as const)
-      .filter(([, inner]) =>
-        !(inner !== null && typeof inner === "object" && !Array.isArray(inner) &&
-          Object.keys(inner).length === 0)
-      );
-    return Object.fromEntries(entries);
-  };
-  return clean(given ?? {}) as Record<string, unknown>;
+export function givenSettings(given: object | undefined): string[] {
+  const paths: string[] = [];
+  for (const [key, value] of Object.entries(given ?? {})) {
+    if (value === undefined) continue;
+    if (key === "model" && value !== null && typeof value === "object") {
+      for (const [field, inner] of Object.entries(value)) {
+        if (inner !== undefined) paths.push(`model.${field}`);
+      }
+    } else paths.push(key);
+  }
+  return paths.sort();
 }
 
 /**
@@ -183,7 +188,7 @@ export async function writeCheckpoint(
     history: History;
     trainerState: TrainerState;
     position?: EpochPosition;
-    overrides?: Record<string, unknown>;
+    overrides?: readonly string[];
     dataFingerprint?: DataFingerprint;
   },
 ): Promise<void> {

@@ -186,8 +186,8 @@ interface Start {
   trainerState?: TrainerState;
   epoch: number;
   position?: EpochPosition;
-  /** A resumed run's record of the settings it was given. */
-  overrides?: Record<string, unknown>;
+  /** A resumed run's record of the settings it was given (their paths). */
+  overrides?: readonly string[];
   /** A resumed run's record of the data it was trained on (absent in older runs). */
   data?: DataFingerprint;
 }
@@ -246,8 +246,8 @@ async function startOf(
     );
     const { tagger, vocab, chars } = run.loaded;
     const recorded = run.loaded.config.training?.overrides;
-    const overrides = recorded !== null && typeof recorded === "object" && !Array.isArray(recorded)
-      ? recorded as Record<string, unknown>
+    const overrides = Array.isArray(recorded) && recorded.every((path) => typeof path === "string")
+      ? recorded as string[]
       : undefined;
     const data = checkDataFingerprint(run.loaded.config.training?.dataFingerprint);
     return { ...run, tagger, vocab, chars: chars ?? undefined, overrides, data };

@@ -70,7 +70,10 @@ export async function loadWordVectorsFor(
     `word vectors: ${vectors.dimension} dimensions; ${found} of ${trainingWords} training words ` +
       `found (${vectors.lowercased.size} by their lowercase); ${vectors.extra.length} other ` +
       `words added; ${vectors.vectorsRead} vectors read in ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      `${((performance.now() - started) / 1000).toFixed(1)} s; the embedding is ` +
+      `${vocab.words.length} rows × ${vectors.dimension} = ` +
+      `${(vocab.words.length * vectors.dimension * 4 / 1e6).toFixed(1)} MB of the model folder ` +
+      "(half with export --float16)\n",
   );
   return {
     vectors,
