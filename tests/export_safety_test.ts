@@ -3,8 +3,9 @@
  * `saveEnsembleFolder` build the new folder beside the target, load it back and tag a sentence
  * before any swap; a failure leaves the old folder byte-identical (a file of the user's in it
  * included) and no staging folder behind; a file at `--to` is an error and is never deleted; a
- * replaced folder is replaced whole, so a single model exported over an ensemble or a run folder
- * is what loads afterwards.
+ * replaced folder is replaced whole, so a single model exported over an ensemble is what loads
+ * afterwards. A run folder, the `--from` run itself among them, is never replaced (issue 28;
+ * tests/export_data_loss_test.ts has the rest of what export refuses).
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
@@ -186,7 +187,7 @@ Deno.test("an existing file at --to is an error naming it, and is never deleted"
   });
 });
 
-Deno.test("finding 2: a single model exported over an ensemble or a run replaces it whole", async () => {
+Deno.test("finding 2: a single model exported over an ensemble replaces it whole; a run folder is refused", async () => {
   await withTempDir(async (root) => {
     await tinyRun(`${root}/a`, { modelType: "bilstm-crf" }, 1);
     await tinyRun(`${root}/b`, { modelType: "bilstm-crf" }, 2);
@@ -222,21 +223,19 @@ Deno.test("finding 2: a single model exported over an ensemble or a run replaces
       predicted.errors.join(),
     );
 
-    // Over a run folder: no checkpoint.json, checkpoints/ or state of the run stays.
+    // Over a run folder: refused, the run's checkpoints kept (issue 28).
     const run = `${root}/a`;
-    assert.ok(namesIn(run).includes(CHECKPOINT_POINTER));
-    assert.equal((await runExport(["--from", `${root}/single`, "--to", run])).code, 0);
-    assert.deepEqual(namesIn(run), files);
-    const overRun = await loadModelFolder(run);
-    assert.equal(overRun.directory, run, "no checkpoint pointer redirects the load");
-    assert.deepEqual(weights(overRun), weights(source));
-    disposeLoadedModel(overRun);
+    const runBefore = await checksums(run);
+    const overRun = await runExport(["--from", `${root}/single`, "--to", run]);
+    assert.equal(overRun.code, 1);
+    assert.match(overRun.errors, /^error: .*\/a: is a training run folder \(checkpoint\.json/);
+    assert.deepEqual(await checksums(run), runBefore);
     disposeLoadedModel(source);
     assert.deepEqual(namesIn(root), ["a", "b", "out", "single"], "no staging or old folder left");
   });
 });
 
-Deno.test("exporting a run onto its own folder or with a trailing slash works and leaves nothing beside", async () => {
+Deno.test("exporting a run onto its own folder is refused; a trailing slash on --to leaves nothing beside", async () => {
   await withTempDir(async (root) => {
     await tinyRun(`${root}/run`);
     const source = await loadModelFolder(`${root}/run`);
@@ -244,16 +243,22 @@ Deno.test("exporting a run onto its own folder or with a trailing slash works an
       Array.from(w.dataSync())
     );
     disposeLoadedModel(source);
-    // Everything is read before the swap, so the run can be replaced by its own export.
-    assert.equal((await runExport(["--from", `${root}/run`, "--to", `${root}/run/`])).code, 0);
-    assert.ok(!namesIn(`${root}/run`).includes(CHECKPOINT_POINTER));
-    const exported = await loadModelFolder(`${root}/run`);
+    // Replacing the run by its own export would delete its checkpoints (issue 28).
+    const before = await checksums(`${root}/run`);
+    const own = await runExport(["--from", `${root}/run`, "--to", `${root}/run/`]);
+    assert.equal(own.code, 1);
+    assert.match(own.errors, /^error: .*\/run: is the --from folder/);
+    assert.deepEqual(await checksums(`${root}/run`), before);
+    // "model/" stages beside "model", not inside it.
+    assert.equal((await runExport(["--from", `${root}/run`, "--to", `${root}/model/`])).code, 0);
+    assert.ok(!namesIn(`${root}/model`).includes(CHECKPOINT_POINTER));
+    const exported = await loadModelFolder(`${root}/model`);
     const actual = exported.members[0].tagger.model.getWeights().map((w) =>
       Array.from(w.dataSync())
     );
     assert.deepEqual(actual, expected);
     disposeLoadedModel(exported);
-    assert.deepEqual(namesIn(root), ["run"]);
+    assert.deepEqual(namesIn(root), ["model", "run"]);
   });
 });
 
@@ -263,13 +268,15 @@ Deno.test("the export CLI names the file and the field of a bad source, without 
     const pointer = JSON.parse(await Deno.readTextFile(`${root}/run/${CHECKPOINT_POINTER}`));
     const vocabPath = `${root}/run/${pointer.latest}/vocab.json`;
     const vocab = JSON.parse(await Deno.readTextFile(vocabPath));
-    await Deno.writeTextFile(vocabPath, JSON.stringify({ ...vocab, options: { lowercase: "no" } }));
-    await Deno.mkdir(`${root}/out`);
+    // An earlier export of the run (a model folder export may replace), with a file of the user's.
+    assert.equal((await runExport(["--from", `${root}/run`, "--to", `${root}/out`])).code, 0);
     await Deno.writeTextFile(`${root}/out/mine.txt`, "keep");
+    const before = await checksums(`${root}/out`);
+    await Deno.writeTextFile(vocabPath, JSON.stringify({ ...vocab, options: { lowercase: "no" } }));
     const result = await runExport(["--from", `${root}/run`, "--to", `${root}/out`]);
     assert.equal(result.code, 1);
     assert.match(result.errors, /^error: .*vocab\.json: .*"options\.minFrequency"/);
     assert.doesNotMatch(result.errors, /\n\s+at /, "no stack trace");
-    assert.deepEqual(namesIn(`${root}/out`), ["mine.txt"]);
+    assert.deepEqual(await checksums(`${root}/out`), before);
   });
 });

@@ -29,7 +29,13 @@ import { loadVocab, saveVocab, type Vocab } from "../data/vocab.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
-import { readJSONFile, resolveInsideFolder, writeFileAtomic } from "./files.ts";
+import {
+  findFolderLeftovers,
+  type LeftoverKind,
+  readJSONFile,
+  resolveInsideFolder,
+  writeFileAtomic,
+} from "./files.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
 import { checkSameTopology } from "./_topology.ts";
@@ -244,6 +250,50 @@ export async function readCheckpointPointer(
 }
 
 /**
+ * The error for a model folder that is not there, naming what an interrupted export
+ * (`replaceFolder` of lib/io/files.ts) left beside it: the previous model (moved aside, whole,
+ * when the export was killed between the two renames of its swap: it is named with how to put
+ * it back) or an unfinished new folder. Loading only reads, so nothing is renamed here: commands that
+ * load (predict, evaluate, serve) may not write there; `deno task export` to the same folder
+ * puts the previous model back itself before writing.
+ */
+async function missingFolderError(directory: string): Promise<Error> {
+  const base = `${directory}: model folder not found`;
+  const leftovers = await findFolderLeftovers(directory).catch(() => []);
+  const list = (kind: LeftoverKind) =>
+    leftovers.filter((leftover) => leftover.kind === kind).map((leftover) => leftover.path);
+  const live = leftovers.filter((leftover) => leftover.live).map((leftover) => leftover.path);
+  const previous = list("previous");
+  const staging = list("staging");
+  if (live.length > 0) {
+    return new Error(
+      `${base}: an export is replacing it right now (it holds ${live.join(", ")}); try again ` +
+        "once it ends",
+    );
+  }
+  if (previous.length === 1) {
+    return new Error(
+      `${base}; an interrupted export left the previous model in ${previous[0]}: rename it ` +
+        `back (mv ${previous[0]} ${directory}), or run deno task export --to ${directory} ` +
+        "again (it puts it back first)",
+    );
+  }
+  if (previous.length > 1) {
+    return new Error(
+      `${base}; interrupted exports left earlier models beside it (${previous.join(", ")}): ` +
+        `rename the one to keep back to ${directory}`,
+    );
+  }
+  if (staging.length > 0) {
+    return new Error(
+      `${base}; an export to it was interrupted before it finished (its unfinished folder ` +
+        `${staging.join(", ")} can be removed): run deno task export again`,
+    );
+  }
+  return new Error(base);
+}
+
+/**
  * Resolves a run folder to the folder of one of its checkpoints (the best epoch's unless
  * `choice` is `"last"`); a plain model folder resolves to itself. The checkpoint must lie
  * inside the run folder (symbolic links followed).
@@ -251,8 +301,9 @@ export async function readCheckpointPointer(
  * @param directory a model folder or a training run folder
  * @param choice which checkpoint of a run folder: `"best"` (default) or `"last"`
  * @returns the folder that holds `model.json` (or `ensemble.json`)
- * @throws {Error} naming the folder when it is missing, or `checkpoint.json` when it is
- *   malformed or points outside the run folder
+ * @throws {Error} naming the folder when it is missing (and, when an interrupted export left
+ *   the previous model beside it, naming that folder and how to put it back), or
+ *   `checkpoint.json` when it is malformed or points outside the run folder
  */
 export async function resolveModelDirectory(
   directory: string,
@@ -262,8 +313,9 @@ export async function resolveModelDirectory(
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(directory);
-  } catch {
-    throw new Error(`${directory}: model folder not found`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw await missingFolderError(directory);
+    throw new Error(`${directory}: cannot read the model folder (${(error as Error).message})`);
   }
   if (!info.isDirectory) throw new Error(`${directory}: is a file, not a model folder`);
   const resolved = await readCheckpointPointer(directory, choice);

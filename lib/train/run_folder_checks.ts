@@ -1,25 +1,114 @@
 /**
- * Checks of a run folder before training: not a file, writable, room for the checkpoints, and
- * whether it holds a run to resume; each failure is a {@linkcode RunFolderError} naming the
- * folder.
+ * Checks of a run folder before training: not a file, a new, empty or run folder (never a model
+ * folder or a folder of other files), writable, room for the checkpoints, and whether it holds a
+ * run to resume; each failure is a {@linkcode RunFolderError} naming the folder.
  *
  * @module
  */
 import { exists, readPointer } from "./checkpoint.ts";
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
+import { ENSEMBLE_FILE } from "../io/ensemble_folder.ts";
 import { CHECKPOINT_POINTER } from "../io/model_folder.ts";
+import { EVALUATION_FILE } from "../io/runs.ts";
 import type { Tagger } from "../model/tagger.ts";
+import { TEACHER_TARGETS_FILE, TEACHER_TARGETS_META } from "./distill.ts";
 import { LOCK_FILE, RunFolderError, RunLockedError, runLockHolder } from "./lock.ts";
 
 /**
+ * What a run folder holds at its top, at any stage: the lock (and a stale one moved aside), the
+ * checkpoint pointer and folder, the history, a distilled run's cached teacher distributions
+ * (written before its first checkpoint), evaluate's record.
+ */
+const RUN_FOLDER_FILES = new Set([
+  LOCK_FILE,
+  CHECKPOINT_POINTER,
+  "checkpoints",
+  "history.json",
+  EVALUATION_FILE,
+  TEACHER_TARGETS_FILE,
+  TEACHER_TARGETS_META,
+]);
+
+/** Whether a name at the top of a folder is one a run folder holds (or a run's temp file). */
+function isRunFolderEntry(name: string): boolean {
+  if (RUN_FOLDER_FILES.has(name)) return true;
+  if (/^\.write-probe-[0-9a-f]{8}$/.test(name)) return true; // a probe of these checks
+  if (name.startsWith(`${LOCK_FILE}.stale-`)) return true; // a stale lock being taken over
+  const temporary = /^(.*)\.[0-9a-f]{8}\.tmp$/.exec(name); // an atomic write cut short
+  return temporary !== null && RUN_FOLDER_FILES.has(temporary[1]);
+}
+
+/** The model-folder file that a folder's top holds (a model or an ensemble config), or null. */
+async function modelFolderFile(out: string): Promise<string | null> {
+  const formats: [string, string][] = [
+    ["config.json", "bilstm-ner-model"],
+    [ENSEMBLE_FILE, "bilstm-ner-ensemble"],
+  ];
+  for (const [file, format] of formats) {
+    try {
+      const value = JSON.parse(await Deno.readTextFile(`${out}/${file}`));
+      if (typeof value === "object" && value !== null && value.format === format) return file;
+    } catch {
+      // missing or not ours
+    }
+  }
+  return null;
+}
+
+/** How many names an error lists before "and N more". */
+const LISTED_NAMES = 5;
+
+/**
+ * Refuses an existing folder that is not empty and not a training run folder, before anything
+ * is written in it: a model or ensemble folder (training there would put checkpoints into it,
+ * and the folder would load as the new checkpoint while what describes it, such as its
+ * `evaluation.json`, still speaks of the old model), or a folder of other files. A run folder
+ * (`checkpoint.json`), or one holding only what a run writes before its first checkpoint (a
+ * lock, cached teacher distributions), passes.
+ *
+ * @param out the run folder (an existing folder)
+ * @throws {RunFolderError} naming the folder and what is in it
+ */
+export async function checkNotForeignFolder(out: string): Promise<void> {
+  const model = await modelFolderFile(out);
+  if (model !== null) {
+    throw new RunFolderError(
+      `${out}: is a model folder (${model}), not a training run folder: training would put its ` +
+        "checkpoints into it and the folder would then answer with them while its other files " +
+        "still describe the old model; choose another --out (a new or empty folder)",
+    );
+  }
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(out)) names.push(entry.name);
+  } catch (error) {
+    throw new RunFolderError(
+      `${out}: cannot read the run folder (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+  if (names.includes(CHECKPOINT_POINTER)) return;
+  const foreign = names.filter((name) => !isRunFolderEntry(name)).sort();
+  if (foreign.length === 0) return;
+  const shown = foreign.slice(0, LISTED_NAMES).join(", ") +
+    (foreign.length > LISTED_NAMES ? `, and ${foreign.length - LISTED_NAMES} more` : "");
+  throw new RunFolderError(
+    `${out}: holds files that are not a training run (${shown}); training writes only to a ` +
+      "new, empty or run folder: choose another --out",
+  );
+}
+
+/**
  * Makes sure a run folder can take checkpoints, before any training: `out` is a folder (created
- * if missing) and files can be written in it and in its `checkpoints/` when that exists (a probe
- * file is written and removed in each).
+ * if missing), new, empty or a run folder ({@linkcode checkNotForeignFolder}), and files can be
+ * written in it and in its `checkpoints/` when that exists (a probe file is written and removed
+ * in each).
  *
  * @param out the run folder
  * @returns whether the folder was created now
- * @throws {RunFolderError} naming the folder when it is a file, or cannot be created or written
+ * @throws {RunFolderError} naming the folder when it is a file, a model folder or a folder of
+ *   other files, or cannot be created or written
  */
 export async function prepareRunFolder(out: string): Promise<boolean> {
   let created = false;
@@ -28,6 +117,7 @@ export async function prepareRunFolder(out: string): Promise<boolean> {
     if (!stat.isDirectory) {
       throw new RunFolderError(`${out}: not a folder (a file is in the way); choose another --out`);
     }
+    await checkNotForeignFolder(out);
   } catch (error) {
     if (error instanceof RunFolderError) throw error;
     if (!(error instanceof Deno.errors.NotFound)) {
@@ -114,7 +204,8 @@ export function nothingToResume(out: string): RunFolderError {
  * The checks {@linkcode prepareRunFolder}, the lock and resuming make of a run folder, made
  * without training and without leaving anything behind, so that a command fails within a
  * second rather than after loading its data: `out` is a folder or can be created, can be
- * written, is not locked by a running training, and holds a checkpoint exactly when resuming.
+ * written, is not locked by a running training, is not a model folder or a folder of other
+ * files ({@linkcode checkNotForeignFolder}), and holds a checkpoint exactly when resuming.
  * (The free space is checked once the model's size is known, by training itself.)
  *
  * @param out the run folder
@@ -154,6 +245,7 @@ export async function checkRunFolder(out: string, options: { resume: boolean }):
   }
   const holder = await runLockHolder(out);
   if (holder) throw new RunLockedError(out, `${out}/${LOCK_FILE}`, holder);
+  await checkNotForeignFolder(out);
   const pointer = await readPointer(out);
   if (options.resume && !pointer) throw nothingToResume(out);
   if (!options.resume && pointer) throw alreadyHoldsRun(out, pointer.epoch);
