@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { basename } from "node:path";
 import type { CheckpointChoice } from "../io/model_folder.ts";
 import { describeBackend } from "../backend/backend.ts";
 import type { Sentence } from "../data/corpus.ts";
@@ -35,7 +36,13 @@ import {
 } from "../evaluate/evaluate.ts";
 import type { EntityScheme } from "../evaluate/metrics.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
-import { EVALUATION_FILE, isRunFolder, writeRunEvaluation } from "../io/runs.ts";
+import {
+  EVALUATION_FILE,
+  fileSha256,
+  isRunFolder,
+  writeRunEvaluation,
+  writeRunFileEvaluation,
+} from "../io/runs.ts";
 import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { loadModelForCli } from "./predict.ts";
@@ -200,8 +207,11 @@ function parseEvaluateCommand(args: string[]): EvaluateCommand | undefined {
 
 /**
  * Records the scores in `RUN/evaluation.json` (what `deno task runs` shows as the run's test F1)
- * when `--model` names a training run folder and its whole test split was evaluated with the
- * strict scheme; otherwise says on stderr, for a run folder, that nothing was recorded. A write
+ * when `--model` names a training run folder and a whole test set was evaluated with the strict
+ * scheme and the original casing: the tutorial's test split (the file's top-level record) or a
+ * `--test FILE` (a record under `tests`, keyed by the SHA-256 of the file's bytes, with its path
+ * as given and base name; see lib/io/runs.ts). Each record names the checkpoint evaluated and
+ * its epoch. Otherwise it says on stderr, for a run folder, that nothing was recorded. A write
  * that fails is a warning: the evaluation itself succeeded.
  */
 async function recordRunScores(
@@ -213,28 +223,50 @@ async function recordRunScores(
   const file = `${options.model}/${EVALUATION_FILE}`;
   if (
     options.split !== "test" || options.limit !== undefined || options.scheme !== "strict" ||
-    options.test !== undefined || options.casing !== "original"
+    options.casing !== "original"
   ) {
     console.error(
-      `${file} not updated: only an evaluation of the whole tutorial test split (strict ` +
-        "scheme, original casing) is recorded",
+      `${file} not updated: only an evaluation of a whole test set (the tutorial's test split ` +
+        "or a --test file; strict scheme, original casing) is recorded",
     );
     return;
   }
   try {
+    const run = options.model.replace(/(?<=.)\/+$/, "");
+    const checkpoint = loaded.directory.startsWith(`${run}/`)
+      ? loaded.directory.slice(run.length + 1)
+      : null;
     const epochsDone = loaded.members[0].config.training?.epochsDone;
+    let epoch: number;
+    if (typeof epochsDone === "number") {
+      epoch = epochsDone;
+    } else {
+      // A checkpoint without a training record: the pointer's epoch of the one loaded.
+      const pointer = await readPointer(options.model);
+      epoch = (pointer?.best?.checkpoint === checkpoint ? pointer?.best?.epoch : pointer?.epoch) ??
+        0;
+    }
     const { precision, recall, f1, support } = result.entity;
-    await writeRunEvaluation(options.model, {
-      split: "test",
-      epoch: typeof epochsDone === "number"
-        ? epochsDone
-        : (await readPointer(options.model))?.epoch ?? 0,
-      scheme: options.scheme,
+    const how = { checkpoint, epoch, scheme: options.scheme, casing: options.casing };
+    const scores = {
       entity: { precision, recall, f1, support },
       tokenAccuracy: result.tokenAccuracy,
       evaluatedAt: new Date().toISOString(),
-    });
-    console.error(`recorded the test scores in ${file}`);
+    };
+    if (options.test === undefined) {
+      await writeRunEvaluation(options.model, { split: "test", ...how, ...scores });
+      console.error(`recorded the test scores in ${file}`);
+    } else {
+      await writeRunFileEvaluation(options.model, {
+        file: options.test,
+        name: basename(options.test),
+        sha256: await fileSha256(options.test),
+        ...how,
+        sentences: result.sentences,
+        ...scores,
+      });
+      console.error(`recorded the scores on ${options.test} in ${file}`);
+    }
   } catch (error) {
     console.error(`warning: ${file} not written (${(error as Error).message})`);
   }

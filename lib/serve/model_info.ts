@@ -75,6 +75,8 @@ async function readEvaluation(directories: readonly string[]): Promise<Evaluatio
     }
     if (typeof parsed !== "object" || parsed === null) continue;
     const record = parsed as Record<string, unknown>;
+    // A run scored only on files of its own has no split record at the top (see lib/io/runs.ts).
+    if (!("entity" in record)) continue;
     return Object.fromEntries(
       SUMMARY_FIELDS.filter((field) => field in record).map((field) => [field, record[field]]),
     ) as EvaluationSummary;
