@@ -10,15 +10,21 @@
  *   other share one forward pass (at most `--max-batch` texts).
  * - `GET /` a page to try it, `GET /health`, `GET /v1/model`, `GET /metrics` (Prometheus).
  * - Limits: `--max-body` (413), `--max-texts` and `--max-text-chars` per request (413),
- *   `--timeout-ms` per request (504); malformed JSON or a wrong shape gets 400 naming the field.
+ *   `--timeout-ms` per request (504), `--body-timeout-ms` for a request body to arrive (408, for
+ *   a client that stalls mid-upload); malformed JSON or a wrong shape gets 400 naming the field.
+ *   There is no header timeout: `Deno.serve` offers none, so a client that never completes its
+ *   request headers keeps its connection open; put a reverse proxy with one (e.g. nginx's
+ *   `client_header_timeout`) in front of a server open to untrusted clients.
  *
  * Texts are tagged on a prediction pool, one worker per core (`--workers N|auto`, default auto;
  * `--workers 1` tags on the server's own thread), so every core tags and the event loop stays free
- * for requests while a micro-batch is tagged.
+ * for requests while a micro-batch is tagged. A worker that dies is replaced (its chunk tagged
+ * again); `GET /health` answers 503 until the replacement is ready.
  *
  * The URL is printed on stdout once the server listens (`--port 0` picks a free port), the
  * model, backend, workers and process id on stderr. SIGINT or
- * SIGTERM stops accepting connections, finishes the requests in flight and exits 0; another
+ * SIGTERM stops accepting connections, finishes the requests in flight (one still uploading its
+ * body gets 503) and exits 0; another
  * signal a second or more later exits at once (1).
  *
  * The task may listen on loopback only (`--allow-net=127.0.0.1,[::1],localhost`). To listen on
@@ -119,6 +125,12 @@ const FLAGS = {
     value: "N",
     help: `time a request may take before it gets 504 (default ${D.timeoutMs})`,
   },
+  "body-timeout-ms": {
+    type: "string",
+    default: String(D.bodyTimeoutMs),
+    value: "N",
+    help: `time a request body may take to arrive before it gets 408 (default ${D.bodyTimeoutMs})`,
+  },
   ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
@@ -185,6 +197,7 @@ function parseServeCommand(args: string[]): ServeCommand | undefined {
       maxTexts: parsePositiveInteger("--max-texts", values["max-texts"]),
       maxTextChars: parsePositiveInteger("--max-text-chars", values["max-text-chars"]),
       timeoutMs: parsePositiveInteger("--timeout-ms", values["timeout-ms"]),
+      bodyTimeoutMs: parsePositiveInteger("--body-timeout-ms", values["body-timeout-ms"]),
     },
   };
 }

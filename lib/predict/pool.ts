@@ -11,6 +11,10 @@
  * the sentences are sorted by length and cut into chunks of similar lengths, which idle workers
  * take in turn, and each row's scores do not depend on the other rows of its batch.
  *
+ * A worker that dies is replaced by a new one with the same model, and the chunk it was tagging
+ * is tagged again on another worker (see {@linkcode PredictPool}); `health()` says whether every
+ * worker is ready.
+ *
  * @example
  * ```ts
  * import { loadModelFolder } from "#lib/io/ensemble_folder.ts";
@@ -35,6 +39,7 @@ import {
   type PoolRequest,
   type PoolResponse,
   type WireOptions,
+  type WirePredictor,
   wirePredictor,
 } from "./_pool_wire.ts";
 import {
@@ -55,6 +60,11 @@ import {
 export interface PredictPoolOptions {
   /** Workers: a count, or `"auto"` (one per core, the default). */
   workers?: number | "auto";
+  /**
+   * Where a worker's death and its replacement are reported, one line each (no stack).
+   * Default `console.error`.
+   */
+  log?: (message: string) => void;
 }
 
 /** Sentences per chunk at most (a chunk is one message to a worker). */
@@ -102,15 +112,6 @@ export function planChunks(lengths: readonly number[], workers: number): number[
   return chunks;
 }
 
-/** A worker and what it is doing. */
-interface PoolWorker {
-  worker: Worker;
-  /** Settles the request in flight. */
-  pending: { resolve: (r: PoolResponse) => void; reject: (e: Error) => void } | null;
-  /** Why the worker died (an uncaught error), or null while it lives. */
-  failure: Error | null;
-}
-
 /** The number of workers for `workers` (`"auto"`: one per core). */
 export function resolveWorkerCount(workers: number | "auto" = "auto"): number {
   const count = workers === "auto" ? navigator.hardwareConcurrency || 1 : workers;
@@ -148,28 +149,123 @@ export async function poolForJob(predictor: Predictor, job: PoolJob): Promise<Pr
   return await PredictPool.create(predictor, { workers });
 }
 
-/** Prediction spread over worker threads; see the module doc. */
+/** The worker's module. */
+const WORKER_URL = new URL("./_pool_worker.ts", import.meta.url).href;
+
+/**
+ * Starts in a row that may fail before the pool gives a dead worker's place up (its health then
+ * stays unhealthy: a supervisor should restart the process).
+ */
+export const MAX_REPLACEMENT_STARTS = 3;
+
+/**
+ * Why a chunk (and the call it belongs to) failed: the worker tagging it died, and so did the one
+ * it was retried on; or no worker is left (none could be restarted). One death alone fails
+ * nothing: the chunk is tagged again on another worker.
+ */
+export class WorkerDiedError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message which worker died, and why
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkerDiedError";
+  }
+}
+
+/** What {@linkcode PredictPool.health} reports. */
+export interface PoolHealth {
+  /** Whether every worker runs and is ready to tag (false once the pool is closed). */
+  healthy: boolean;
+  /** Workers in the pool. */
+  workers: number;
+  /** Workers ready to tag now. */
+  ready: number;
+  /** Why it is not healthy: which workers are down, and what is done about it. */
+  reason?: string;
+}
+
+/**
+ * A place for one worker: `starting` (its `init` in flight), `ready`, `down` (it died; a
+ * replacement is due or starting) or `failed` (replacements would not start; given up).
+ */
+interface Slot {
+  readonly index: number;
+  worker: Worker | null;
+  state: "starting" | "ready" | "down" | "failed";
+  /** Settles the message in flight (one per worker): an `init`, a chunk or a `close`. */
+  pending: { resolve: (response: PoolResponse) => void; reject: (error: Error) => void } | null;
+  /** Why the slot's last worker died or did not start; null while one runs. */
+  failure: Error | null;
+}
+
+/** A chunk waiting for a worker, or being tagged by one. */
+interface Task {
+  request: Extract<PoolRequest, { type: "predict" }>;
+  /** Times it has been sent to a worker (a second try follows a worker's death). */
+  attempts: number;
+  /** The call it belongs to: once that call failed, its queued chunks are dropped. */
+  job: { failed: boolean };
+  resolve: (results: SequencePrediction[]) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Prediction spread over worker threads; see the module doc.
+ *
+ * A pool heals: a worker that dies (an uncaught error in it) is replaced by a new one with the
+ * same model, the chunk it was tagging is tagged again on another worker (once: a chunk whose
+ * second worker dies too fails its call with {@linkcode WorkerDiedError}, and no other call), and
+ * {@linkcode PredictPool.health} says the pool is unhealthy until the replacement is ready.
+ */
 export class PredictPool {
-  readonly #workers: PoolWorker[];
+  readonly #slots: Slot[];
   /** The predictor on this thread: its maps look words up and name tags. */
   readonly #predictor: Predictor;
+  /** The predictor as the workers are given it (kept to start replacements). */
+  readonly #wire: WirePredictor;
+  readonly #log: (message: string) => void;
+  /** Chunks waiting for a ready, idle worker, first come first served. */
+  #queue: Task[] = [];
+  #restarts = 0;
+  #nextId = 0;
   #closed = false;
 
-  private constructor(workers: PoolWorker[], predictor: Predictor) {
-    this.#workers = workers;
+  private constructor(
+    count: number,
+    predictor: Predictor,
+    wire: WirePredictor,
+    log: (message: string) => void,
+  ) {
+    this.#slots = Array.from({ length: count }, (_, index) => ({
+      index,
+      worker: null,
+      state: "down",
+      pending: null,
+      failure: null,
+    }));
     this.#predictor = predictor;
+    this.#wire = wire;
+    this.#log = log;
   }
 
   /** Workers in the pool. */
   get size(): number {
-    return this.#workers.length;
+    return this.#slots.length;
+  }
+
+  /** Workers started to replace ones that died (each start counts, a failed one too). */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /**
    * Starts the workers and gives each a copy of the predictor (its weights are copied once).
    *
    * @param predictor a tagger with its maps, or an ensemble (e.g. a loaded model folder)
-   * @param options how many workers
+   * @param options how many workers; where worker deaths and replacements are reported
    * @returns the pool, ready; close it with {@linkcode PredictPool.close}
    */
   static async create(
@@ -177,29 +273,40 @@ export class PredictPool {
     options: PredictPoolOptions = {},
   ): Promise<PredictPool> {
     const count = resolveWorkerCount(options.workers);
-    const wire = wirePredictor(predictor);
-    const url = new URL("./_pool_worker.ts", import.meta.url).href;
-    const workers: PoolWorker[] = Array.from({ length: count }, () => {
-      const entry: PoolWorker = {
-        worker: new Worker(url, { type: "module" }),
-        pending: null,
-        failure: null,
-      };
-      entry.worker.onmessage = (event: MessageEvent<PoolResponse>) => settle(entry, event.data);
-      entry.worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        fail(entry, new Error(`prediction worker failed: ${event.message}`));
-      };
-      return entry;
-    });
-    const pool = new PredictPool(workers, predictor);
+    const log = options.log ?? ((message: string) => console.error(message));
+    const pool = new PredictPool(count, predictor, wirePredictor(predictor), log);
     try {
-      await Promise.all(workers.map((entry) => send(entry, { type: "init", predictor: wire })));
+      await Promise.all(pool.#slots.map((slot) => pool.#start(slot)));
     } catch (error) {
       pool.#terminate();
       throw error;
     }
     return pool;
+  }
+
+  /**
+   * Whether every worker is ready to tag and, if not, why (a worker died and its replacement is
+   * starting, or replacements would not start). A pool with a worker down still tags, on the
+   * others, unless none is left.
+   *
+   * @returns the workers, those ready, and the reason when unhealthy
+   */
+  health(): PoolHealth {
+    const workers = this.#slots.length;
+    if (this.#closed) {
+      return { healthy: false, workers, ready: 0, reason: "the prediction pool is closed" };
+    }
+    const ready = this.#slots.filter((slot) => slot.state === "ready").length;
+    const problems = this.#slots.filter((slot) => slot.state !== "ready").map((slot) => {
+      const what = `prediction worker ${slot.index + 1} of ${workers}`;
+      const why = slot.failure?.message ?? "not started";
+      return slot.state === "failed"
+        ? `${what} could not be restarted (${why})`
+        : `${what} died (${why}); a replacement is starting`;
+    });
+    return problems.length === 0
+      ? { healthy: true, workers, ready }
+      : { healthy: false, workers, ready, reason: problems.join("; ") };
   }
 
   /**
@@ -209,6 +316,8 @@ export class PredictPool {
    * @param options batch size (rows per forward pass in each worker), the words (models with
    *   char features or own word maps), distributions, progress (called per chunk)
    * @returns per sentence, in input order
+   * @throws {WorkerDiedError} when a chunk's worker died and so did the one it was retried on,
+   *   or when no worker is left
    */
   async predictWordIds(
     sentences: readonly ArrayLike<number>[],
@@ -216,31 +325,49 @@ export class PredictPool {
   ): Promise<SequencePrediction[]> {
     if (this.#closed) throw new Error("PredictPool: closed");
     if (options.decoder) throw new Error("PredictPool: custom decoders run on the calling thread");
-    const chunks = planChunks(sentences.map((ids) => ids.length), this.#workers.length);
+    this.#checkAlive();
+    const chunks = planChunks(sentences.map((ids) => ids.length), this.#slots.length);
     const results = new Array<SequencePrediction>(sentences.length);
-    let next = 0;
+    const job = { failed: false };
     let done = 0;
-    const run = async (entry: PoolWorker) => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++];
+    const tagged = chunks.map((chunk) =>
+      new Promise<void>((resolve, reject) => {
         const wireOptions: WireOptions = {
           batchSize: options.batchSize,
           distributions: options.distributions,
           ...(options.words ? { words: chunk.map((i) => options.words![i]) } : {}),
         };
-        const response = await send(entry, {
-          type: "predict",
-          id: next,
-          sentences: chunk.map((i) => Int32Array.from(sentences[i])),
-          options: wireOptions,
+        this.#queue.push({
+          request: {
+            type: "predict",
+            id: ++this.#nextId,
+            sentences: chunk.map((i) => Int32Array.from(sentences[i])),
+            options: wireOptions,
+          },
+          attempts: 0,
+          job,
+          resolve: (chunkResults) => {
+            try {
+              chunk.forEach((index, k) => (results[index] = chunkResults[k]));
+              done += chunk.length;
+              options.onProgress?.(done, sentences.length);
+              resolve();
+            } catch (error) {
+              reject(error);
+            }
+          },
+          reject,
         });
-        if (response.type !== "result") throw new Error("PredictPool: unexpected reply");
-        chunk.forEach((index, k) => (results[index] = response.results[k]));
-        done += chunk.length;
-        options.onProgress?.(done, sentences.length);
-      }
-    };
-    await Promise.all(this.#workers.map(run));
+      })
+    );
+    this.#dispatch();
+    try {
+      await Promise.all(tagged);
+    } catch (error) {
+      job.failed = true;
+      this.#queue = this.#queue.filter((task) => task.job !== job);
+      throw error;
+    }
     return results;
   }
 
@@ -276,41 +403,187 @@ export class PredictPool {
     return assembleTexts(texts, prepared, tags, options);
   }
 
-  /** Stops the workers (after freeing their models). */
+  /**
+   * For tests only: kills worker `index` as a crash would (the worker is terminated at once and
+   * its death handled as that of a worker with an uncaught error: its chunk goes back to the
+   * queue for another worker, the pool turns unhealthy, a replacement starts).
+   *
+   * @param index the worker, 0 ≤ index < {@linkcode PredictPool.size}, ready
+   * @param options `holdReplacement`: the replacement starts only once this settles, so a test
+   *   can look at the pool while a worker is down
+   * @throws {RangeError} when there is no such worker, or it is not ready
+   */
+  killWorkerForTest(index: number, options: { holdReplacement?: Promise<unknown> } = {}): void {
+    const slot = this.#slots[index];
+    if (slot === undefined || slot.state !== "ready") {
+      throw new RangeError(`killWorkerForTest: no ready worker ${index}`);
+    }
+    this.#died(slot, new Error("killed by killWorkerForTest"), options.holdReplacement);
+  }
+
+  /** Stops the workers (after freeing their models); chunks still queued fail. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled(this.#workers.map((entry) => send(entry, { type: "close" })));
+    const idle = this.#slots.filter((slot) => slot.state === "ready" && slot.pending === null);
+    await Promise.allSettled(idle.map((slot) => this.#call(slot, { type: "close" })));
     this.#terminate();
   }
 
+  /** Starts a worker in `slot` and waits for its `ready`; rejects if it dies or fails first. */
+  async #start(slot: Slot): Promise<void> {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    slot.worker = worker;
+    slot.state = "starting";
+    worker.onmessage = (event: MessageEvent<PoolResponse>) => {
+      if (slot.worker === worker) this.#settle(slot, event.data);
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault(); // handled here: the pool replaces the worker
+      if (slot.worker === worker) this.#died(slot, new Error(event.message || "uncaught error"));
+    };
+    try {
+      await this.#call(slot, { type: "init", predictor: this.#wire });
+      if (slot.worker !== worker) throw new Error("PredictPool: closed");
+    } catch (error) {
+      if (slot.worker === worker) {
+        worker.terminate();
+        slot.worker = null;
+        slot.pending = null;
+        slot.state = "down";
+      }
+      throw error;
+    }
+    slot.state = "ready";
+    slot.failure = null;
+  }
+
+  /**
+   * Handles the death of `slot`'s worker: terminated, its message in flight failed with a
+   * {@linkcode WorkerDiedError} (a chunk goes back to the queue once), and, for a worker that
+   * was ready, a replacement started (after `hold`, if given).
+   */
+  #died(slot: Slot, cause: Error, hold?: Promise<unknown>): void {
+    const wasReady = slot.state === "ready";
+    slot.worker?.terminate();
+    slot.worker = null;
+    slot.state = "down";
+    slot.failure = cause;
+    const pending = slot.pending;
+    slot.pending = null;
+    const what = `prediction worker ${slot.index + 1} of ${this.size}`;
+    if (wasReady && !this.#closed) {
+      this.#log(`${what} died (${cause.message}); starting a replacement`);
+      void this.#replace(slot, hold);
+    }
+    pending?.reject(new WorkerDiedError(`${what} died (${cause.message})`));
+  }
+
+  /** Starts replacements in `slot` until one is ready, or gives up after a few failed starts. */
+  async #replace(slot: Slot, hold?: Promise<unknown>): Promise<void> {
+    await hold?.catch(() => {});
+    const what = `prediction worker ${slot.index + 1} of ${this.size}`;
+    for (let failed = 0; !this.#closed;) {
+      this.#restarts++;
+      try {
+        await this.#start(slot);
+      } catch (error) {
+        if (this.#closed) return;
+        slot.failure = error instanceof Error ? error : new Error(String(error));
+        if (++failed < MAX_REPLACEMENT_STARTS) continue;
+        slot.state = "failed";
+        this.#log(
+          `${what} could not be restarted after ${failed} tries (${slot.failure.message}); ` +
+            `giving it up`,
+        );
+        this.#failIfNoneLeft();
+        return;
+      }
+      this.#log(`${what} replaced`);
+      this.#dispatch();
+      return;
+    }
+  }
+
+  /** Gives queued chunks to ready, idle workers. */
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) return;
+      if (slot.state === "ready" && slot.pending === null) this.#run(slot, this.#queue.shift()!);
+    }
+  }
+
+  /** Sends a chunk to a worker; a chunk whose worker dies goes back to the queue once. */
+  #run(slot: Slot, task: Task): void {
+    task.attempts++;
+    this.#post(slot, task.request, {
+      resolve: (response) => {
+        if (response.type === "result") task.resolve(response.results);
+        else task.reject(new Error(`PredictPool: unexpected reply ${response.type}`));
+        this.#dispatch();
+      },
+      reject: (error) => {
+        const retry = error instanceof WorkerDiedError && task.attempts < 2 && !this.#closed &&
+          !task.job.failed;
+        if (retry) this.#queue.unshift(task);
+        else task.reject(error);
+        this.#dispatch();
+      },
+    });
+  }
+
+  /** Throws when no worker is left and none is starting. */
+  #checkAlive(): void {
+    if (this.#slots.every((slot) => slot.state === "failed")) {
+      const why = this.#slots[0]?.failure?.message ?? "unknown";
+      throw new WorkerDiedError(`PredictPool: no prediction worker could be restarted (${why})`);
+    }
+  }
+
+  /** Fails every queued chunk once no worker is left (none would ever take them). */
+  #failIfNoneLeft(): void {
+    try {
+      this.#checkAlive();
+    } catch (error) {
+      for (const task of this.#queue.splice(0)) task.reject(error as Error);
+    }
+  }
+
+  /** Sends a message to a worker; `pending` hears its reply or the worker's death. */
+  #post(slot: Slot, request: PoolRequest, pending: NonNullable<Slot["pending"]>): void {
+    if (slot.worker === null || slot.pending !== null) {
+      throw new Error("PredictPool: worker not available"); // the dispatcher never does this
+    }
+    slot.pending = pending;
+    slot.worker.postMessage(request);
+  }
+
+  /** Sends a message to a worker and waits for its reply. */
+  #call(slot: Slot, request: PoolRequest): Promise<PoolResponse> {
+    return new Promise((resolve, reject) => this.#post(slot, request, { resolve, reject }));
+  }
+
+  /** A worker's reply: settles its message in flight (an `error` reply rejects it). */
+  #settle(slot: Slot, response: PoolResponse): void {
+    const pending = slot.pending;
+    slot.pending = null;
+    if (!pending) return;
+    if (response.type === "error") pending.reject(new Error(response.message));
+    else pending.resolve(response);
+  }
+
+  /** Terminates every worker; what waits or is in flight fails. */
   #terminate(): void {
     this.#closed = true;
-    for (const entry of this.#workers) entry.worker.terminate();
+    const closed = new Error("PredictPool: closed");
+    for (const task of this.#queue.splice(0)) task.reject(closed);
+    for (const slot of this.#slots) {
+      slot.worker?.terminate();
+      slot.worker = null;
+      if (slot.state !== "failed") slot.state = "down";
+      const pending = slot.pending;
+      slot.pending = null;
+      pending?.reject(closed);
+    }
   }
-}
-
-/** Sends a request and waits for its reply (one request in flight per worker). */
-function send(entry: PoolWorker, request: PoolRequest): Promise<PoolResponse> {
-  if (entry.failure) return Promise.reject(entry.failure);
-  if (entry.pending) throw new Error("PredictPool: worker busy");
-  return new Promise((resolve, reject) => {
-    entry.pending = { resolve, reject };
-    entry.worker.postMessage(request);
-  });
-}
-
-function settle(entry: PoolWorker, response: PoolResponse): void {
-  const pending = entry.pending;
-  entry.pending = null;
-  if (!pending) return;
-  if (response.type === "error") pending.reject(new Error(response.message));
-  else pending.resolve(response);
-}
-
-function fail(entry: PoolWorker, error: Error): void {
-  entry.failure = error; // a worker that died answers nothing more: later requests fail at once
-  const pending = entry.pending;
-  entry.pending = null;
-  pending?.reject(error);
 }

@@ -61,21 +61,51 @@ export function errorResponse(error: HttpError): Response {
 }
 
 /**
+ * The request body could not be read to its end: the client closed the connection mid-upload,
+ * or the server is shutting down (its routes answer 503 then). A 400 without a stack trace.
+ */
+export class BodyReadError extends HttpError {
+  /** Makes the error (status 400, `Connection: close`). */
+  constructor() {
+    super(400, "the request body could not be read to its end (the connection closed)", {
+      connection: "close",
+    });
+    this.name = "BodyReadError";
+  }
+}
+
+/** Options of {@linkcode readJsonBody}. */
+export interface ReadBodyOptions {
+  /**
+   * Time the whole body may take to arrive, from the call on, in milliseconds; a body still
+   * incomplete then (a client that stalls mid-upload) gets 408. Default: no limit.
+   */
+  timeoutMs?: number;
+}
+
+/**
  * Reads a request body as JSON, refusing more than `maxBytes` bytes: a `Content-Length` over the
  * limit is refused before anything is read, and a body without one is read only up to the limit.
  *
  * @param request the request
  * @param maxBytes the largest body accepted, in bytes
+ * @param options the time the body may take to arrive
  * @returns the parsed value
- * @throws {HttpError} 413 when the body is too large; 400 when it is empty, not UTF-8 or not JSON
+ * @throws {HttpError} 413 when the body is too large; 400 when it is empty, not UTF-8 or not JSON;
+ *   408 (`Connection: close`) when it does not arrive within `timeoutMs`; a
+ *   {@linkcode BodyReadError} (400) when the connection closes before its end
  */
-export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(
+  request: Request,
+  maxBytes: number,
+  options: ReadBodyOptions = {},
+): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) {
     await request.body?.cancel().catch(() => {});
     throw new HttpError(413, `body has ${declared} bytes; the limit is ${maxBytes}`);
   }
-  const bytes = await readLimited(request.body, maxBytes);
+  const bytes = await readLimited(request.body, maxBytes, options.timeoutMs);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -90,24 +120,52 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
 }
 
-/** Reads a stream whole, or throws 413 (cancelling the rest) once it passes `maxBytes`. */
+/**
+ * Reads a stream whole, or throws: 413 (cancelling the rest) once it passes `maxBytes`, 408 once
+ * `timeoutMs` has passed, {@linkcode BodyReadError} when the stream fails.
+ */
 async function readLimited(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  timeoutMs?: number,
 ): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new HttpError(413, `body is larger than the limit of ${maxBytes} bytes`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    if (timeoutMs === undefined) return;
+    timer = setTimeout(() => {
+      reject(
+        new HttpError(408, `the request body did not arrive within ${timeoutMs} ms`, {
+          connection: "close",
+        }),
+      );
+    }, timeoutMs);
+  });
+  expired.catch(() => {}); // raced below; never left unhandled
+  try {
+    while (true) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), expired]);
+      } catch (error) {
+        if (error instanceof HttpError) throw error;
+        throw new BodyReadError();
+      }
+      if (chunk.done) break;
+      size += chunk.value.length;
+      if (size > maxBytes) {
+        throw new HttpError(413, `body is larger than the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(chunk.value);
     }
-    chunks.push(value);
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
   const bytes = new Uint8Array(size);
   let offset = 0;

@@ -99,6 +99,14 @@ export abstract class Metric<S> {
 
 /** A counter: a value that only goes up. */
 export class Counter extends Metric<{ value: number }> {
+  #read?: () => number;
+
+  /** Reads the (label-free) value from a function at every render (e.g. a count kept elsewhere). */
+  collect(read: () => number): this {
+    this.#read = read;
+    return this;
+  }
+
   /** A fresh series: 0. */
   protected initial(): { value: number } {
     return { value: 0 };
@@ -117,6 +125,7 @@ export class Counter extends Metric<{ value: number }> {
 
   /** The sample lines. */
   samples(): string[] {
+    if (this.#read) this.state({}).value = this.#read();
     return [...this.series.values()].map(({ values, state }) =>
       `${this.name}${formatLabels(this.labelNames, values)} ${formatValue(state.value)}`
     );
@@ -125,14 +134,6 @@ export class Counter extends Metric<{ value: number }> {
 
 /** A gauge: a value that goes up and down, or is read when rendered. */
 export class Gauge extends Counter {
-  #read?: () => number;
-
-  /** Reads the (label-free) value from a function at every render. */
-  collect(read: () => number): this {
-    this.#read = read;
-    return this;
-  }
-
   /** Sets the series of `labels`. */
   set(labels: Labels, value: number): void {
     this.state(labels).value = value;
@@ -141,12 +142,6 @@ export class Gauge extends Counter {
   /** Adds to the series of `labels` (any sign). */
   override inc(labels: Labels = {}, by = 1): void {
     this.state(labels).value += by;
-  }
-
-  /** The sample lines. */
-  override samples(): string[] {
-    if (this.#read) this.set({}, this.#read());
-    return super.samples();
   }
 }
 
@@ -265,6 +260,13 @@ export interface ServerMetrics {
   batchFailures: Counter;
   /** `ner_queue_texts`: texts waiting for a batch. */
   queued: Gauge;
+  /**
+   * `ner_pool_worker_restarts_total`: prediction workers started to replace ones that died (0
+   * without a prediction pool).
+   */
+  workerRestarts: Counter;
+  /** `ner_pool_workers_ready`: prediction workers ready to tag (0 without a pool). */
+  workersReady: Gauge;
 }
 
 /** Bucket bounds of the latency histograms, in seconds. */
@@ -318,5 +320,10 @@ export function createServerMetrics(): ServerMetrics {
     ),
     batchFailures: registry.counter("ner_batch_failures_total", "Tagging batches that failed."),
     queued: registry.gauge("ner_queue_texts", "Texts waiting for a tagging batch."),
+    workerRestarts: registry.counter(
+      "ner_pool_worker_restarts_total",
+      "Prediction workers started to replace ones that died.",
+    ),
+    workersReady: registry.gauge("ner_pool_workers_ready", "Prediction workers ready to tag."),
   };
 }

@@ -2,12 +2,15 @@
  * The server's routes and the request handler around them: method checks (405 with `Allow`),
  * unknown paths (404), `HEAD` and `OPTIONS` (a CORS preflight when CORS is on), CORS headers,
  * metrics for every response, and errors turned into JSON (a stack trace goes to the log, never
- * to the client).
+ * to the client). `HEAD` answers the headers of `GET`, `Content-Length` included, without the body.
+ *
+ * `GET /health` answers 503 while the server cannot tag as it should: a prediction worker died
+ * and its replacement is starting (or would not start), or the server is shutting down.
  *
  * | route             | answers                                                           |
  * | ----------------- | ----------------------------------------------------------------- |
  * | `GET /`           | the page to try the tagger (`page.ts`)                            |
- * | `GET /health`     | `{"status": "ok"}`                                                |
+ * | `GET /health`     | `{"status": "ok"}`, or 503 `{"status": "unhealthy", "reason"}`    |
  * | `GET /v1/model`   | the model's types, scheme, configs and scores (`model_info.ts`)   |
  * | `GET /metrics`    | Prometheus text format (`metrics.ts`)                             |
  * | `POST /v1/ner`    | `{"documents": [{"tokens", "entities"}]}` (`ner_request.ts`)      |
@@ -16,7 +19,14 @@
  */
 import type { TextPrediction } from "../predict/predict.ts";
 import { QueueFullError } from "./batcher.ts";
-import { errorResponse, HttpError, INTERNAL_ERROR, jsonResponse, readJsonBody } from "./http.ts";
+import {
+  BodyReadError,
+  errorResponse,
+  HttpError,
+  INTERNAL_ERROR,
+  jsonResponse,
+  readJsonBody,
+} from "./http.ts";
 import { PROMETHEUS_CONTENT_TYPE, type ServerMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model_info.ts";
 import { type NerResponse, parseNerRequest, withOffsets } from "./ner_request.ts";
@@ -31,7 +41,20 @@ export interface RequestLimits {
   maxTextChars: number;
   /** Time a request may take, from arrival to answer (504 beyond). */
   timeoutMs: number;
+  /** Time a request body may take to arrive once its headers have (408 beyond). */
+  bodyTimeoutMs: number;
 }
+
+/** What `GET /health` answers: 200 and `{"status": "ok"}`, or 503 and why not. */
+export type HealthReport =
+  | { status: "ok" }
+  | {
+    status: "unhealthy";
+    /** What is wrong, e.g. which prediction worker died and that a replacement is starting. */
+    reason: string;
+    /** The prediction workers, when tagging on a pool: in all, and ready. */
+    workers?: { total: number; ready: number };
+  };
 
 /** What the handler works with. */
 export interface HandlerContext {
@@ -49,6 +72,10 @@ export interface HandlerContext {
   cors: string | null;
   /** Where errors are logged (stderr in the CLI). */
   log: (message: string) => void;
+  /** Whether the server can tag now (`GET /health`). */
+  health: () => HealthReport;
+  /** Whether the server is shutting down (a body cut off by the shutdown gets 503). */
+  stopping: () => boolean;
 }
 
 /** A route's answer to one method. */
@@ -60,7 +87,14 @@ const ROUTES: Readonly<Record<string, Readonly<Record<string, Action>>>> = {
     GET: (_, { page }) =>
       new Response(page(), { headers: { "content-type": "text/html; charset=utf-8" } }),
   },
-  "/health": { GET: () => jsonResponse({ status: "ok" }) },
+  "/health": {
+    GET: (_, { health }) => {
+      const report = health();
+      return report.status === "ok"
+        ? jsonResponse(report, 200, { "cache-control": "no-store" })
+        : jsonResponse(report, 503, { "cache-control": "no-store", "retry-after": "1" });
+    },
+  },
   "/v1/model": { GET: (_, { model }) => jsonResponse(model) },
   "/metrics": {
     GET: (_, { metrics }) =>
@@ -103,7 +137,8 @@ async function tagRequest(request: Request, context: HandlerContext): Promise<Re
   );
   const signal = controller.signal;
   try {
-    const body = await abortable(readJsonBody(request, limits.maxBodyBytes), signal);
+    const reading = readJsonBody(request, limits.maxBodyBytes, { timeoutMs: limits.bodyTimeoutMs });
+    const body = await abortable(reading, signal);
     const { texts, offsets } = parseNerRequest(body, limits);
     const predictions = await context.tag(texts, signal);
     const documents = predictions.map((prediction, i) =>
@@ -116,6 +151,13 @@ async function tagRequest(request: Request, context: HandlerContext): Promise<Re
     }
     if (error instanceof QueueFullError) {
       throw new HttpError(503, error.message, { "retry-after": "1" });
+    }
+    if (error instanceof BodyReadError && context.stopping()) {
+      // The shutdown closed the connection's body mid-upload: nothing more of it can be read.
+      throw new HttpError(503, "the server is shutting down; send the request again", {
+        connection: "close",
+        "retry-after": "1",
+      });
     }
     throw error;
   } finally {
@@ -157,9 +199,12 @@ async function dispatch(
     });
   }
   const response = await action(request, context);
-  return head
-    ? new Response(null, { status: response.status, headers: response.headers })
-    : response;
+  if (!head) return response;
+  // The headers of GET, its body's length included, and no body.
+  const length = response.body === null ? 0 : (await response.arrayBuffer()).byteLength;
+  const headers = new Headers(response.headers);
+  headers.set("content-length", String(length));
+  return new Response(null, { status: response.status, headers });
 }
 
 /** The response for anything a route threw: its own status, or a logged 500. */

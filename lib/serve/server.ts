@@ -9,6 +9,21 @@
  * read and answer requests meanwhile (`deno task serve` does this, `--workers`). The results are
  * the same either way; the caller closes the pool after {@linkcode NerServer.shutdown}.
  *
+ * The server heals with its pool: a worker that dies is replaced and the chunk it held tagged
+ * again (lib/predict/pool.ts); meanwhile `GET /health` answers 503 naming the worker, and
+ * `ner_pool_worker_restarts_total` counts the replacements. A request whose batch lost its chunk
+ * twice gets 503 (retry), no other request fails.
+ *
+ * Timeouts: a request body must arrive within `bodyTimeoutMs` (408 beyond, for a client that
+ * stalls mid-upload) and a request be answered within `timeoutMs` (504). `Deno.serve` has no
+ * option for the time a client may take to send its request headers, so a connection that never
+ * completes them is not closed by this server: put a reverse proxy with a header timeout (e.g.
+ * nginx's `client_header_timeout`) in front of a server open to untrusted clients.
+ *
+ * A shutdown stops accepting connections and answers every request in flight; one whose body is
+ * still uploading (the shutdown cuts it off) gets 503 and `{"error"}`, a request that was read
+ * is tagged and answered.
+ *
  * @example
  * ```ts
  * import { loadModelFolder, projectPath } from "../io/mod.ts";
@@ -26,14 +41,14 @@
  * @module
  */
 import type { Predictor } from "../model/mapped.ts";
-import { PredictPool } from "../predict/pool.ts";
+import { PredictPool, WorkerDiedError } from "../predict/pool.ts";
 import { predictTexts, type TextPrediction } from "../predict/predict.ts";
 import { MicroBatcher, QueueFullError } from "./batcher.ts";
 import { HttpError, INTERNAL_ERROR } from "./http.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model_info.ts";
 import { pageHtml, pageModelOf } from "./page.ts";
-import { createHandler, type RequestLimits } from "./routes.ts";
+import { createHandler, type HealthReport, type RequestLimits } from "./routes.ts";
 
 /** Tags texts, offsets in UTF-16 code units: a stand-in for a model (e.g. in tests). */
 export type TextTagger = (texts: string[]) => TextPrediction[] | Promise<TextPrediction[]>;
@@ -67,6 +82,13 @@ export interface ServeOptions extends Partial<RequestLimits> {
   maxQueueTexts?: number;
   /** Sentence windows per tagger call inside a batch (bounds memory). Default 64. */
   forwardRows?: number;
+  /**
+   * How long a shutdown waits, once every request has been answered, for the connections left
+   * open to close (e.g. that of a client cut off mid-upload that keeps its socket): it resolves
+   * then and leaves them (`Deno.serve` cannot close a connection once shutting down; the CLI
+   * exits, which does). Default 5,000 ms.
+   */
+  shutdownGraceMs?: number;
   /** Where errors are logged. Default `console.error`. */
   log?: (message: string) => void;
 }
@@ -85,6 +107,8 @@ export const DEFAULT_SERVE_OPTIONS: Readonly<Required<ServeOptions>> = {
   maxTexts: 1000,
   maxTextChars: 100_000,
   timeoutMs: 30_000,
+  bodyTimeoutMs: 10_000,
+  shutdownGraceMs: 5_000,
   log: (message) => console.error(message),
 };
 
@@ -104,7 +128,9 @@ export interface NerServer {
   readonly finished: Promise<void>;
   /**
    * Stops accepting connections, tags queued texts at once, and resolves once every request in
-   * flight has been answered.
+   * flight has been answered and the server has finished, or `shutdownGraceMs` after the last
+   * request was answered if a connection stays open (then `finished` may stay pending). A request
+   * whose body was still uploading gets 503 (the shutdown cuts its body off).
    */
   shutdown(): Promise<void>;
 }
@@ -139,6 +165,8 @@ function checkOptions(options: Required<ServeOptions>): void {
   }
   if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0`);
   if (!(options.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0`);
+  if (!(options.bodyTimeoutMs > 0)) throw new RangeError(`bodyTimeoutMs must be > 0`);
+  if (!(options.shutdownGraceMs >= 0)) throw new RangeError(`shutdownGraceMs must be >= 0`);
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new RangeError(`port must be an integer in 0..65535, got ${options.port}`);
   }
@@ -169,18 +197,44 @@ export function startServer(model: ServedModel, options: ServeOptions = {}): Ner
       if (report.error !== undefined) {
         metrics.batchFailures.inc();
         const { error } = report;
-        const detail = error instanceof Error ? error.stack ?? error.message : String(error);
+        // A worker's death is reported by the pool; its stack would say nothing more.
+        const detail = error instanceof WorkerDiedError
+          ? error.message
+          : error instanceof Error
+          ? error.stack ?? error.message
+          : String(error);
         settings.log(`error: tagging a batch of ${report.items} texts failed: ${detail}`);
       }
     },
   });
   metrics.queued.collect(() => batcher.queuedItems);
+  const pool = model.predictor instanceof PredictPool ? model.predictor : null;
+  metrics.workerRestarts.collect(() => pool?.restarts ?? 0);
+  metrics.workersReady.collect(() => pool?.health().ready ?? 0);
+  let stopping = false;
+  const health = (): HealthReport => {
+    if (stopping) {
+      return { status: "unhealthy", reason: "the server is shutting down" };
+    }
+    const state = pool?.health();
+    if (state === undefined || state.healthy) return { status: "ok" };
+    return {
+      status: "unhealthy",
+      reason: state.reason ?? "the prediction pool cannot tag",
+      workers: { total: state.workers, ready: state.ready },
+    };
+  };
   const handler = createHandler({
     tag: async (texts, signal) => {
       try {
         return await batcher.submit(texts, signal);
       } catch (error) {
         if (error instanceof QueueFullError || error === signal.reason) throw error;
+        if (error instanceof WorkerDiedError) {
+          throw new HttpError(503, "a prediction worker failed while tagging this request; retry", {
+            "retry-after": "1",
+          });
+        }
         // A failed batch was logged once (above) for all its requests.
         throw new HttpError(500, INTERNAL_ERROR);
       }
@@ -191,7 +245,20 @@ export function startServer(model: ServedModel, options: ServeOptions = {}): Ner
     limits: settings,
     cors: settings.cors,
     log: settings.log,
+    health,
+    stopping: () => stopping,
   });
+  // Requests being handled, and what to call once none is (during a shutdown).
+  let active = 0;
+  let onIdle: (() => void) | undefined;
+  const counted = async (request: Request): Promise<Response> => {
+    active++;
+    try {
+      return await handler(request);
+    } finally {
+      if (--active === 0) onIdle?.();
+    }
+  };
   const server = Deno.serve({
     hostname: settings.hostname,
     port: settings.port,
@@ -200,10 +267,31 @@ export function startServer(model: ServedModel, options: ServeOptions = {}): Ner
       settings.log(`error: ${error instanceof Error ? error.stack : String(error)}`);
       return new Response(JSON.stringify({ error: INTERNAL_ERROR }), { status: 500 });
     },
-  }, handler);
+  }, counted);
+  let shutdown: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    const finished = Promise.all([server.shutdown(), batcher.drain()]).then(() => server.finished);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const lingering = new Promise<void>((resolve) => {
+      const grace = () => {
+        onIdle = undefined;
+        if (!done) timer = setTimeout(resolve, settings.shutdownGraceMs);
+      };
+      if (active === 0) grace();
+      else onIdle = grace;
+    });
+    try {
+      await Promise.race([finished, lingering]);
+    } finally {
+      done = true;
+      clearTimeout(timer);
+      onIdle = undefined;
+    }
+  };
   const { hostname, port } = server.addr as Deno.NetAddr;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  let stopping: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}/`,
     hostname,
@@ -211,7 +299,6 @@ export function startServer(model: ServedModel, options: ServeOptions = {}): Ner
     metrics,
     batcher,
     finished: server.finished,
-    shutdown: () =>
-      stopping ??= Promise.all([server.shutdown(), batcher.drain()]).then(() => server.finished),
+    shutdown: () => shutdown ??= stop(),
   };
 }
