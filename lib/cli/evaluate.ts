@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
+import { projectPath } from "../io/paths.ts";
 import type { CheckpointChoice } from "../io/model_folder.ts";
 import { describeBackend } from "../backend/backend.ts";
 import type { Sentence } from "../data/corpus.ts";
@@ -233,6 +234,7 @@ async function recordRunScores(
   }
   try {
     const run = options.model.replace(/(?<=.)\/+$/, "");
+    await checkNoLinkOutOfRuns(run);
     const checkpoint = loaded.directory.startsWith(`${run}/`)
       ? loaded.directory.slice(run.length + 1)
       : null;
@@ -269,6 +271,26 @@ async function recordRunScores(
     }
   } catch (error) {
     console.error(`warning: ${file} not written (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Refuses to record into a run folder that lies under the project's `runs/` by its path but
+ * outside it once links are followed (the task may write only under `runs/`; a link must not
+ * carry its writes elsewhere).
+ *
+ * @param run the run folder as given
+ * @throws {Error} naming the folder and where it leads
+ */
+async function checkNoLinkOutOfRuns(run: string): Promise<void> {
+  const root = projectPath("runs");
+  const given = resolve(run);
+  if (given !== root && !given.startsWith(`${root}/`)) return;
+  const [realRoot, realRun] = await Promise.all([Deno.realPath(root), Deno.realPath(run)]);
+  if (realRun !== realRoot && !realRun.startsWith(`${realRoot}/`)) {
+    throw new Error(
+      `${run} leads out of runs/ (to ${realRun}) through a link: evaluate writes only inside runs/`,
+    );
   }
 }
 
