@@ -19,6 +19,8 @@
 /** A setting that is out of range or of the wrong type. */
 export class ConfigError extends RangeError {
   /**
+   * An error naming the setting, what is wrong with it and the value given.
+   *
    * @param field the setting's path in its config object, e.g. `"units"` or `"learningRate"`
    * @param problem what is wrong, e.g. `"must be a positive integer"`
    * @param value the value given (shown in the message)

@@ -6,10 +6,64 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
+import { createRequire } from "node:module";
+import type Polars from "nodejs-polars";
 import { CorpusError } from "./_corpus_error.ts";
 import { lineOfIndex } from "./_corpus_read.ts";
 import { PAD_TAG } from "./vocab.ts";
+
+/** The nodejs-polars module, once loaded. */
+let polarsModule: typeof Polars | undefined;
+
+/**
+ * Loads nodejs-polars, once. It is loaded on first use rather than imported at the top, so a
+ * program that imports the library without reading a GMB CSV needs no permission polars asks for
+ * when it loads (`sys` access to the CPUs, `ffi` for its native binding).
+ *
+ * @returns the polars module
+ * @throws {Error} saying which permissions to grant when polars cannot load for want of them
+ */
+export async function loadPolars(): Promise<typeof Polars> {
+  try {
+    polarsModule ??= (await import("nodejs-polars")).default;
+  } catch (error) {
+    throw polarsLoadError(error, "");
+  }
+  return polarsModule;
+}
+
+/**
+ * The polars module for the synchronous parser: the one {@linkcode loadPolars} loaded, else
+ * loaded now (synchronously, from the project's `node_modules`).
+ *
+ * @throws {Error} saying what to do when it cannot be loaded
+ */
+export function polars(): typeof Polars {
+  if (polarsModule) return polarsModule;
+  try {
+    polarsModule = createRequire(import.meta.url)("nodejs-polars") as typeof Polars;
+  } catch (error) {
+    throw polarsLoadError(
+      error,
+      "; call loadCorpus (which loads it from the import map) before parseCorpus",
+    );
+  }
+  return polarsModule;
+}
+
+/** The error for nodejs-polars failing to load: the permissions it needs, or what to do. */
+function polarsLoadError(error: unknown, advice: string): Error {
+  const cause = (error as Error).message?.split("\n")[0] ?? String(error);
+  const permission = error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied;
+  return new Error(
+    permission
+      ? "reading a GMB CSV loads nodejs-polars, which needs --allow-ffi and " +
+        `--allow-sys=cpus,networkInterfaces,hostname (${cause})`
+      : `reading a GMB CSV needs nodejs-polars, which could not be loaded (${cause})${advice}`,
+    { cause: error },
+  );
+}
 
 /** The columns the file must have, in this order. */
 export const CORPUS_COLUMNS = ["Sentence #", "Word", "POS", "Tag"] as const;
@@ -62,7 +116,8 @@ export function checkText(text: string, source: string): void {
 }
 
 /** Reads the CSV table with every column as text and no value treated as missing. */
-export function readTable(text: string, source: string): pl.DataFrame {
+export function readTable(text: string, source: string): Polars.DataFrame {
+  const pl = polars();
   try {
     return pl.readCSV(text, {
       hasHeader: true,
@@ -80,7 +135,7 @@ export function readTable(text: string, source: string): pl.DataFrame {
 }
 
 /** The first row (index and values) of a filtered table. */
-function firstRow(table: pl.DataFrame): Record<string, unknown> {
+function firstRow(table: Polars.DataFrame): Record<string, unknown> {
   return table.head(1).toRecords()[0];
 }
 
@@ -89,7 +144,8 @@ function firstRow(table: pl.DataFrame): Record<string, unknown> {
  * `Sentence: N` or null): no field spans lines, no Word, POS or Tag is empty, `Sentence #`
  * where set reads `Sentence: N`, the first row starts a sentence.
  */
-export function checkRows(table: pl.DataFrame, text: string, source: string): void {
+export function checkRows(table: Polars.DataFrame, text: string, source: string): void {
+  const pl = polars();
   // Each row on a line of its own: as many lines as rows and the header (a blank line is a row
   // too, of missing fields). Counting line breaks is cheaper than searching every field.
   const lines = countLineBreaks(text) + (text.endsWith("\n") ? 0 : 1);
@@ -140,7 +196,8 @@ export function checkRows(table: pl.DataFrame, text: string, source: string): vo
 /**
  * Checks every tag: `O`, `B-TYPE` or `I-TYPE`, and never the padding label `<pad>`.
  */
-export function checkTags(table: pl.DataFrame, source: string): void {
+export function checkTags(table: Polars.DataFrame, source: string): void {
+  const pl = polars();
   const tags = table.getColumn("Tag").unique().toArray() as string[];
   const bad = tags.filter((tag) => !IOB_TAG.test(tag));
   if (bad.length === 0) return;
@@ -168,7 +225,8 @@ export interface SentenceStarts {
  *
  * @returns the sentence starts; sentence k is rows `rows[k]` up to `rows[k + 1]`
  */
-export function checkSentenceStarts(table: pl.DataFrame, source: string): SentenceStarts {
+export function checkSentenceStarts(table: Polars.DataFrame, source: string): SentenceStarts {
+  const pl = polars();
   const starts = table.lazy()
     .select(
       pl.col("row"),

@@ -12,6 +12,8 @@ export class CorpusError extends Error {
   readonly line?: number;
 
   /**
+   * An error naming the file and, when known, the line.
+   *
    * @param file the file being read
    * @param message what is wrong
    * @param line the 1-based line, when the problem has one

@@ -12,6 +12,10 @@
  * sentence id used for two separate runs of rows, a `<pad>` or non-IOB tag, a
  * file over the cap (or a device that never ends) are errors.
  *
+ * nodejs-polars is loaded on first use, not when this module is imported: a program that
+ * imports the library but reads no GMB CSV needs none of the permissions polars asks for as it
+ * loads (`sys` access to the CPUs, `ffi` for its native binding).
+ *
  * ```ts
  * import { loadCorpus } from "./corpus.ts";
  * const corpus = await loadCorpus(); // the bundled data/ner_dataset.csv.gz
@@ -20,13 +24,14 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
 import { projectPath } from "../io/paths.ts";
 import {
   checkRows,
   checkSentenceStarts,
   checkTags,
   checkText,
+  loadPolars,
+  polars,
   readTable,
   SENTENCE_ID,
 } from "./_corpus_check.ts";
@@ -98,6 +103,7 @@ export async function loadCorpus(
   options: LoadCorpusOptions = {},
 ): Promise<Corpus> {
   const { text, encoding } = await readCorpusText(path, options);
+  await loadPolars();
   return { ...parseCorpus(text, path), encoding };
 }
 
@@ -112,6 +118,9 @@ export async function loadCorpus(
  * padding); a sentence id starts one sentence only (the error names both lines).
  * The row count in equals the token count out.
  *
+ * nodejs-polars is loaded on first use: {@linkcode loadCorpus} loads it asynchronously (a dynamic
+ * import); called first, this function loads it synchronously from the project's `node_modules`.
+ *
  * @param text the whole file as text
  * @param source the file name to use in error messages
  * @returns the grouped corpus
@@ -119,6 +128,7 @@ export async function loadCorpus(
  */
 export function parseCorpus(text: string, source: string): Corpus {
   checkText(text, source);
+  const pl = polars();
   const table = readTable(text, source);
   if (table.height === 0) throw new CorpusError(source, "the file has a header but no rows");
 

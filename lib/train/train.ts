@@ -163,6 +163,8 @@ export interface TrainResult {
 /** Raised when the loss stops being a finite number. */
 export class NonFiniteLossError extends Error {
   /**
+   * An error naming where the loss stopped being finite.
+   *
    * @param epoch 1-based epoch
    * @param step 1-based step
    * @param loss the value seen
