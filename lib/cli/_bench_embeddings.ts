@@ -3,7 +3,7 @@
  * file (100 dimensions, 6 decimals a value, as GloVe writes them) read by `readWordVectors`
  * with a 30,000-word vocabulary and 50,000 extra words kept, timed and scaled to one GiB.
  * `deno run -A lib/cli/_bench_embeddings.ts FILE MIB` writes such a file of MIB MiB (how the
- * 1 GB memory check of the README was made).
+ * 1 GB memory check in docs/training.md was made).
  *
  * @module
  */

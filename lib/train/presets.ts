@@ -1,6 +1,6 @@
 /**
  * Named bundles of training settings ("recipes"): `tutorial`, the Keras tutorial's model and
- * schedule (what the notebooks and the README's reproduction use), and `accurate`, this
+ * schedule (what the notebooks and the tutorial reproduction use), and `accurate`, this
  * project's best single-model recipe, which training on your own files uses unless told
  * otherwise. A preset fills in the settings a config leaves out; every setting given wins.
  *

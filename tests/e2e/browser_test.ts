@@ -7,7 +7,7 @@
  *
  * The browser is the pinned npm package `@sparticuz/chromium` (no root, no apt), or `$CHROMIUM`
  * when set; the test never skips. `BILSTM_NER_SCREENSHOT=docs/serve.png` also writes the
- * desktop screenshot there (how the README's picture is made).
+ * desktop screenshot there (how the picture in docs/serving.md is made).
  *
  * @module
  */
