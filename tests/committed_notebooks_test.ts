@@ -55,3 +55,36 @@ Deno.test("the committed notebook 2 shows one bar per tag (17) in the tag distri
   assert.ok(tagPlot, "notebook 2 has the tag distribution plot");
   assert.equal(visibleBars(tagPlot!).length, 17);
 });
+
+Deno.test("no committed output carries an absolute path of the machine it ran on", async () => {
+  // A path under a typical root of home, project or scratch folders, or this checkout's own.
+  const root = new URL("..", import.meta.url).pathname;
+  const machinePath = new RegExp(
+    `(^|[\\s"'(=:])(/(home|root|Users|tmp|work|var|opt|mnt|srv)/|${
+      root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    })`,
+  );
+  assert.ok(machinePath.test("run folder: /work/main/runs/x"), "the pattern bites");
+  assert.ok(!machinePath.test("run folder: runs/x"));
+  for (const name of await notebookNames()) {
+    for (const [index, cell] of (await cellsOf(name)).entries()) {
+      const outputs = (cell.outputs ?? []) as {
+        text?: string | string[];
+        data?: Record<string, string | string[]>;
+      }[];
+      for (const output of outputs) {
+        const texts = [output.text ?? "", ...Object.values(output.data ?? {})].map(joined);
+        for (const text of texts) {
+          const found = machinePath.exec(text);
+          assert.equal(
+            found,
+            null,
+            `${name}, cell ${index}: ${
+              text.slice(Math.max(0, (found?.index ?? 0) - 20), (found?.index ?? 0) + 60)
+            }`,
+          );
+        }
+      }
+    }
+  }
+});

@@ -25,6 +25,24 @@ export function projectPath(relative: string): string {
 }
 
 /**
+ * A path as a reader of this project's output should see it: relative to the project root when
+ * it lies inside the project (so notebook outputs and logs carry no machine's absolute paths),
+ * else as given.
+ *
+ * @example
+ * ```ts
+ * import { displayPath, projectPath } from "./paths.ts";
+ * displayPath(projectPath("data/model")); // "data/model"
+ * displayPath("/elsewhere/model"); // "/elsewhere/model"
+ * ```
+ *
+ * @param path a path
+ */
+export function displayPath(path: string): string {
+  return path.startsWith(PROJECT_ROOT) ? path.slice(PROJECT_ROOT.length) || "." : path;
+}
+
+/**
  * The folder holding training runs: `$BILSTM_NER_RUNS` when set (the tests' quick notebook run
  * points it at a scratch folder), else the project's `runs/`.
  */
