@@ -5,11 +5,23 @@
  *
  * Input: the positional arguments joined by spaces form one text; without them, stdin is read
  * as a stream (UTF-8; a line that is not valid UTF-8 is an error naming it) and every line is one
- * document. Lines are tagged in batches of 256 as they arrive and each batch is written before
- * the next is read, so memory stays bounded however long the input is (about 400 MB peak with
- * the shipped model), and a pause in the input flushes the lines read so far. A long input (a
- * full first batch) is tagged on a prediction pool, one worker per core (`--workers N|auto`;
- * lib/predict/pool.ts), with the same results; a short one on this thread.
+ * document. Lines are tagged in batches (256 lines, or 64 KiB of text) as they arrive and each
+ * batch is written before the next is read, so memory stays bounded however long the input is,
+ * and a pause in the input flushes the lines read so far. A line may hold up to 64 KiB of UTF-8
+ * ({@linkcode MAX_LINE_BYTES}, about 10,000 words); a longer one is not tagged and not held (its
+ * bytes are dropped as they arrive): its output is `{"line": N, "error": "line longer than
+ * 64 KiB: … bytes; not tagged"}` (an `error:` line in the table), the lines after it are
+ * tagged, and the command exits 1 naming the first such line.
+ *
+ * Memory: with `--workers auto` (the default) stdin is tagged within 500 MB of resident memory
+ * ({@linkcode STREAM_MEMORY_BUDGET}) whatever its size: a long input (a full first batch) is
+ * tagged on a prediction pool (lib/predict/pool.ts) only with as many workers as fit in that
+ * budget beside the loaded model, at most one per core; with the shipped model none fits (a
+ * worker holds its own copy of the model, about 350 MB when busy), so it is tagged on this
+ * thread, whose projection tables are capped at {@linkcode STREAM_TABLE_BYTES} per tagger.
+ * `--workers N` asks for N workers whatever the memory (faster on several cores), `--workers 1`
+ * tags on this thread. The results are the same either way. `--threads auto` means one wasm
+ * thread for stdin (more threads speed up the matMuls only, about 4%, for about 40 MB more).
  *
  * Output: a Word | Tag | p table and an entity table per document. With `--json`, stdout holds
  * one JSON object: `{"tokens": [...], "entities": [...]}` for a text given as arguments, or
@@ -48,7 +60,8 @@ import {
   type TextPrediction,
 } from "../predict/predict.ts";
 import { isCaseless } from "../data/recase.ts";
-import { readLineBatches } from "../predict/stream.ts";
+import { formatBytes, LongLine, MAX_LINE_BYTES, readLineBatches } from "../predict/stream.ts";
+import { setMaxTableBytes } from "../model/_projection_cache.ts";
 import { poolForJob, type PredictPool } from "../predict/pool.ts";
 import { formatTable } from "../plot/table.ts";
 import {
@@ -94,8 +107,18 @@ const FLAGS = {
   },
   ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
-  ...THREADS_FLAG,
-  ...WORKERS_FLAG,
+  threads: {
+    ...THREADS_FLAG.threads,
+    help: "WASM threads (default auto: one per core for TEXT; 1 for stdin,\n" +
+      "where more save little time and cost about 40 MB)",
+  },
+  workers: {
+    ...WORKERS_FLAG.workers,
+    help: "prediction workers for a long stdin, one thread each (default auto:\n" +
+      "as many as fit in 500 MB, one per core at most; with the shipped\n" +
+      "model none, so this thread; N: N workers whatever the memory;\n" +
+      "1: this thread)",
+  },
   ...HELP_FLAG,
 } as const;
 
@@ -105,6 +128,10 @@ const USAGE = formatUsage({
   flags: FLAGS,
   notes: [
     "TEXT: one document; without it, every line of stdin is one document (read as a stream)",
+    `A stdin line may hold up to ${formatBytes(MAX_LINE_BYTES)} of UTF-8: a longer one is not ` +
+    "tagged (its\n" +
+    `  output is {"line": N, "error": "line longer than ${formatBytes(MAX_LINE_BYTES)}: ..."}, ` +
+    "or an error line\n  in the table), the other lines are, and the command exits 1 naming it",
   ],
 });
 
@@ -163,6 +190,21 @@ const FORWARD_ROWS = 64;
 /** Lines tagged (and written) together when stdin is read as a stream. */
 const BATCH_LINES = 256;
 
+/**
+ * The resident memory that tagging stdin stays under with `--workers auto`: 500 MiB. The pool
+ * gets only as many workers as fit beside the loaded model (lib/predict/pool.ts,
+ * `workersWithinBudget`).
+ */
+export const STREAM_MEMORY_BUDGET = 500 * 2 ** 20;
+
+/**
+ * The cap of each tagger's projection table (lib/model/_projection_cache.ts) when stdin is
+ * tagged on this thread: 8 MiB, about 1,300 distinct tokens of a 200-unit tagger (the table
+ * keeps the most used ones when full). With the shipped model's four taggers, 32 MiB in all
+ * rather than 256 MiB.
+ */
+export const STREAM_TABLE_BYTES = 8 * 2 ** 20;
+
 /** How the documents are printed. */
 type OutputFormat = "table" | "json" | "jsonl";
 
@@ -203,6 +245,12 @@ interface LineDocument extends TextPrediction {
   text: string;
 }
 
+/** An input line that was not tagged (longer than {@linkcode MAX_LINE_BYTES}), and why. */
+interface LineError {
+  line: number;
+  error: string;
+}
+
 const encoder = new TextEncoder();
 
 /** Writes text to stdout whole, waiting for the pipe (backpressure). */
@@ -215,7 +263,7 @@ async function writeStdout(text: string): Promise<void> {
 
 /** Writes stdin's documents batch by batch in one of the three formats. */
 function documentWriter(format: OutputFormat): {
-  write(documents: readonly LineDocument[]): Promise<void>;
+  write(documents: readonly (LineDocument | LineError)[]): Promise<void>;
   end(): Promise<void>;
 } {
   let started = false;
@@ -230,8 +278,10 @@ function documentWriter(format: OutputFormat): {
         out = (started ? "," : '{"documents":[') +
           documents.map((document) => JSON.stringify(document)).join(",");
       } else {
-        out = documents.map(({ line, tokens, entities }) =>
-          `${line > 1 ? "\n" : ""}Line ${line}:\n${formatPrediction({ tokens, entities })}\n`
+        out = documents.map((document) =>
+          `${document.line > 1 ? "\n" : ""}Line ${document.line}:\n${
+            "error" in document ? `error: ${document.error}` : formatPrediction(document)
+          }\n`
         ).join("");
       }
       started = true;
@@ -264,18 +314,25 @@ function modelLoader(
 /**
  * Tags stdin line by line: each batch of lines is tagged and written before the next is read.
  * The model is loaded once the first batch has been read (so bad input is reported first). When
- * the first batch is full (a long input), the batches are tagged on a prediction pool, one
- * worker per core (`--workers`); a short input is tagged on this thread, without the pool's
- * start-up.
+ * the first batch is full (a long input), the batches are tagged on a prediction pool if one
+ * fits (`--workers`: see the module doc); else on this thread, its projection tables capped at
+ * {@linkcode STREAM_TABLE_BYTES}. A line longer than {@linkcode MAX_LINE_BYTES} gets an error
+ * object in its place, and once every line is written, the first one is reported as an error.
  */
 async function predictStdin(command: PredictCommand): Promise<void> {
-  const load = modelLoader(command);
+  setMaxTableBytes(STREAM_TABLE_BYTES);
+  // One wasm thread unless asked for more: the recurrent sweep, most of the time, runs on
+  // one thread whatever the count, and the threaded backend's memory is about 40 MB more.
+  const threads = command.backend.threads === "auto" ? 1 : command.backend.threads;
+  const load = modelLoader({ ...command, backend: { ...command.backend, threads } });
   const writer = documentWriter(command.format);
   let lines = 0;
+  const longLines: LongLine[] = [];
   let pool: PredictPool | null | undefined;
   const batches = readLineBatches(Deno.stdin.readable, {
     source: "stdin",
     batchLines: BATCH_LINES,
+    maxLineBytes: MAX_LINE_BYTES,
   });
   try {
     for await (const batch of batches) {
@@ -287,17 +344,25 @@ async function predictStdin(command: PredictCommand): Promise<void> {
           backend: command.backend.backend,
           items: batch.length,
           minItems: BATCH_LINES,
+          memoryBudget: STREAM_MEMORY_BUDGET,
         });
       }
+      const texts = batch.filter((item): item is string => typeof item === "string");
       const options = { offsets: command.offsets, batchSize: FORWARD_ROWS };
-      const predictions = pool
-        ? await pool.predictTexts(batch, options)
-        : predictTexts(loaded, batch, options);
-      await writer.write(batch.map((text, index) => ({
-        line: lines + index + 1,
-        text,
-        ...predictions[index],
-      })));
+      const predictions = texts.length === 0
+        ? []
+        : pool
+        ? await pool.predictTexts(texts, options)
+        : predictTexts(loaded, texts, options);
+      let next = 0;
+      await writer.write(batch.map((item, index): LineDocument | LineError => {
+        const line = lines + index + 1;
+        if (item instanceof LongLine) {
+          longLines.push(item);
+          return { line, error: item.message };
+        }
+        return { line, text: item, ...predictions[next++] };
+      }));
       lines += batch.length;
     }
   } finally {
@@ -305,6 +370,11 @@ async function predictStdin(command: PredictCommand): Promise<void> {
   }
   await load();
   await writer.end();
+  if (longLines.length > 0) {
+    const [first] = longLines;
+    const more = longLines.length > 1 ? ` (${longLines.length} such lines)` : "";
+    throw new Error(`stdin line ${first.line}: ${first.message}${more}`);
+  }
 }
 
 /** Tags the text given as arguments and prints it. */

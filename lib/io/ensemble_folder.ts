@@ -13,7 +13,12 @@
  * @module
  */
 import type { TaggerEnsemble } from "../model/mapped.ts";
-import { readJSONFile, replaceFolder, resolveInsideFolder, writeFileAtomic } from "./files.ts";
+import {
+  readJSONFileInside,
+  replaceFolder,
+  resolveInsideFolder,
+  writeFileAtomic,
+} from "./files.ts";
 import {
   type CheckpointChoice,
   type LoadedTagger,
@@ -168,10 +173,16 @@ export function checkEnsembleConfig(value: unknown, file: string): EnsembleFolde
   return value as unknown as EnsembleFolderConfig;
 }
 
-/** Reads and checks `ensemble.json`. */
+/**
+ * Reads and checks `ensemble.json` (a regular file inside the folder, links followed, at most
+ * 64 MiB, checked before it is read).
+ */
 async function readEnsembleConfig(directory: string): Promise<EnsembleFolderConfig> {
   const file = `${directory}/${ENSEMBLE_FILE}`;
-  return checkEnsembleConfig(await readJSONFile<unknown>(file, "ensemble config"), file);
+  return checkEnsembleConfig(
+    await readJSONFileInside<unknown>(directory, file, "ensemble config"),
+    file,
+  );
 }
 
 /**

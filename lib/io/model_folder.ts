@@ -16,7 +16,11 @@
  * fields and wrong types, the weights for NaN and ±Infinity (`weights.bin: weight "…" has N
  * non-finite values`), and paths for staying inside their folder: a run's `checkpoint.json`
  * must point inside the run folder, and the weights files `model.json` names inside the model
- * folder, symbolic links followed.
+ * folder, symbolic links followed. Before a byte of `config.json`, `vocab.json`, `chars.json`,
+ * `model.json` or a weights file is read, the file must be a regular file (not a FIFO, a device
+ * or a socket, which could block or never end) inside the model folder once links are followed,
+ * and no larger than it can be: the weights exactly the bytes `model.json`'s manifest implies,
+ * a JSON file at most 64 MiB. Errors name the file.
  *
  * Format versions: 2 (this one). Version 1 folders (written before the tagger had one config:
  * `maxLen`, `modelType` and a partial `model` record) load through {@linkcode migrateConfig}.
@@ -25,14 +29,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "../data/chars.ts";
-import { loadVocab, saveVocab, type Vocab } from "../data/vocab.ts";
+import { saveVocab, type Vocab, vocabFromJSON } from "../data/vocab.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
 import {
   findFolderLeftovers,
   type LeftoverKind,
-  readJSONFile,
+  readJSONFileInside,
   resolveInsideFolder,
   writeFileAtomic,
 } from "./files.ts";
@@ -337,8 +341,8 @@ export async function loadTaggerFolder(
 ): Promise<LoadedTagger> {
   const resolved = await resolveModelDirectory(directory, choice);
   const configPath = `${resolved}/config.json`;
-  const stored = await readJSONFile<unknown>(configPath, "model config");
-  const vocab = await loadVocab(`${resolved}/vocab.json`);
+  const stored = await readJSONFileInside<unknown>(resolved, configPath, "model config");
+  const vocab = await readVocabInside(resolved);
   const chars = await readCharsIfAny(resolved, stored);
   const config = migrateConfig(stored, { vocab, chars, path: configPath });
   checkMapsFitConfig(config.tagger, vocab, chars, resolved);
@@ -361,7 +365,20 @@ async function readCharsIfAny(directory: string, stored: unknown): Promise<CharV
   const charFeatures = record?.tagger?.charFeatures ?? record?.model?.charFeatures;
   if (charFeatures !== true) return null;
   const path = `${directory}/chars.json`;
-  return charVocabFromJSON(await readJSONFile<unknown>(path, "character map"), path);
+  return charVocabFromJSON(
+    await readJSONFileInside<unknown>(directory, path, "character map"),
+    path,
+  );
+}
+
+/**
+ * Reads a model folder's `vocab.json` with the checks every file of the folder gets
+ * ({@linkcode readJSONFileInside}: inside the folder once links are followed, a regular file, at
+ * most 64 MiB).
+ */
+async function readVocabInside(directory: string): Promise<Vocab> {
+  const path = `${directory}/vocab.json`;
+  return vocabFromJSON(await readJSONFileInside<unknown>(directory, path, "vocabulary"), path);
 }
 
 /** Reads the folder's weights and assigns them to the tagger built from its config. */

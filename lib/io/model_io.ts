@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { checkFileInside, readFileInside, readJSONFileInside, writeFileAtomic } from "./files.ts";
 
 /** File names inside a model folder. */
 export const MODEL_FILES = { topology: "model.json", weights: "weights.bin" } as const;
@@ -61,32 +61,46 @@ export function fileIOHandler(directory: string, options: FileIOOptions = {}): t
     async load(): Promise<tf.io.ModelArtifacts> {
       const topologyPath = `${directory}/${MODEL_FILES.topology}`;
       const modelJSON = checkModelJSON(
-        await readJSONFile<unknown>(topologyPath, "model topology"),
+        await readJSONFileInside<unknown>(directory, topologyPath, "model topology"),
         topologyPath,
       );
       const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Uint8Array[] = [];
       const fileOf = new Map<string, string>(); // weight name → the file it is stored in
+      // Every weights file is checked (inside the folder, a regular file, the size the manifest
+      // implies) before any is read: a link to /dev/zero or a FIFO would never end.
+      const groups: { paths: string[]; sizes: number[] }[] = [];
       for (const group of modelJSON.weightsManifest) {
         specs.push(...group.weights);
-        const file = `${directory}/${(group.paths[0] ?? "").replace(/^\.\//, "")}`;
-        for (const spec of group.weights) fileOf.set(spec.name, file);
-        for (const path of group.paths) {
-          const weightsPath = `${directory}/${path.replace(/^\.\//, "")}`;
-          try {
-            buffers.push(await Deno.readFile(weightsPath));
-          } catch (error) {
-            throw new Error(`${weightsPath}: cannot read weights (${(error as Error).message})`);
-          }
+        const paths = group.paths.map((path) => `${directory}/${path.replace(/^\.\//, "")}`);
+        for (const spec of group.weights) fileOf.set(spec.name, paths[0] ?? directory);
+        let expected: number;
+        try {
+          expected = group.weights.reduce((sum, spec) => sum + weightBytes(spec), 0);
+        } catch (error) {
+          throw new Error(`${topologyPath}: ${(error as Error).message}`);
+        }
+        const sizes: number[] = [];
+        for (const path of paths) {
+          sizes.push(await checkFileInside(directory, path, "weights", Number.MAX_SAFE_INTEGER));
+        }
+        const stored = sizes.reduce((sum, size) => sum + size, 0);
+        if (stored !== expected) {
+          throw new Error(
+            `${paths.join(", ")}: weights are ${stored} bytes, the manifest in ` +
+              `${MODEL_FILES.topology} describes ${expected}: corrupt or mismatched files; ` +
+              "refusing to read them",
+          );
+        }
+        groups.push({ paths, sizes });
+      }
+      const buffers: Uint8Array<ArrayBuffer>[] = [];
+      for (const { paths, sizes } of groups) {
+        for (const [index, path] of paths.entries()) {
+          buffers.push(await readFileInside(directory, path, "weights", sizes[index]));
         }
       }
-      const weightData = concatBytes(buffers);
-      let expected: number;
-      try {
-        expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
-      } catch (error) {
-        throw new Error(`${topologyPath}: ${(error as Error).message}`);
-      }
+      const weightData = buffers.length === 1 ? buffers[0] : concatBytes(buffers);
+      const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
       if (expected !== weightData.byteLength) {
         throw new Error(
           `${directory}: weights are ${weightData.byteLength} bytes, the manifest in ` +

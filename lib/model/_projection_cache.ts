@@ -8,7 +8,10 @@
  * rows (both directions, `8U` floats) are computed once, the first time a batch holds it, and
  * kept in a host table keyed by the token's ids. A batch's projections are then row copies (one
  * custom kernel, written per time step as the sweep reads them). The table grows as tokens are
- * seen, up to {@linkcode MAX_TABLE_BYTES}; when full it starts afresh (never wrong, only slower).
+ * seen, up to {@linkcode MAX_TABLE_BYTES} (a thread that holds many tables, such as a prediction
+ * pool's worker or a streaming command, sets a smaller cap with {@linkcode setMaxTableBytes}).
+ * When full, the table is thinned: the half of it that batches used most since the last
+ * thinning stays (frequent words), the rest makes room (never wrong, only slower).
  *
  * The table (host memory, not tensors) holds the weights' values when its rows were computed:
  * whoever changes the weights (the trainer, `setWeights`) must drop it (`Tagger.weightsChanged`).
@@ -24,8 +27,27 @@ import { doubleCandidateBlock } from "./bilstm/inference.ts";
 /** Kernel name: each time step's projection rows of both directions, from the host table. */
 const GATHER_PROJECTION_KERNEL = "FastGatherProjection";
 
-/** The most memory the table of one tagger takes (then it starts afresh). */
+/** The most memory the table of one tagger takes by default (then it starts afresh). */
 export const MAX_TABLE_BYTES = 64 * 2 ** 20;
+
+/** The cap of the tables made from now on in this thread; see {@linkcode setMaxTableBytes}. */
+let maxTableBytes = MAX_TABLE_BYTES;
+
+/**
+ * Sets the cap of the projection tables made from now on in this thread (each worker has its
+ * own): a thread that holds many taggers' tables, such as a prediction pool's worker, keeps each
+ * smaller. A smaller table is never wrong, only slower on input with many distinct tokens.
+ *
+ * @param bytes the cap of one tagger's table, at least one row
+ * @returns the cap it replaces
+ * @throws {RangeError} unless `bytes` is a positive number
+ */
+export function setMaxTableBytes(bytes: number): number {
+  if (!(bytes > 0)) throw new RangeError(`the table cap must be positive, got ${bytes}`);
+  const previous = maxTableBytes;
+  maxTableBytes = bytes;
+  return previous;
+}
 
 /** Attributes of the gather kernel (the table travels as an attribute: it is host memory). */
 interface GatherProjectionAttrs {
@@ -163,6 +185,10 @@ export class ProjectionCache {
   readonly #byWord = new Map<number, number>();
   /** Per row: its token's casing class, then its char ids (`1 + maxChars` values). */
   #signatures = new Int32Array(0);
+  /** Values per row in {@linkcode ProjectionCache.#signatures} (`1 + maxChars`, once known). */
+  #signatureWidth = 1;
+  /** Per row: the batch tokens that used it since it was made or the table was last thinned. */
+  #hits = new Int32Array(0);
   readonly #width: number;
   readonly #maxRows: number;
   /** The tensors the rows were computed from (the embedding and the layer's weights). */
@@ -173,9 +199,10 @@ export class ProjectionCache {
    * @param sources the tensors the rows are computed from (the layer's inputs' weights and its
    *   own): a weight assigned anew (e.g. `tagger.model.setWeights`) gets a new buffer, which
    *   {@linkcode ProjectionCache.computedFrom} notices
-   * @param maxBytes the table's cap; default {@linkcode MAX_TABLE_BYTES}
+   * @param maxBytes the table's cap; default this thread's ({@linkcode MAX_TABLE_BYTES} unless
+   *   {@linkcode setMaxTableBytes} changed it)
    */
-  constructor(width: number, sources: readonly tf.Tensor[], maxBytes = MAX_TABLE_BYTES) {
+  constructor(width: number, sources: readonly tf.Tensor[], maxBytes = maxTableBytes) {
     this.#sources = sources.map((tensor) => tensor.dataId);
     this.#width = width;
     this.#maxRows = Math.max(1, Math.floor(maxBytes / (2 * width * 4)));
@@ -225,6 +252,7 @@ export class ProjectionCache {
   #sign(tokens: BatchTokens, i: number, row: number): void {
     const { charIds, casingIds, maxChars } = tokens;
     const width = 1 + maxChars;
+    this.#signatureWidth = width;
     if ((row + 1) * width > this.#signatures.length) {
       const grown = new Int32Array(Math.max(4096, 2 * (row + 1)) * width);
       grown.set(this.#signatures);
@@ -246,6 +274,7 @@ export class ProjectionCache {
         const known = this.#byWord.get(tokens.wordIds[i]);
         if (known !== undefined && this.#sameToken(tokens, i, known)) {
           rows[i] = known;
+          this.#hits[known]++;
           continue;
         }
       }
@@ -259,10 +288,53 @@ export class ProjectionCache {
           this.#sign(tokens, i, row);
           this.#byWord.set(tokens.wordIds[i], row);
         }
+        if (row >= this.#hits.length) {
+          const grown = new Int32Array(Math.max(4096, 2 * (row + 1)));
+          grown.set(this.#hits);
+          this.#hits = grown;
+        }
+        this.#hits[row] = 0;
       }
+      this.#hits[row]++;
       rows[i] = row;
     }
     return rows;
+  }
+
+  /**
+   * Thins the table: of its first `computed` rows (those whose values are filled in), keeps the
+   * `keep` that batches used most since the last thinning (the earlier row of equals), moved to
+   * the front in their order, with their hit counts reset; every other row (and every key made
+   * after `computed`) is dropped. Frequent tokens stay in the table; rare ones make room.
+   */
+  #thin(computed: number, keep: number): void {
+    const candidates = Array.from({ length: computed }, (_, row) => row);
+    const hits = this.#hits;
+    const kept = candidates.sort((a, b) => hits[b] - hits[a] || a - b).slice(0, keep)
+      .sort((a, b) => a - b);
+    const moved = new Int32Array(computed).fill(-1);
+    const rowWidth = 2 * this.#width;
+    const signatureWidth = this.#signatureWidth;
+    kept.forEach((from, to) => {
+      moved[from] = to;
+      if (from === to) return;
+      this.#table.copyWithin(to * rowWidth, from * rowWidth, (from + 1) * rowWidth);
+      if ((from + 1) * signatureWidth <= this.#signatures.length) {
+        this.#signatures.copyWithin(
+          to * signatureWidth,
+          from * signatureWidth,
+          (from + 1) * signatureWidth,
+        );
+      }
+    });
+    this.#hits.fill(0);
+    for (const map of [this.#keys, this.#byWord] as Map<number | string, number>[]) {
+      const entries = [...map];
+      map.clear();
+      for (const [key, row] of entries) {
+        if (row < computed && moved[row] >= 0) map.set(key, moved[row]);
+      }
+    }
   }
 
   /** Makes room for `rows` rows (beyond the cap only for one batch's own tokens). */
@@ -348,9 +420,16 @@ export class ProjectionCache {
     otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
   ): Int32Array {
     let missing: number[] = [];
+    const computed = this.#keys.size;
     let rows = this.#assignRows(tokens, missing);
     if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
-      // Over the cap with earlier tokens: start afresh with this batch's own.
+      // Over the cap with earlier tokens: keep the most used half of the table and make room.
+      this.#thin(computed, Math.floor(this.#maxRows / 2));
+      missing = [];
+      rows = this.#assignRows(tokens, missing);
+    }
+    if (this.#keys.size > this.#maxRows && this.#keys.size > missing.length) {
+      // Still over (a batch of many new tokens): start afresh with this batch's own.
       this.#keys.clear();
       this.#byWord.clear();
       missing = [];

@@ -34,13 +34,14 @@
  *
  * @module
  */
-import type { Predictor } from "../model/mapped.ts";
+import { caselessOf, membersOf, type Predictor } from "../model/mapped.ts";
 import {
   type PoolRequest,
   type PoolResponse,
   type WireOptions,
   type WirePredictor,
   wirePredictor,
+  WORKER_TABLE_BYTES,
 } from "./_pool_wire.ts";
 import {
   encodeTokens,
@@ -131,18 +132,84 @@ export interface PoolJob {
   items?: number;
   /** The size from which a pool's start-up (about a second) pays; default 0. */
   minItems?: number;
+  /**
+   * The resident memory (bytes) the whole process should stay under: `"auto"` workers are cut
+   * to as many as fit beside what the process holds now ({@linkcode workersWithinBudget}); a
+   * count asked for is kept. Default: none (one worker per core).
+   */
+  memoryBudget?: number;
+}
+
+/**
+ * What one pool worker's runtime holds besides its model: its tfjs and project code, its
+ * backend's heap for a forward pass, and the garbage a busy worker keeps between collections.
+ * Measured with the default model (two 200-unit members in use, 16 MiB tables): one more worker
+ * cost 190 MB of peak resident memory on 20,000 short lines and about 350 MB on 20,000 corpus
+ * sentences; with {@linkcode workerMemoryEstimate}'s other terms (32 MiB tables) this base makes
+ * the estimate 403 MiB for that model (279 MiB for data/model-fast).
+ */
+export const WORKER_BASE_BYTES = 160 * 2 ** 20;
+
+/** Bytes of a predictor's weights as float32, every tagger's (members and caseless). */
+function weightBytesOf(predictor: Predictor): number {
+  return [...membersOf(predictor), ...caselessOf(predictor)].reduce(
+    (sum, { tagger }) =>
+      sum + tagger.model.weights.reduce((bytes, w) => bytes + 4 * sizeOf(w.shape), 0),
+    0,
+  );
+}
+
+/** The number of values of a shape. */
+function sizeOf(shape: readonly (number | null)[]): number {
+  return shape.reduce((product: number, dim) => product * (dim ?? 1), 1);
+}
+
+/**
+ * What one pool worker holds at most for `predictor`, estimated: {@linkcode WORKER_BASE_BYTES},
+ * and for every tagger (members and caseless, which a worker builds when its first caseless
+ * sentence comes) twice its weights (the worker's backend copy, and the room building it takes)
+ * and its projection table ({@linkcode WORKER_TABLE_BYTES}).
+ *
+ * @param predictor the model
+ * @returns bytes
+ */
+export function workerMemoryEstimate(predictor: Predictor): number {
+  const taggers = membersOf(predictor).length + caselessOf(predictor).length;
+  return WORKER_BASE_BYTES + 2 * weightBytesOf(predictor) + taggers * WORKER_TABLE_BYTES;
+}
+
+/**
+ * How many pool workers fit in a memory budget beside what the process holds: each costs
+ * {@linkcode workerMemoryEstimate}, and the pool keeps one shared copy of the weights.
+ *
+ * @param predictor the model
+ * @param budget the resident memory (bytes) the process should stay under
+ * @param held what the process holds now; default its resident memory
+ * @returns workers (0 when not even one fits)
+ */
+export function workersWithinBudget(
+  predictor: Predictor,
+  budget: number,
+  held: number = Deno.memoryUsage().rss,
+): number {
+  const room = budget - held - weightBytesOf(predictor);
+  return Math.max(0, Math.floor(room / workerMemoryEstimate(predictor)));
 }
 
 /**
  * A pool for a job big enough to repay its start-up: two workers or more, on the wasm backend,
- * at least `minItems` items; else null, and the caller tags on its own thread.
+ * at least `minItems` items, and for `"auto"` workers with a `memoryBudget`, no more workers
+ * than fit in it; else null, and the caller tags on its own thread.
  *
  * @param predictor the model to copy into the workers
- * @param job workers, backend and size
+ * @param job workers, backend, size and memory budget
  * @returns a ready pool (close it), or null
  */
 export async function poolForJob(predictor: Predictor, job: PoolJob): Promise<PredictPool | null> {
-  const workers = resolveWorkerCount(job.workers);
+  let workers = resolveWorkerCount(job.workers);
+  if (job.workers === "auto" && job.memoryBudget !== undefined) {
+    workers = Math.min(workers, workersWithinBudget(predictor, job.memoryBudget));
+  }
   if (workers < 2 || job.backend !== "wasm" || (job.items ?? Infinity) < (job.minItems ?? 0)) {
     return null;
   }
