@@ -327,7 +327,8 @@ async function predictStdin(command: PredictCommand): Promise<void> {
   const load = modelLoader({ ...command, backend: { ...command.backend, threads } });
   const writer = documentWriter(command.format);
   let lines = 0;
-  const longLines: LongLine[] = [];
+  /** The first line over the cap and how many there were (not every one: memory stays bounded). */
+  const long: { first: LongLine | null; count: number } = { first: null, count: 0 };
   let pool: PredictPool | null | undefined;
   const batches = readLineBatches(Deno.stdin.readable, {
     source: "stdin",
@@ -358,7 +359,8 @@ async function predictStdin(command: PredictCommand): Promise<void> {
       await writer.write(batch.map((item, index): LineDocument | LineError => {
         const line = lines + index + 1;
         if (item instanceof LongLine) {
-          longLines.push(item);
+          long.first ??= item;
+          long.count++;
           return { line, error: item.message };
         }
         return { line, text: item, ...predictions[next++] };
@@ -370,10 +372,9 @@ async function predictStdin(command: PredictCommand): Promise<void> {
   }
   await load();
   await writer.end();
-  if (longLines.length > 0) {
-    const [first] = longLines;
-    const more = longLines.length > 1 ? ` (${longLines.length} such lines)` : "";
-    throw new Error(`stdin line ${first.line}: ${first.message}${more}`);
+  if (long.first !== null) {
+    const more = long.count > 1 ? ` (${long.count} such lines)` : "";
+    throw new Error(`stdin line ${long.first.line}: ${long.first.message}${more}`);
   }
 }
 

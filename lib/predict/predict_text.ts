@@ -185,7 +185,7 @@ export function assembleTexts(
           ? { ...token, tag: "O", probability: 1 }
           : { ...token, ...tags[scored++] }
       );
-      result.tokens.push(...tagged);
+      for (const token of tagged) result.tokens.push(token); // a spread overflows on 100k+ tokens
       for (const entity of extractEntities(tagged.map((t) => t.tag), { scheme })) {
         const span = tagged.slice(entity.start, entity.end);
         const start = span[0].start;
