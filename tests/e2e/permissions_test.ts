@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 
 /** The project root: tasks run here (`deno task` starts them in the config file's folder). */
-const PROJECT_ROOT = new URL("..", import.meta.url);
+const PROJECT_ROOT = new URL("../..", import.meta.url);
 
 /** The `tasks` of `deno.json`: each a command, or `{ description, command }`. */
 const TASKS: Record<string, string> = Object.fromEntries(

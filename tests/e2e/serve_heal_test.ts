@@ -12,14 +12,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend/backend.ts";
-import { disposeLoadedModel, type LoadedModel } from "../lib/io/ensemble_folder.ts";
-import { PredictPool, WorkerDiedError } from "../lib/predict/pool.ts";
-import { predictTexts, type TextPrediction } from "../lib/predict/predict.ts";
-import { describeModel, type NerServer, type ServeOptions, startServer } from "../lib/serve/mod.ts";
-import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { disposeLoadedModel, type LoadedModel } from "../../lib/io/ensemble_folder.ts";
+import { PredictPool, WorkerDiedError } from "../../lib/predict/pool.ts";
+import { predictTexts, type TextPrediction } from "../../lib/predict/predict.ts";
+import {
+  describeModel,
+  type NerServer,
+  type ServeOptions,
+  startServer,
+} from "../../lib/serve/mod.ts";
+import { buildLookupModel, sentencesOf, withTempDir } from "../fixtures/tiny_model/build.ts";
 
-const ROOT = new URL("..", import.meta.url);
+const ROOT = new URL("../..", import.meta.url);
 
 await initBackend({ threads: 1 });
 
