@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { waitFor } from "./fixtures/wait.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
@@ -87,15 +88,6 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Polls `ok` until it holds; fails naming `what` after `seconds` (a guard against a hang). */
-async function waitFor(what: string, ok: () => Promise<boolean>, seconds = 60): Promise<void> {
-  const deadline = performance.now() + seconds * 1000;
-  while (!(await ok())) {
-    if (performance.now() > deadline) throw new Error(`waited ${seconds} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

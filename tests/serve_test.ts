@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { waitFor, within } from "./fixtures/wait.ts";
 import assert from "node:assert/strict";
 import "../lib/model/bilstm.ts";
 import { initBackend } from "../lib/backend/backend.ts";
@@ -90,34 +91,6 @@ async function metricsOf(server: NerServer): Promise<Map<string, number>> {
   const response = await fetch(`${server.url}metrics`);
   assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   return parsePrometheus(await response.text());
-}
-
-/**
- * Resolves as `promise` does; rejects naming `what` if it has not settled within `ms`. Only a
- * guard against a hang: nothing here waits for time to pass to make something happen.
- */
-async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`waited ${ms / 1000} s for ${what}; it did not come`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `ok` until it holds; fails naming `what` after `ms` (a guard against a hang). */
-async function waitFor(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await ok())) {
-    if (performance.now() > deadline) assert.fail(`waited ${ms / 1000} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** An hour: a batch wait that nothing in a test waits out, so only an event can start a batch. */

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { within } from "../fixtures/wait.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { loadModelFolder } from "../../lib/io/ensemble_folder.ts";
@@ -120,25 +121,6 @@ const STEPS_PER_EPOCH = 225;
  * cell holds training at that step boundary until the Interrupt has come.
  */
 const INTERRUPT_AFTER = { epoch: 2, step: 20 };
-
-/**
- * Resolves as `promise` does; rejects naming `what` if it has not settled within `ms`. Only a
- * guard against a hang: nothing here waits for time to pass to make something happen.
- */
-async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`waited ${ms / 1000} s for ${what}; it did not come`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Executes a cell, collecting its stream text; `onStream` also sees each piece as it arrives. */
 async function run(

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { waitFor, within } from "../fixtures/wait.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { disposeLoadedModel, type LoadedModel } from "../../lib/io/ensemble_folder.ts";
@@ -46,34 +47,6 @@ async function withTinyModel(body: (loaded: LoadedModel, dir: string) => Promise
       disposeLoadedModel(loaded);
     }
   });
-}
-
-/**
- * Resolves as `promise` does; rejects naming `what` if it has not settled within `ms`. Only a
- * guard against a hang: nothing here waits for time to pass to make something happen.
- */
-async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`waited ${ms / 1000} s for ${what}; it did not come`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `ok` until it holds; fails naming `what` after `ms` (a guard against a hang). */
-async function waitFor(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await ok())) {
-    if (performance.now() > deadline) assert.fail(`waited ${ms / 1000} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** `type/text` of each entity of a document. */
