@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { checksums, namesIn } from "./fixtures/folders.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
 import {
@@ -51,26 +52,6 @@ async function tinyRun(out: string, seed = 5): Promise<void> {
     progress: null,
   });
   result.tagger.dispose();
-}
-
-/** Every file under a folder (relative path → SHA-256), to compare a folder byte for byte. */
-async function checksums(directory: string, prefix = ""): Promise<Record<string, string>> {
-  const sums: Record<string, string> = {};
-  for await (const entry of Deno.readDir(`${directory}${prefix}`)) {
-    const relative = `${prefix}/${entry.name}`;
-    if (entry.isDirectory) Object.assign(sums, await checksums(directory, relative));
-    else {
-      const bytes = await Deno.readFile(`${directory}${relative}`);
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-      sums[relative] = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-  }
-  return sums;
-}
-
-/** The names in a folder, sorted. */
-function namesIn(directory: string): string[] {
-  return [...Deno.readDirSync(directory)].map((entry) => entry.name).sort();
 }
 
 /** Whether a path exists. */

@@ -7,6 +7,7 @@
  * afterwards. A run folder, the `--from` run itself among them, is never replaced (issue 28;
  * tests/export_data_loss_test.ts has the rest of what export refuses).
  */
+import { checksums, namesIn } from "./fixtures/folders.ts";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
@@ -47,26 +48,6 @@ async function tinyRun(out: string, model: Partial<TaggerOptions> = {}, seed = 5
     progress: null,
   });
   result.tagger.dispose();
-}
-
-/** Every file under a folder (relative path → SHA-256), to compare a folder byte for byte. */
-async function checksums(directory: string, prefix = ""): Promise<Record<string, string>> {
-  const sums: Record<string, string> = {};
-  for await (const entry of Deno.readDir(`${directory}${prefix}`)) {
-    const relative = `${prefix}/${entry.name}`;
-    if (entry.isDirectory) Object.assign(sums, await checksums(directory, relative));
-    else {
-      const bytes = await Deno.readFile(`${directory}${relative}`);
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-      sums[relative] = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-  }
-  return sums;
-}
-
-/** The names in a folder, sorted. */
-function namesIn(directory: string): string[] {
-  return [...Deno.readDirSync(directory)].map((entry) => entry.name).sort();
 }
 
 /** Runs the export CLI with its output captured. */

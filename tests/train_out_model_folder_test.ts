@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { checksums } from "./fixtures/folders.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
 import { main as exportCli } from "../lib/cli/export.ts";
@@ -47,21 +48,6 @@ async function copyFolder(from: string, to: string): Promise<void> {
     if (entry.isDirectory) await copyFolder(`${from}/${entry.name}`, `${to}/${entry.name}`);
     else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
   }
-}
-
-/** Every file under a folder (relative path → SHA-256), to compare a folder byte for byte. */
-async function checksums(directory: string, prefix = ""): Promise<Record<string, string>> {
-  const sums: Record<string, string> = {};
-  for await (const entry of Deno.readDir(`${directory}${prefix}`)) {
-    const relative = `${prefix}/${entry.name}`;
-    if (entry.isDirectory) Object.assign(sums, await checksums(directory, relative));
-    else {
-      const bytes = await Deno.readFile(`${directory}${relative}`);
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-      sums[relative] = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    }
-  }
-  return sums;
 }
 
 /** The train CLI's flags for a training of a second (it is refused before it starts here). */
