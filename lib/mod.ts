@@ -36,17 +36,18 @@ import {
   loadModelFolder as loadFolder,
   type LoadModelOptions,
 } from "./io/ensemble_folder.ts";
-import { projectPath } from "./io/paths.ts";
 import { membersOf, type Predictor } from "./model/mapped.ts";
 import {
   type PredictOptions,
+  predictTokens as predictTokensWith,
+  type TokenPrediction,
+} from "./predict/predict.ts";
+import {
   predictText as predictTextWith,
   type PredictTextOptions,
   predictTexts as predictTextsWith,
-  predictTokens as predictTokensWith,
   type TextPrediction,
-  type TokenPrediction,
-} from "./predict/predict.ts";
+} from "./predict/predict_text.ts";
 import type { ResolvedTrainConfig, TrainConfig } from "./train/config.ts";
 import type { History } from "./train/history.ts";
 import type { ProgressSink } from "./train/progress.ts";
@@ -129,13 +130,9 @@ export async function loadModelFolder(
 
 export type { LoadModelOptions } from "./io/ensemble_folder.ts";
 export type { CheckpointChoice } from "./io/model_folder.ts";
-export { projectPath } from "./io/paths.ts";
+export { projectPath } from "./fs/paths.ts";
 
-/**
- * The model shipped with the project, `data/model` (an ensemble folder), as an absolute path:
- * `loadModelFolder(SHIPPED_MODEL)` works whichever folder a program runs in.
- */
-export const SHIPPED_MODEL: string = projectPath("data/model");
+export { SHIPPED_MODEL } from "./io/runs.ts";
 
 // --- Prediction ---------------------------------------------------------------------------
 
@@ -195,15 +192,17 @@ export function predictTokens(
 export type {
   DecodedTags,
   PredictOptions,
-  PredictTextOptions,
   TagDecoder,
+  TokenPrediction,
+} from "./predict/predict.ts";
+export type {
+  PredictTextOptions,
   TaggedToken,
   TextEntity,
   TextPrediction,
-  TokenPrediction,
-} from "./predict/predict.ts";
+} from "./predict/predict_text.ts";
 export type { OffsetUnit } from "./data/jsonl.ts";
-export type { EntityScheme } from "./evaluate/metrics.ts";
+export type { EntityScheme } from "./data/entities.ts";
 
 // --- Training -----------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import {
 import { main as exportCli } from "../lib/cli/export.ts";
 import { main as predictCli } from "../lib/cli/predict.ts";
 import { main as evaluateCli } from "../lib/cli/evaluate.ts";
-import { acquireRunLock, LOCK_FILE } from "../lib/train/lock.ts";
+import { acquireRunLock, LOCK_FILE } from "../lib/io/run_lock.ts";
 import { train } from "../lib/train/mod.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";

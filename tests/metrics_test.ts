@@ -8,9 +8,9 @@ import {
   classificationReport,
   confusionMatrix,
   entityScores,
-  extractEntities,
   tokenAccuracy,
 } from "../lib/evaluate/metrics.ts";
+import { extractEntities } from "../lib/data/entities.ts";
 
 const close = (actual: number, expected: number, message?: string) =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${message ?? ""} ${actual} != ${expected}`);

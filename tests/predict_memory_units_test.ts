@@ -28,7 +28,7 @@ import {
   workerMemoryEstimate,
   workersWithinBudget,
 } from "../lib/predict/pool.ts";
-import { predictTexts } from "../lib/predict/predict.ts";
+import { predictTexts } from "../lib/predict/predict_text.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 
 await initBackend({ backend: "wasm" });

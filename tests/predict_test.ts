@@ -4,11 +4,10 @@ import { loadModelFolder } from "../lib/io/mod.ts";
 import {
   argmaxDecoder,
   planWindows,
-  predictText,
-  predictTexts,
   predictTokens,
   predictWordIds,
 } from "../lib/predict/predict.ts";
+import { predictText, predictTexts } from "../lib/predict/predict_text.ts";
 import { saveVocab } from "../lib/data/vocab.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 

@@ -19,7 +19,7 @@ import { main as trainCli } from "../lib/cli/train.ts";
 import { loadModelFolder } from "../lib/io/mod.ts";
 import { checkFreeSpace } from "../lib/train/run_folder_checks.ts";
 import type { TrainConfig } from "../lib/train/config.ts";
-import { hostName, LOCK_FILE } from "../lib/train/lock.ts";
+import { hostName, LOCK_FILE } from "../lib/io/run_lock.ts";
 import {
   ResumeMismatchError,
   RunFolderError,

@@ -4,14 +4,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { projectPath } from "../lib/io/paths.ts";
-import {
-  chooseModel,
-  latestRunFolder,
-  runFolderName,
-  runsRoot,
-  SHIPPED_MODEL,
-} from "../lib/train/run_folders.ts";
+import { projectPath } from "../lib/fs/paths.ts";
+import { chooseModel, latestRunFolder, SHIPPED_MODEL } from "../lib/io/runs.ts";
+import { runsRoot } from "../lib/fs/paths.ts";
+import { runFolderName } from "../lib/train/run_name.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 Deno.test("a run's folder name follows its settings, not how they were written", () => {

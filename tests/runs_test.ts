@@ -3,14 +3,13 @@ import { initBackend } from "../lib/backend/backend.ts";
 import {
   CHECKPOINT_POINTER,
   fileSha256,
-  listRuns,
   readRunEvaluation,
   readRunEvaluations,
   type RunFileEvaluation,
-  settingsDiff,
   writeRunEvaluation,
   writeRunFileEvaluation,
 } from "../lib/io/mod.ts";
+import { listRuns, settingsDiff } from "../lib/train/runs.ts";
 import { toConll } from "../lib/data/write.ts";
 import { readPointer } from "../lib/train/checkpoint.ts";
 import { main as evaluateCli } from "../lib/cli/evaluate.ts";

@@ -14,7 +14,7 @@ import "../lib/model/bilstm.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { disposeLoadedModel, loadModelFolder } from "../lib/io/ensemble_folder.ts";
 import { PredictPool } from "../lib/predict/pool.ts";
-import { predictTexts, type TextPrediction } from "../lib/predict/predict.ts";
+import { predictTexts, type TextPrediction } from "../lib/predict/predict_text.ts";
 import {
   describeModel,
   MicroBatcher,

@@ -7,9 +7,10 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { predictText, predictTexts, predictTokens } from "../lib/predict/predict.ts";
-import { codePointOffsets, isSymbolToken, lookupForm } from "../lib/predict/text.ts";
-import { tokenize, tokenizeSentences } from "../lib/predict/tokenize.ts";
+import { predictText, predictTexts } from "../lib/predict/predict_text.ts";
+import { predictTokens } from "../lib/predict/predict.ts";
+import { codePointOffsets, isSymbolToken, lookupForm } from "../lib/data/text.ts";
+import { tokenize, tokenizeSentences } from "../lib/data/tokenize.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "./fixtures/tiny_model/build.ts";
 
 const TRAINING = sentencesOf([

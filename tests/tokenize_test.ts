@@ -9,7 +9,7 @@ import {
   splitSentences,
   tokenize,
   tokenizeSentences,
-} from "../lib/predict/tokenize.ts";
+} from "../lib/data/tokenize.ts";
 
 const words = (text: string): string[] => tokenize(text).map((t) => t.text);
 

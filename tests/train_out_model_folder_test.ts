@@ -15,7 +15,7 @@ import { main as exportCli } from "../lib/cli/export.ts";
 import { main as trainCli } from "../lib/cli/train.ts";
 import { projectPath } from "../lib/io/mod.ts";
 import { RunFolderError, train, type TrainOptions } from "../lib/train/mod.ts";
-import { LOCK_FILE } from "../lib/train/lock.ts";
+import { LOCK_FILE } from "../lib/io/run_lock.ts";
 import { syntheticSentences } from "./fixtures/synthetic_corpus.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 import { withCapturedConsole } from "./fixtures/console.ts";

@@ -14,7 +14,8 @@ import {
   type LoadedModel,
   loadModelFolder,
 } from "../lib/io/ensemble_folder.ts";
-import { crfDecoder, predictText, predictTokens } from "../lib/predict/predict.ts";
+import { crfDecoder, predictTokens } from "../lib/predict/predict.ts";
+import { predictText } from "../lib/predict/predict_text.ts";
 import { train } from "../lib/train/train.ts";
 import type { TrainConfig } from "../lib/train/config.ts";
 import { main as trainCli } from "../lib/cli/train.ts";

@@ -7,18 +7,16 @@
  *
  * @module
  */
+import { SHIPPED_FAST_MODEL, SHIPPED_MODEL } from "../io/runs.ts";
 import type { Sentence } from "../data/corpus.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
-import { projectPath } from "../io/paths.ts";
+import { displayPath } from "../fs/paths.ts";
 import type { TaggerOptions } from "../model/config.ts";
 import type { Predictor } from "../model/mapped.ts";
 import { Tagger } from "../model/tagger.ts";
 import { PredictPool } from "../predict/pool.ts";
 import { encodeTokens, predictWordIds } from "../predict/predict.ts";
-
-/** The shipped models the bench times (relative to the project). */
-export const SHIPPED_MODELS = { default: "data/model", fast: "data/model-fast" } as const;
 
 /** What the prediction benchmark measured. */
 export interface PredictBench {
@@ -88,8 +86,7 @@ async function poolSeconds(
 }
 
 /** Tokens per second of a shipped model folder, or null when it is not there. */
-async function shippedSeconds(folder: string, input: PredictBenchInput): Promise<number | null> {
-  const path = projectPath(folder);
+async function shippedSeconds(path: string, input: PredictBenchInput): Promise<number | null> {
   try {
     await Deno.stat(path);
   } catch {
@@ -97,7 +94,10 @@ async function shippedSeconds(folder: string, input: PredictBenchInput): Promise
   }
   const loaded = await loadModelFolder(path);
   try {
-    return (await poolSeconds(loaded, folder, { ...input, steps: Math.min(input.steps, 5) }, true))
+    return (await poolSeconds(loaded, displayPath(path), {
+      ...input,
+      steps: Math.min(input.steps, 5),
+    }, true))
       .seconds;
   } finally {
     disposeLoadedModel(loaded);
@@ -128,8 +128,8 @@ export async function benchPredict(input: PredictBenchInput): Promise<PredictBen
   } finally {
     tagger.dispose();
   }
-  const defaultSeconds = await shippedSeconds(SHIPPED_MODELS.default, input);
-  const fastSeconds = await shippedSeconds(SHIPPED_MODELS.fast, input);
+  const defaultSeconds = await shippedSeconds(SHIPPED_MODEL, input);
+  const fastSeconds = await shippedSeconds(SHIPPED_FAST_MODEL, input);
   const perSecond = (seconds: number | null) => seconds === null ? NaN : tokens / seconds;
   return {
     batchSize: input.batchSize,
@@ -141,6 +141,6 @@ export async function benchPredict(input: PredictBenchInput): Promise<PredictBen
     mainThreadTokensPerSecond: tokens / (mainMs / 1000),
     defaultModelTokensPerSecond: perSecond(defaultSeconds),
     fastModelTokensPerSecond: perSecond(fastSeconds ?? defaultSeconds),
-    fastModel: fastSeconds === null ? SHIPPED_MODELS.default : SHIPPED_MODELS.fast,
+    fastModel: displayPath(fastSeconds === null ? SHIPPED_MODEL : SHIPPED_FAST_MODEL),
   };
 }

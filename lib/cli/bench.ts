@@ -25,7 +25,7 @@ import { createTrainer } from "../train/trainer.ts";
 import { loadCorpus, type Sentence } from "../data/corpus.ts";
 import { loadSentences } from "../data/formats.ts";
 import { toConll } from "../data/write.ts";
-import { projectPath } from "../io/paths.ts";
+import { projectPath } from "../fs/paths.ts";
 import { benchPredict, type PredictBench } from "./_bench_predict.ts";
 import { buildVocab, tagId, wordId } from "../data/vocab.ts";
 import type { Vocab } from "../data/vocab.ts";

@@ -19,7 +19,7 @@
  * @module
  */
 import { basename, resolve } from "node:path";
-import { projectPath } from "../io/paths.ts";
+import { projectPath } from "../fs/paths.ts";
 import type { CheckpointChoice } from "../io/model_folder.ts";
 import { describeBackend } from "../backend/backend.ts";
 import type { Sentence } from "../data/corpus.ts";
@@ -35,15 +35,15 @@ import {
   evaluationToJSON,
   formatEvaluation,
 } from "../evaluate/evaluate.ts";
-import type { EntityScheme } from "../evaluate/metrics.ts";
+import type { EntityScheme } from "../data/entities.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
 import {
   EVALUATION_FILE,
   fileSha256,
-  isRunFolder,
   writeRunEvaluation,
   writeRunFileEvaluation,
-} from "../io/runs.ts";
+} from "../io/run_evaluations.ts";
+import { isRunFolder } from "../io/runs.ts";
 import { readPointer } from "../train/checkpoint.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { loadModelForCli } from "./predict.ts";

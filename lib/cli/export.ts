@@ -18,7 +18,7 @@
  * The new folder is written beside `--to` (`.NAME.staging-…`), loaded back and made to tag a
  * sentence (finite scores) before anything is swapped; then the old folder is renamed aside
  * (`.NAME.previous-…`), the new one renamed into place, and only then the old one removed
- * (lib/io/files.ts `replaceFolder`). Any failure before the swap leaves the old folder
+ * (lib/fs/replace_folder.ts `replaceFolder`). Any failure before the swap leaves the old folder
  * byte-identical and removes the new one. A replaced model folder is replaced whole (no file of
  * the old one stays). A kill between the two renames leaves `--to` missing next to the whole
  * old folder: loading `--to` names it, and the next export to `--to` renames it back before
@@ -49,15 +49,15 @@ import {
 import {
   cleanFolderLeftovers,
   findFolderLeftovers,
-  isInsideFolder,
   type LeftoverCleanup,
   replaceFolder,
-  writeFileAtomic,
-} from "../io/files.ts";
-import { LOCK_FILE, type LockHolder, RunLockedError, runLockHolder } from "../train/lock.ts";
+} from "../fs/replace_folder.ts";
+import { isInsideFolder } from "../fs/inside.ts";
+import { writeFileAtomic } from "../fs/files.ts";
+import { LOCK_FILE, type LockHolder, RunLockedError, runLockHolder } from "../io/run_lock.ts";
 import { basename, dirname, resolve } from "node:path";
 import { PAD_TAG } from "../data/vocab.ts";
-import { predictTexts } from "../predict/predict.ts";
+import { predictTexts } from "../predict/predict_text.ts";
 import {
   CHECKPOINT_FLAG,
   formatUsage,

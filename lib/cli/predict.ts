@@ -33,7 +33,7 @@
  * `{text, type, start, end, score}`. Offsets index the document in UTF-16 code units (JavaScript
  * string indices) by default, or in code points (Python string indices) with
  * `--offsets codepoints`. Emoji and other symbols are tagged `O` and are never in an entity;
- * words are looked up in Unicode NFC (see `lib/predict/text.ts`).
+ * words are looked up in Unicode NFC (see `lib/data/text.ts`).
  *
  * On an error part-way through stdin the documents before it have been written (for `--json`
  * the object is left unterminated, never silently cut short) and the exit code is 1.
@@ -43,6 +43,7 @@
  * @module
  */
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
+import { SHIPPED_MODEL } from "../io/runs.ts";
 import type { CheckpointChoice } from "../io/model_folder.ts";
 import "../model/bilstm.ts";
 import {
@@ -52,13 +53,8 @@ import {
   initBackend,
 } from "../backend/backend.ts";
 import { type LoadedModel, loadModelFolder, type LoadModelOptions } from "../io/ensemble_folder.ts";
-import {
-  OFFSET_UNITS,
-  type OffsetUnit,
-  predictTexts,
-  prepareTexts,
-  type TextPrediction,
-} from "../predict/predict.ts";
+import { OFFSET_UNITS, type OffsetUnit } from "../predict/predict.ts";
+import { predictTexts, prepareTexts, type TextPrediction } from "../predict/predict_text.ts";
 import { isCaseless } from "../data/recase.ts";
 import { formatBytes, LongLine, MAX_LINE_BYTES, readLineBatches } from "../predict/stream.ts";
 import { setMaxTableBytes } from "../model/_projection_cache.ts";
@@ -80,11 +76,6 @@ import {
   UsageError,
   WORKERS_FLAG,
 } from "./_args.ts";
-
-/** The shipped reference model folder, used when `--model` is not given. */
-export const DEFAULT_MODEL_DIR: string = decodeURIComponent(
-  new URL("../../data/model", import.meta.url).pathname,
-);
 
 const FLAGS = {
   model: {
@@ -141,14 +132,14 @@ const USAGE = formatUsage({
  *
  * @param model the `--model` value, or undefined for the default model
  * @param backend the backend options
- * @param defaultDirectory the default model folder, {@linkcode DEFAULT_MODEL_DIR}
+ * @param defaultDirectory the default model folder, {@linkcode SHIPPED_MODEL}
  * @returns the loaded model and the backend that runs it
  * @throws {Error} with a message fit for the user
  */
 export async function loadModelForCli(
   model: string | undefined,
   backend: { backend: BackendName; threads: number | "auto" },
-  defaultDirectory: string = DEFAULT_MODEL_DIR,
+  defaultDirectory: string = SHIPPED_MODEL,
   load: LoadModelOptions = {},
 ): Promise<{ loaded: LoadedModel; backend: BackendInfo }> {
   const directory = model ?? defaultDirectory;

@@ -19,8 +19,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { listRuns, type RunSummary, type SettingValue } from "../io/runs.ts";
-import { runsRoot } from "../io/paths.ts";
+import { listRuns, type RunSummary, type SettingValue } from "../train/runs.ts";
+import { runsRoot } from "../fs/paths.ts";
 import { formatTable } from "../plot/table.ts";
 import { formatUsage, HELP_FLAG, parseFlags, reportUsageErrors } from "./_args.ts";
 

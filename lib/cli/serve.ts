@@ -41,7 +41,7 @@ import "../model/bilstm.ts";
 import { type BackendName, describeBackend } from "../backend/backend.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
 import { poolForJob, type PredictPool } from "../predict/pool.ts";
-import { predictTexts } from "../predict/predict.ts";
+import { predictTexts } from "../predict/predict_text.ts";
 import { describeModel } from "../serve/model_info.ts";
 import {
   DEFAULT_SERVE_OPTIONS,
@@ -67,7 +67,8 @@ import {
   UsageError,
   WORKERS_FLAG,
 } from "./_args.ts";
-import { DEFAULT_MODEL_DIR, loadModelForCli } from "./predict.ts";
+import { loadModelForCli } from "./predict.ts";
+import { SHIPPED_MODEL } from "../io/runs.ts";
 
 const D = DEFAULT_SERVE_OPTIONS;
 
@@ -286,7 +287,7 @@ async function serve(command: ServeCommand): Promise<number> {
   const { loaded, backend } = await loadModelForCli(command.model, command.backend, undefined, {
     checkpoint: command.checkpoint,
   });
-  const info = await describeModel(loaded, command.model ?? DEFAULT_MODEL_DIR);
+  const info = await describeModel(loaded, command.model ?? SHIPPED_MODEL);
   const pool = await servingPool(loaded, command);
   try {
     const stopped = firstSignal();

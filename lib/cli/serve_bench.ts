@@ -9,7 +9,7 @@
  */
 import { describeBackend, initBackend } from "../backend/backend.ts";
 import { loadModelFolder } from "../io/ensemble_folder.ts";
-import { projectPath } from "../io/paths.ts";
+import { SHIPPED_MODEL } from "../io/runs.ts";
 import { poolForJob } from "../predict/pool.ts";
 import { runLoadBench } from "../serve/load_bench.ts";
 import { formatTable } from "../plot/table.ts";
@@ -50,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
     const clients = parsePositiveInteger("--clients", values.clients);
     const seconds = parsePositiveInteger("--seconds", values.seconds);
     console.error(describeBackend(await initBackend({ backend: "wasm", threads: "auto" })));
-    const model = await loadModelFolder(values.model ?? projectPath("data/model"));
+    const model = await loadModelFolder(values.model ?? SHIPPED_MODEL);
     const workers = parseWorkers(values.workers);
     const pool = await poolForJob(model, { workers, backend: "wasm" });
     let result;

@@ -8,6 +8,7 @@
  */
 import { ConfigError } from "../errors.ts";
 import { CorpusError } from "./_corpus_error.ts";
+import { concatBytes } from "../fs/files.ts";
 
 /** The text encodings a corpus file may be in. */
 export type CorpusEncoding = "utf-8" | "windows-1252";
@@ -159,18 +160,6 @@ export function openProblem(error: unknown): string {
   return `cannot read the file (${(error as Error).message})`;
 }
 
-/** Concatenates chunks into one buffer (a single chunk is returned as it is, not copied). */
-function concat(chunks: Uint8Array<ArrayBuffer>[], total: number): Uint8Array<ArrayBuffer> {
-  if (chunks.length === 1) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
-}
-
 /**
  * Reads at most `maxBytes` bytes of a file. A regular file over the cap is refused before
  * reading; anything else (a device, a pipe, a file that grows) is read until its end or until
@@ -207,7 +196,7 @@ async function readBounded(path: string, maxBytes: number): Promise<Uint8Array<A
       }
       size = CHUNK_BYTES;
     }
-    return concat(chunks, total);
+    return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
   } catch (error) {
     if (error instanceof CorpusError) throw error;
     throw new CorpusError(path, `cannot read the file (${(error as Error).message})`);
@@ -246,7 +235,7 @@ async function gunzipBounded(
     if (error instanceof CorpusError) throw error;
     throw new CorpusError(path, `corrupt or truncated gzip data (${(error as Error).message})`);
   }
-  return concat(chunks, total);
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** The 1-based line of a byte offset (lines end with `\n`). */

@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { projectPath } from "../io/paths.ts";
+import { projectPath } from "../fs/paths.ts";
 import {
   checkRows,
   checkSentenceStarts,
@@ -50,19 +50,8 @@ export {
   readCorpusText,
 } from "./_corpus_read.ts";
 
-/** One sentence of the corpus: parallel arrays of words, POS tags and NER tags. */
-export interface Sentence {
-  /** The sentence number N of `Sentence: N`. */
-  id: number;
-  /** The tokens, exactly as in the file (never split, never mapped to missing). */
-  words: string[];
-  /** Part-of-speech tags, one per token. */
-  pos: string[];
-  /** IOB2 named-entity tags (`O`, `B-geo`, `I-geo`, …), one per token. */
-  tags: string[];
-  /** 1-based line of the sentence's first row in the source file (the header is line 1). */
-  line: number;
-}
+import type { Sentence } from "./sentence.ts";
+export type { Sentence };
 
 /** A loaded corpus: its sentences in file order and where they came from. */
 export interface Corpus {

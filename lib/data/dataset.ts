@@ -16,7 +16,7 @@
 import { type Corpus, loadCorpus, type Sentence } from "./corpus.ts";
 import { CorpusError } from "./_corpus_error.ts";
 import { loadSplitFile, splitByIds, validationTail } from "./encode.ts";
-import { projectPath } from "../io/paths.ts";
+import { projectPath } from "../fs/paths.ts";
 import { loadSentences, type ReadOptions, type ReadSummary } from "./formats.ts";
 import { checkDataConfig, type DataConfig } from "./data_config.ts";
 

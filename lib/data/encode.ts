@@ -10,7 +10,7 @@
 import type { Sentence } from "./corpus.ts";
 import { type Random, seededRandom, shuffled } from "./random.ts";
 import { type Vocab, wordId } from "./vocab.ts";
-import { projectPath } from "../io/paths.ts";
+import { projectPath } from "../fs/paths.ts";
 
 /** Options for {@linkcode encodeSentences}. */
 export interface EncodeOptions {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { tokenize } from "../predict/tokenize.ts";
+import { tokenize } from "./tokenize.ts";
 import { CorpusError } from "./_corpus_error.ts";
 import type { TextLine } from "./_lines.ts";
 import type { RawSentence } from "./conll.ts";

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Sentence } from "./corpus.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import type { Sentence } from "./sentence.ts";
+import { writeFileAtomic } from "../fs/files.ts";
 
 /** The padding token. */
 export const PAD_WORD = "<pad>";

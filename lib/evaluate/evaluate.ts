@@ -11,11 +11,11 @@
  * @module
  */
 import type { Sentence } from "../data/corpus.ts";
+import type { EntityScheme } from "../data/entities.ts";
 import {
   classificationReport,
   type ConfusionMatrix,
   confusionMatrix,
-  type EntityScheme,
   entityScores,
   tokenAccuracy,
 } from "./metrics.ts";

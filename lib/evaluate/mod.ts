@@ -11,5 +11,6 @@
  *
  * @module
  */
+export * from "../data/entities.ts";
 export * from "./metrics.ts";
 export * from "./evaluate.ts";

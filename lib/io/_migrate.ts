@@ -14,7 +14,7 @@ import type { CharVocab } from "../data/chars.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { ConfigError } from "../errors.ts";
 import { resolveTaggerConfig, type TaggerOptions } from "../model/config.ts";
-import type { ModelFolderConfig, TrainingRecord } from "./model_folder.ts";
+import type { ModelFolderConfig, TrainingRecord } from "./folder_config.ts";
 
 /** What a v1 `config.json` held. */
 interface ConfigV1 {

@@ -13,12 +13,9 @@
  * @module
  */
 import type { TaggerEnsemble } from "../model/mapped.ts";
-import {
-  readJSONFileInside,
-  replaceFolder,
-  resolveInsideFolder,
-  writeFileAtomic,
-} from "./files.ts";
+import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
+import { replaceFolder } from "../fs/replace_folder.ts";
+import { exists, writeFileAtomic } from "../fs/files.ts";
 import {
   type CheckpointChoice,
   type LoadedTagger,
@@ -59,17 +56,6 @@ export interface LoadedModel extends TaggerEnsemble {
   readonly caseless: readonly LoadedTagger[];
   /** `ensemble.json` of an ensemble folder, else null. */
   readonly ensemble: EnsembleFolderConfig | null;
-}
-
-/** Whether a path exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** What {@linkcode loadModelFolder} loads. */

@@ -38,7 +38,18 @@ export {
 } from "./ensemble_folder.ts";
 export type { EnsembleFolderConfig, LoadedModel, SaveEnsembleOptions } from "./ensemble_folder.ts";
 export * from "./model_io.ts";
-export * from "./files.ts";
+export * from "../fs/files.ts";
+export * from "../fs/replace_folder.ts";
+export * from "../fs/inside.ts";
 export * from "./state_file.ts";
-export * from "./paths.ts";
+export * from "../fs/paths.ts";
 export * from "./runs.ts";
+export * from "./run_evaluations.ts";
+export {
+  acquireRunLock,
+  LOCK_FILE,
+  RunFolderError,
+  RunLockedError,
+  runLockHolder,
+} from "./run_lock.ts";
+export type { LockHolder, RunLock } from "./run_lock.ts";

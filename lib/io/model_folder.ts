@@ -33,41 +33,22 @@ import { saveVocab, type Vocab, vocabFromJSON } from "../data/vocab.ts";
 import type { MappedTagger } from "../model/mapped.ts";
 import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
-import {
-  findFolderLeftovers,
-  type LeftoverKind,
-  readJSONFileInside,
-  resolveInsideFolder,
-  writeFileAtomic,
-} from "./files.ts";
+import { findFolderLeftovers, type LeftoverKind } from "../fs/replace_folder.ts";
+import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
+import { writeFileAtomic } from "../fs/files.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
 import { checkSameTopology } from "./_topology.ts";
+import {
+  MODEL_FOLDER_VERSION,
+  type ModelFolderConfig,
+  type TrainingRecord,
+} from "./folder_config.ts";
 
 export { migrateConfig };
 
-/** How a tagger was trained, as recorded in its folder (the training settings, resolved). */
-export interface TrainingRecord {
-  /** Epochs complete when the folder was written. */
-  epochsDone?: number;
-  /** Training settings (lib/train/config.ts), without those the tagger config holds. */
-  [setting: string]: unknown;
-}
-
-/** What `config.json` of a model folder holds (format version 2). */
-export interface ModelFolderConfig {
-  /** Always `"bilstm-ner-model"`. */
-  format: "bilstm-ner-model";
-  /** Format version. */
-  version: 2;
-  /** The tagger's resolved config: its shape, once. */
-  tagger: TaggerConfig;
-  /** How it was trained, when this project trained it. */
-  training?: TrainingRecord;
-}
-
-/** The current format version of `config.json`. */
-export const MODEL_FOLDER_VERSION = 2;
+export { MODEL_FOLDER_VERSION } from "./folder_config.ts";
+export type { ModelFolderConfig, TrainingRecord } from "./folder_config.ts";
 
 /** A tagger loaded from a model folder. */
 export interface LoadedTagger extends MappedTagger {
@@ -255,7 +236,7 @@ export async function readCheckpointPointer(
 
 /**
  * The error for a model folder that is not there, naming what an interrupted export
- * (`replaceFolder` of lib/io/files.ts) left beside it: the previous model (moved aside, whole,
+ * (`replaceFolder` of lib/fs/replace_folder.ts) left beside it: the previous model (moved aside, whole,
  * when the export was killed between the two renames of its swap: it is named with how to put
  * it back) or an unfinished new folder. Loading only reads, so nothing is renamed here: commands that
  * load (predict, evaluate, serve) may not write there; `deno task export` to the same folder

@@ -11,7 +11,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { checkFileInside, readFileInside, readJSONFileInside, writeFileAtomic } from "./files.ts";
+import { checkFileInside, readFileInside, readJSONFileInside } from "../fs/inside.ts";
+import { concatBytes, writeFileAtomic } from "../fs/files.ts";
 
 /** File names inside a model folder. */
 export const MODEL_FILES = { topology: "model.json", weights: "weights.bin" } as const;
@@ -252,23 +253,6 @@ function concatWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
   if (data === undefined) return new ArrayBuffer(0);
   if (Array.isArray(data)) return concatBytes(data.map((buffer) => new Uint8Array(buffer))).buffer;
   return data as ArrayBuffer;
-}
-
-/**
- * The parts end to end, in one new buffer.
- *
- * @param parts byte arrays
- * @returns their concatenation
- */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const total = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.byteLength;
-  }
-  return result;
 }
 
 /** Re-encodes float32 weights as float16 with tfjs's quantization metadata. */

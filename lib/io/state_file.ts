@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readJSONFile, writeFileAtomic } from "./files.ts";
+import { concatBytes, readJSONFile, writeFileAtomic } from "../fs/files.ts";
 
 type Packed =
   | { $f32: [offset: number, length: number] }
@@ -43,12 +43,7 @@ export async function saveState(base: string, state: unknown): Promise<void> {
     return value as string | number | boolean | null;
   };
   const packed = pack(state);
-  const binary = new Uint8Array(offset);
-  let position = 0;
-  for (const chunk of chunks) {
-    binary.set(chunk, position);
-    position += chunk.byteLength;
-  }
+  const binary = concatBytes(chunks);
   await writeFileAtomic(`${base}.bin`, binary);
   await writeFileAtomic(`${base}.json`, JSON.stringify({ byteLength: offset, state: packed }));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { CharCnnOptions } from "./char_cnn.ts";
+import type { CharCnnOptions } from "./char_cnn_options.ts";
 
 /** What {@linkcode initialisers} returns per parameter (a tfjs-layers `Initializer`). */
 export type TensorInitialiser = ReturnType<typeof tf.initializers.zeros>;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../io/files.ts";
+import { writeFileAtomic } from "../fs/files.ts";
 
 /** Returns the folder part of a path ("." when there is none). */
 export function dirname(path: string): string {

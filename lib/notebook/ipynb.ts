@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../io/files.ts";
+import { writeFileAtomic } from "../fs/files.ts";
 
 /** A multi-line string as stored in a notebook: one string or a list of lines. */
 export type MultilineString = string | string[];

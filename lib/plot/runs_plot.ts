@@ -14,7 +14,7 @@ import {
   renderPlotSvg,
   SvgPlot,
 } from "./_render.ts";
-import type { RunCurves } from "../io/runs.ts";
+import type { RunCurves } from "../train/runs.ts";
 import { epochTicks } from "./plot.ts";
 
 /** A run to draw: its name (e.g. its folder) and its curves (null: none recorded). */
@@ -71,7 +71,7 @@ function runPanel(
  *
  * @example
  * ```ts
- * import { listRuns } from "../io/runs.ts";
+ * import { listRuns } from "../train/runs.ts";
  * import { runsPlot } from "./runs_plot.ts";
  * const runs = await listRuns();
  * runsPlot(runs.map((run) => ({ name: run.dir, history: run.history })));

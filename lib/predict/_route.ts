@@ -8,7 +8,7 @@
 import { isCaseless } from "../data/recase.ts";
 import { wordId } from "../data/vocab.ts";
 import type { TaggerEnsemble } from "../model/mapped.ts";
-import type { PredictOptions, SequencePrediction } from "./predict.ts";
+import type { PredictOptions, SequencePrediction } from "./predict_options.ts";
 
 /** The prediction function the routes call (predictWordIds itself). */
 type Predict = (

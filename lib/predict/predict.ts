@@ -26,7 +26,7 @@
 import { encodeWordChars, wordCasing } from "../data/chars.ts";
 import { type Vocab, wordId } from "../data/vocab.ts";
 import { readCrfParameters } from "../model/crf.ts";
-import { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
+import { argmaxDecoder, crfDecoder, type TagDecoder } from "./decoders.ts";
 import { planWindows, type Window } from "./windows.ts";
 import {
   caselessOf,
@@ -37,54 +37,14 @@ import {
   type TaggerEnsemble,
 } from "../model/mapped.ts";
 import { routeByCasing } from "./_route.ts";
+import type { PredictOptions, SequencePrediction } from "./predict_options.ts";
 import { averageCrfParameters, averageScores } from "./ensemble.ts";
 import { tagScores } from "./inference.ts";
-import { lookupForm } from "./text.ts";
+import { lookupForm } from "../data/text.ts";
 
 export { argmaxDecoder, crfDecoder, type DecodedTags, type TagDecoder } from "./decoders.ts";
 export { planWindows, type Window } from "./windows.ts";
-
-/** Options for the prediction functions. */
-export interface PredictOptions {
-  /**
-   * Rows (windows) per forward pass. Default 256. Rows are sorted by length before batching
-   * (results come back in input order), and each pass computes up to its longest row.
-   */
-  batchSize?: number;
-  /**
-   * How model output becomes tag ids. Default {@linkcode argmaxDecoder}, or for a CRF model
-   * {@linkcode crfDecoder} with its weights (a custom decoder then gets emission scores).
-   */
-  decoder?: TagDecoder;
-  /**
-   * The words of each sentence (same lengths as the word ids), for a model with char features
-   * (their char ids and casing classes); ignored by other models.
-   */
-  words?: readonly (readonly string[])[];
-  /** Called after each batch with rows done and rows in all (e.g. to report progress). */
-  onProgress?: (rowsDone: number, rowsTotal: number) => void;
-  /**
-   * Also return every tag's probability at every token
-   * ({@linkcode SequencePrediction.distributions}), e.g. a teacher's soft targets for
-   * distillation. Default false.
-   */
-  distributions?: boolean;
-}
-
-/** Predictions for one sentence given as word ids. */
-export interface SequencePrediction extends DecodedTags {
-  /**
-   * Tag ids of the first window alone (the first `min(length, maxLen)` tokens), i.e. what a
-   * model that truncates at `maxLen` (the tutorial) predicts for the tokens it sees.
-   */
-  firstWindowTagIds: Int32Array;
-  /**
-   * With {@linkcode PredictOptions.distributions}: every tag's probability at every token,
-   * row-major `[length, numTags]` (softmax probabilities, or for a CRF the marginals under the
-   * members' mean scores); each token's row comes from the window that decides its tag.
-   */
-  distributions?: Float32Array;
-}
+export type { PredictOptions, SequencePrediction } from "./predict_options.ts";
 
 /** Whether two word maps are the same (same object, or the same words and casing rule). */
 function sameWords(a: Vocab, b: Vocab): boolean {
@@ -345,15 +305,4 @@ export function tokenPredictions(
   );
 }
 
-export {
-  assembleTexts,
-  predictText,
-  type PredictTextOptions,
-  predictTexts,
-  type PreparedTexts,
-  prepareTexts,
-  type TaggedToken,
-  type TextEntity,
-  type TextPrediction,
-} from "./predict_text.ts";
 export { OFFSET_UNITS, type OffsetUnit } from "../data/jsonl.ts";

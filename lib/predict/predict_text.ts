@@ -5,11 +5,11 @@
  * @module
  */
 import { OFFSET_UNITS, type OffsetUnit } from "../data/jsonl.ts";
-import { type EntityScheme, extractEntities } from "../evaluate/metrics.ts";
+import { type EntityScheme, extractEntities } from "../data/entities.ts";
 import type { Predictor } from "../model/mapped.ts";
 import { type PredictOptions, predictTokens, type TokenPrediction } from "./predict.ts";
-import { codePointOffsets, isSymbolToken } from "./text.ts";
-import { tokenizeSentences } from "./tokenize.ts";
+import { codePointOffsets, isSymbolToken } from "../data/text.ts";
+import { tokenizeSentences } from "../data/tokenize.ts";
 
 export { OFFSET_UNITS, type OffsetUnit } from "../data/jsonl.ts";
 

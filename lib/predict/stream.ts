@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { concatBytes } from "../fs/files.ts";
 
 /**
  * The per-line cap `deno task predict` reads stdin with: 64 KiB of UTF-8 (about 10,000 words).
@@ -129,18 +130,6 @@ async function readOrIdle<T>(read: Promise<T>, ms: number): Promise<T | typeof I
   }
 }
 
-/** Concatenates byte arrays. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * Reads a byte stream as lines of strict UTF-8 and yields them in batches, in order, as they
  * arrive: a batch is handed out when it holds `batchLines` lines, before a line that would take
@@ -240,7 +229,7 @@ export async function* readLineBatches(
     const bytes = lineBytes();
     const line = bytes > maxLineBytes
       ? new LongLine(++lineNumber, bytes, maxLineBytes)
-      : decodeLine(concat(partial));
+      : decodeLine(partial.length === 1 ? partial[0] : concatBytes(partial));
     partial = [];
     partialBytes = 0;
     endsWithReturn = false;

@@ -11,7 +11,7 @@ import { loadCorpus } from "../data/corpus.ts";
 import { loadSplitFile, splitByIds } from "../data/encode.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
 import type { PredictPool } from "../predict/pool.ts";
-import { predictTexts } from "../predict/predict.ts";
+import { predictTexts } from "../predict/predict_text.ts";
 import { describeModel } from "./model_info.ts";
 import { startServer } from "./server.ts";
 

@@ -10,8 +10,9 @@
  *
  * @module
  */
-import { OFFSET_UNITS, type OffsetUnit, type TextPrediction } from "../predict/predict.ts";
-import { codePointOffsets } from "../predict/text.ts";
+import { OFFSET_UNITS, type OffsetUnit } from "../predict/predict.ts";
+import { type TextPrediction } from "../predict/predict_text.ts";
+import { codePointOffsets } from "../data/text.ts";
 import { HttpError } from "./http.ts";
 
 /** Limits of a request's content. */

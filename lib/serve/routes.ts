@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { TextPrediction } from "../predict/predict.ts";
+import type { TextPrediction } from "../predict/predict_text.ts";
 import { QueueFullError } from "./batcher.ts";
 import {
   BodyReadError,

@@ -42,7 +42,7 @@
  */
 import type { Predictor } from "../model/mapped.ts";
 import { PredictPool, WorkerDiedError } from "../predict/pool.ts";
-import { predictTexts, type TextPrediction } from "../predict/predict.ts";
+import { predictTexts, type TextPrediction } from "../predict/predict_text.ts";
 import { MicroBatcher, QueueFullError } from "./batcher.ts";
 import { HttpError, INTERNAL_ERROR } from "./http.ts";
 import { createServerMetrics, type ServerMetrics } from "./metrics.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { readJSONFile, writeFileAtomic } from "../io/files.ts";
+import { exists, readJSONFile, writeFileAtomic } from "../fs/files.ts";
 import {
   type BestCheckpoint,
   checkCheckpointPointer,
@@ -28,7 +28,7 @@ import { type ResolvedTrainConfig } from "./config.ts";
 import type { DataFingerprint } from "./data_fingerprint.ts";
 import type { EpochPosition } from "./epoch.ts";
 import type { History } from "./history.ts";
-import { RunFolderError } from "./lock.ts";
+import { RunFolderError } from "../io/run_lock.ts";
 import type { TrainerState } from "./trainer.ts";
 
 export { RunFolderError };
@@ -269,15 +269,4 @@ async function bestCheckpointAfter(
   }
   const previous = (await readPointer(out))?.best;
   return previous?.epoch === best.epoch ? previous : undefined;
-}
-
-/** Whether a path exists. */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

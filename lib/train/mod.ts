@@ -28,7 +28,6 @@ export {
   RunLockedError,
   train,
 } from "./train.ts";
-export { acquireRunLock, hostName, LOCK_FILE, runLockHolder } from "./lock.ts";
 export type { TrainOptions, TrainResult } from "./train.ts";
 export {
   DEFAULT_TRAIN_CONFIG,
@@ -74,3 +73,4 @@ export type { ResumedRun, SettingDifference } from "./resume.ts";
 export { checkFreeSpace, checkpointBytes, prepareRunFolder } from "./run_folder_checks.ts";
 export * from "./progress.ts";
 export * from "./sparse_adam.ts";
+export * from "./runs.ts";

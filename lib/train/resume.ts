@@ -8,7 +8,7 @@
  */
 import { type CheckpointPointer, POSITION_FILE } from "./checkpoint.ts";
 import { ConfigError } from "../errors.ts";
-import { readJSONFile } from "../io/files.ts";
+import { readJSONFile } from "../fs/files.ts";
 import { CHECKPOINT_POINTER, type LoadedTagger, loadTaggerFolder } from "../io/model_folder.ts";
 import { loadState } from "../io/state_file.ts";
 import { DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
@@ -22,7 +22,7 @@ import {
 } from "./config.ts";
 import type { EpochPosition } from "./epoch.ts";
 import type { History } from "./history.ts";
-import { RunFolderError } from "./lock.ts";
+import { RunFolderError } from "../io/run_lock.ts";
 import type { TrainerState } from "./trainer.ts";
 
 /** A run restored from its latest checkpoint. */

@@ -5,15 +5,16 @@
  *
  * @module
  */
-import { exists, readPointer } from "./checkpoint.ts";
+import { readPointer } from "./checkpoint.ts";
+import { exists } from "../fs/files.ts";
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ENSEMBLE_FILE } from "../io/ensemble_folder.ts";
 import { CHECKPOINT_POINTER } from "../io/model_folder.ts";
-import { EVALUATION_FILE } from "../io/runs.ts";
+import { EVALUATION_FILE } from "../io/run_evaluations.ts";
 import type { Tagger } from "../model/tagger.ts";
 import { TEACHER_TARGETS_FILE, TEACHER_TARGETS_META } from "./distill.ts";
-import { LOCK_FILE, RunFolderError, RunLockedError, runLockHolder } from "./lock.ts";
+import { LOCK_FILE, RunFolderError, RunLockedError, runLockHolder } from "../io/run_lock.ts";
 
 /**
  * What a run folder holds at its top, at any stage: the lock (and a stale one moved aside), the

@@ -40,8 +40,8 @@ import { softTargetsFor } from "./distill.ts";
 import { type EpochPosition, evaluateRows, runEpoch } from "./epoch.ts";
 import { appendEpoch, emptyHistory, type History } from "./history.ts";
 import { listenForInterrupt, type StopRequest } from "./interrupt.ts";
-import { acquireRunLock, RunFolderError, type RunLock } from "./lock.ts";
-import { createProgress, type ProgressSink, stderrSink } from "./progress.ts";
+import { acquireRunLock, RunFolderError, type RunLock } from "../io/run_lock.ts";
+import { createProgress, defaultProgressSink, type ProgressSink } from "./progress.ts";
 import { createTrainer, type TrainerState } from "./trainer.ts";
 import { applyWordVectors, loadWordVectorsFor } from "./word_vectors.ts";
 import {
@@ -52,7 +52,7 @@ import {
 } from "./data_fingerprint.ts";
 
 export { evaluateRows } from "./epoch.ts";
-export { RunFolderError, RunLockedError } from "./lock.ts";
+export { RunFolderError, RunLockedError } from "../io/run_lock.ts";
 export { ResumeMismatchError } from "./resume.ts";
 export { checkRunFolder } from "./run_folder_checks.ts";
 
@@ -87,7 +87,7 @@ export interface TrainOptions {
   /**
    * Run folder for checkpoints; none when omitted. It is checked before training (a folder, or
    * created; writable; room for two checkpoints, one when resuming) and locked while training
-   * runs (lib/train/lock.ts): a second training on it fails at once, naming the holder.
+   * runs (lib/io/run_lock.ts): a second training on it fails at once, naming the holder.
    */
   out?: string;
   /**
@@ -97,7 +97,7 @@ export interface TrainOptions {
    * must not be given (the run's own are restored).
    */
   resume?: boolean;
-  /** Where progress goes; default stderr. `null` silences it. */
+  /** Where progress goes; default stderr (stdout lines in a notebook). `null` silences it. */
   progress?: ProgressSink | null;
   /** Called after each epoch (after its checkpoint is written). */
   onEpoch?: (epoch: number, history: History) => void | Promise<void>;
@@ -328,7 +328,7 @@ function taggerFor(data: TrainingData, config: ResolvedTrainConfig, given?: Tagg
  *   training, when a checkpoint cannot be written (the previous one stays in place).
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const sink = options.progress === null ? () => {} : options.progress ?? stderrSink;
+  const sink = options.progress === null ? () => {} : options.progress ?? defaultProgressSink();
   const out = options.out ?? null;
   if (options.resume && out === null) {
     throw new RunFolderError("train: resume needs out, the run folder to continue");

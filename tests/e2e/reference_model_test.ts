@@ -93,7 +93,7 @@ Deno.test("the shipped fast model scores as its report says, in every casing", a
 Deno.test("predict with a text argument routes caseless sentences as the library does, loading the caseless members only for them", async () => {
   const { initBackend } = await import("../../lib/backend/backend.ts");
   const { disposeLoadedModel, loadModelFolder } = await import("../../lib/io/ensemble_folder.ts");
-  const { predictTexts } = await import("../../lib/predict/predict.ts");
+  const { predictTexts } = await import("../../lib/predict/predict_text.ts");
   await initBackend({ backend: "wasm" });
   const folder = `${ROOT}data/model`;
   const full = await loadModelFolder(folder);

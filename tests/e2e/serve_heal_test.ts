@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { disposeLoadedModel, type LoadedModel } from "../../lib/io/ensemble_folder.ts";
 import { PredictPool, WorkerDiedError } from "../../lib/predict/pool.ts";
-import { predictTexts, type TextPrediction } from "../../lib/predict/predict.ts";
+import { predictTexts, type TextPrediction } from "../../lib/predict/predict_text.ts";
 import {
   describeModel,
   type NerServer,
