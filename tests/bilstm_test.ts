@@ -7,8 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import { FastBiLSTM, gatherRows } from "../lib/model/bilstm.ts";
-import type { RecurrentActivation } from "../lib/model/bilstm.ts";
+import { FastBiLSTM, gatherRows } from "../lib/model/bilstm/mod.ts";
+import type { RecurrentActivation } from "../lib/model/bilstm/mod.ts";
 
 const BATCH = 3;
 const TIME = 6;

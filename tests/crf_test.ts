@@ -23,7 +23,7 @@ import {
   readCrfParameters,
   viterbiDecode,
   viterbiDecodeBatch,
-} from "../lib/model/crf.ts";
+} from "../lib/model/crf/mod.ts";
 import { seededRandom } from "../lib/data/random.ts";
 
 const K = 4;

@@ -14,7 +14,7 @@ import {
   crfLogPartition,
   crfSequenceNegLogLikelihoods,
   disposeCrfParameters,
-} from "../lib/model/crf.ts";
+} from "../lib/model/crf/mod.ts";
 import { disposeLoadedModel } from "../lib/io/ensemble_folder.ts";
 import { teacherDistributions } from "../lib/train/distill.ts";
 import { TEACHER_TARGETS_FILE, TEACHER_TARGETS_META } from "../lib/train/distill.ts";

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/backend.ts";
 import { buildCharVocab } from "../lib/data/chars.ts";
 import type { Sentence } from "../lib/data/corpus.ts";
-import { readCrfParameters, viterbiDecode } from "../lib/model/crf.ts";
+import { readCrfParameters, viterbiDecode } from "../lib/model/crf/mod.ts";
 import { averageCrfParameters, averageScores } from "../lib/predict/ensemble.ts";
 import { evaluateModel } from "../lib/evaluate/evaluate.ts";
 import { Tagger, type TaggerOptions } from "../lib/model/mod.ts";

@@ -12,7 +12,7 @@ import { tagScores } from "../lib/predict/inference.ts";
 import { Tagger } from "../lib/model/tagger.ts";
 import type { TaggerOptions } from "../lib/model/config.ts";
 import type { MappedTagger } from "../lib/model/mapped.ts";
-import { FastBiLSTM } from "../lib/model/bilstm.ts";
+import { FastBiLSTM } from "../lib/model/bilstm/mod.ts";
 import { argmaxDecoder, planWindows, predictWordIds } from "../lib/predict/predict.ts";
 import { seededRandom } from "../lib/data/random.ts";
 import type { Vocab } from "../lib/data/vocab.ts";

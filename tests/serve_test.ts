@@ -10,7 +10,7 @@
  */
 import { waitFor, within } from "./fixtures/wait.ts";
 import assert from "node:assert/strict";
-import "../lib/model/bilstm.ts";
+import "../lib/model/bilstm/mod.ts";
 import { initBackend } from "../lib/backend/backend.ts";
 import { disposeLoadedModel, loadModelFolder } from "../lib/io/ensemble_folder.ts";
 import { PredictPool } from "../lib/predict/pool.ts";

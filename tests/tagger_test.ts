@@ -17,7 +17,7 @@ import {
   resolveTaggerConfig,
   type TaggerOptions,
 } from "../lib/model/config.ts";
-import { crfNegLogLikelihood } from "../lib/model/crf.ts";
+import { crfNegLogLikelihood } from "../lib/model/crf/mod.ts";
 import type { TaggerBatch } from "../lib/model/forward.ts";
 import { type NamedWeight, Tagger } from "../lib/model/tagger.ts";
 

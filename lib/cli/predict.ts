@@ -45,7 +45,7 @@
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
 import { SHIPPED_MODEL } from "../io/runs.ts";
 import type { CheckpointChoice } from "../io/model_folder.ts";
-import "../model/bilstm.ts";
+import "../model/bilstm/mod.ts";
 import {
   type BackendInfo,
   type BackendName,

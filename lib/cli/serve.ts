@@ -37,7 +37,7 @@
  */
 // Registers the custom FastBiLSTM layer class so saved BiLSTM models load.
 import type { CheckpointChoice } from "../io/model_folder.ts";
-import "../model/bilstm.ts";
+import "../model/bilstm/mod.ts";
 import { type BackendName, describeBackend } from "../backend/backend.ts";
 import type { LoadedModel } from "../io/ensemble_folder.ts";
 import { poolForJob, type PredictPool } from "../predict/pool.ts";

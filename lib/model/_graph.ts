@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CASING_COUNT } from "../data/chars.ts";
-import { FastBiLSTM } from "./bilstm.ts";
+import { FastBiLSTM } from "./bilstm/mod.ts";
 import { CharCnn } from "./char_cnn_layer.ts";
 import { type TaggerConfig, wordRepresentationWidth } from "./config.ts";
 import { CrfLayer } from "./crf_layer.ts";

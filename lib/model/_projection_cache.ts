@@ -21,7 +21,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { allocFloat32, float32View, gatherRows } from "./bilstm.ts";
+import { allocFloat32, float32View, gatherRows } from "./bilstm/mod.ts";
 import { doubleCandidateBlock } from "./bilstm/inference.ts";
 
 /** Kernel name: each time step's projection rows of both directions, from the host table. */

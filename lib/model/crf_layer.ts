@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { CrfParameters } from "./crf.ts";
+import type { CrfParameters } from "./crf/mod.ts";
 
 /** Constructor arguments of {@linkcode CrfLayer}. */
 export interface CrfLayerArgs {

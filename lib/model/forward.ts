@@ -25,7 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Random } from "../data/random.ts";
-import { drawDropoutMask, type FastBiLSTM, gatherRows } from "./bilstm.ts";
+import { drawDropoutMask, type FastBiLSTM, gatherRows } from "./bilstm/mod.ts";
 import {
   biLstmInference,
   biLstmInferenceDoubled,

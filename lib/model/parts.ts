@@ -7,7 +7,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { type CharCnnParameters, charCnnVariables } from "./char_cnn.ts";
-import type { CrfParameters } from "./crf.ts";
+import type { CrfParameters } from "./crf/mod.ts";
 import type { TaggerLayers } from "./_graph.ts";
 
 /** The weights of a tagger, by role. */

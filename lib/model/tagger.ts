@@ -19,7 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FastBiLSTM } from "./bilstm.ts";
+import type { FastBiLSTM } from "./bilstm/mod.ts";
 import { resolveTaggerConfig, type TaggerConfig, type TaggerOptions } from "./config.ts";
 import { type TaggerBatch, taggerForward, type TrainingPass } from "./forward.ts";
 import { buildTaggerGraph, type WeightInit } from "./_graph.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { CrfMarginalsKernel } from "../model/crf/wasm_marginals.ts";
-import { type CrfHostParameters, crfMarginals, viterbiDecode } from "../model/crf.ts";
+import { type CrfHostParameters, crfMarginals, viterbiDecode } from "../model/crf/mod.ts";
 
 /** The decoded tags of one sentence (or window): a tag id and its probability per token. */
 export interface DecodedTags {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CrfHostParameters } from "../model/crf.ts";
+import type { CrfHostParameters } from "../model/crf/mod.ts";
 
 /** One member's scores for a batch: row-major `[batchSize, time, numTags]`. */
 export interface BatchScores {

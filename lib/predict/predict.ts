@@ -25,7 +25,7 @@
  */
 import { encodeWordChars, wordCasing } from "../data/chars.ts";
 import { type Vocab, wordId } from "../data/vocab.ts";
-import { readCrfParameters } from "../model/crf.ts";
+import { readCrfParameters } from "../model/crf/mod.ts";
 import { argmaxDecoder, crfDecoder, type TagDecoder } from "./decoders.ts";
 import { planWindows, type Window } from "./windows.ts";
 import {

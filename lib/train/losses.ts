@@ -11,7 +11,7 @@ import {
   type CrfParameters,
   readCrfParameters,
   viterbiDecodeBatch,
-} from "../model/crf.ts";
+} from "../model/crf/mod.ts";
 import type { BatchTensors } from "./batches.ts";
 
 /** Loss (scalar) and, for a softmax head, accuracy (scalar); a CRF's accuracy is read on the host. */

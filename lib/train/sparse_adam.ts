@@ -29,7 +29,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { float32View } from "../model/bilstm.ts";
+import { float32View } from "../model/bilstm/mod.ts";
 
 /** Adam hyper-parameters. */
 export interface AdamConfig {

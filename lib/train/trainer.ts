@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom } from "../data/random.ts";
-import { gatherRows } from "../model/bilstm.ts";
+import { gatherRows } from "../model/bilstm/mod.ts";
 import type { TrainingPass } from "../model/forward.ts";
 import type { Tagger } from "../model/tagger.ts";
 import {
