@@ -11,6 +11,7 @@ import type { Sentence } from "./corpus.ts";
 import { type Random, seededRandom, shuffled } from "./random.ts";
 import { type Vocab, wordId } from "./vocab.ts";
 import { projectPath } from "../fs/paths.ts";
+import { readRegularFile } from "../fs/files.ts";
 
 /** Options for {@linkcode encodeSentences}. */
 export interface EncodeOptions {
@@ -138,7 +139,7 @@ export const DEFAULT_SPLIT_PATH: string = projectPath("data/tutorial_split.json"
 export async function loadSplitFile(path: string = DEFAULT_SPLIT_PATH): Promise<TutorialSplitJSON> {
   let json: Partial<TutorialSplitJSON>;
   try {
-    json = JSON.parse(await Deno.readTextFile(path));
+    json = JSON.parse(new TextDecoder().decode(await readRegularFile(path, "split")));
   } catch (error) {
     throw new Error(`${path}: cannot read split (${(error as Error).message})`);
   }

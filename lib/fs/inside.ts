@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fileKind } from "./files.ts";
 
 /**
  * Whether `path` is `root` or lies inside it (both absolute and already resolved with
@@ -60,16 +61,6 @@ export async function resolveInsideFolder(
 
 /** The most bytes a model folder's JSON file may hold (`config.json`, `vocab.json`, …): 64 MiB. */
 export const MAX_MODEL_JSON_BYTES = 64 * 2 ** 20;
-
-/** What a file that is not a regular file is, for messages. */
-function fileKind(info: Deno.FileInfo): string {
-  if (info.isDirectory) return "a folder";
-  if (info.isFifo) return "a FIFO (named pipe)";
-  if (info.isCharDevice) return "a character device";
-  if (info.isBlockDevice) return "a block device";
-  if (info.isSocket) return "a socket";
-  return "not a regular file";
-}
 
 /**
  * Checks a file that a loader is about to read from a folder, before reading a byte of it: it

@@ -15,7 +15,7 @@
 import type { TaggerEnsemble } from "../model/mapped.ts";
 import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
 import { replaceFolder } from "../fs/replace_folder.ts";
-import { exists, writeFileAtomic } from "../fs/files.ts";
+import { exists, readRegularFile, writeFileAtomic } from "../fs/files.ts";
 import {
   type CheckpointChoice,
   type LoadedTagger,
@@ -267,8 +267,11 @@ export async function saveEnsembleFolder(
     for (const [index, member] of everyone.entries()) {
       const target = `${staging}/${everyName[index]}`;
       await saveModelFolder(target, member, member.config.training as TrainingRecord, storage);
-      const history = await Deno.readTextFile(`${member.directory}/history.json`)
-        .catch(() => null);
+      const history = await readRegularFile(`${member.directory}/history.json`, "training history")
+        .catch((error) => {
+          if (error instanceof Deno.errors.NotFound) return null;
+          throw error;
+        });
       if (history !== null) await writeFileAtomic(`${target}/history.json`, history);
     }
     const config: EnsembleFolderConfig = {

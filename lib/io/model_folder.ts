@@ -35,7 +35,7 @@ import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
 import { findFolderLeftovers, type LeftoverKind } from "../fs/replace_folder.ts";
 import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
-import { writeFileAtomic } from "../fs/files.ts";
+import { readJSONIfAny, writeFileAtomic } from "../fs/files.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
 import { checkSameTopology } from "./_topology.ts";
@@ -210,19 +210,8 @@ export async function readCheckpointPointer(
   choice: CheckpointChoice = "best",
 ): Promise<{ pointer: CheckpointPointerFile; checkpoint: string } | null> {
   const file = `${directory}/${CHECKPOINT_POINTER}`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw new Error(`${file}: unreadable (${(error as Error).message})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file}: unreadable (${(error as Error).message})`);
-  }
+  const parsed = await readJSONIfAny(file, "checkpoint pointer");
+  if (parsed === undefined) return null;
   const pointer = checkCheckpointPointer(parsed, file);
   const best = choice === "best" ? pointer.best : undefined;
   const checkpoint = await resolveInsideFolder(

@@ -207,7 +207,7 @@ function parseRunEvaluations(stored: unknown, file: string): RunEvaluations {
  */
 export async function readRunEvaluations(directory: string): Promise<RunEvaluations> {
   const file = evaluationPath(directory);
-  const stored = await readJSONIfAny(file);
+  const stored = await readJSONIfAny(file, "evaluation record");
   return stored === undefined ? { split: null, tests: [] } : parseRunEvaluations(stored, file);
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes, readJSONFile, writeFileAtomic } from "../fs/files.ts";
+import { concatBytes, readJSONFile, readRegularFile, writeFileAtomic } from "../fs/files.ts";
 
 type Packed =
   | { $f32: [offset: number, length: number] }
@@ -62,7 +62,7 @@ export async function loadState<T>(base: string): Promise<T> {
   );
   let binary: Uint8Array;
   try {
-    binary = await Deno.readFile(`${base}.bin`);
+    binary = await readRegularFile(`${base}.bin`, "saved state", byteLength);
   } catch (error) {
     throw new Error(`${base}.bin: cannot read saved state (${(error as Error).message})`);
   }

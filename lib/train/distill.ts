@@ -18,7 +18,7 @@ import type { Sentence } from "../data/corpus.ts";
 import { ConfigError } from "../errors.ts";
 import type { Vocab } from "../data/vocab.ts";
 import { disposeLoadedModel, loadModelFolder } from "../io/ensemble_folder.ts";
-import { readJSONFile, writeFileAtomic } from "../fs/files.ts";
+import { readJSONFile, readRegularFile, writeFileAtomic } from "../fs/files.ts";
 import { concatBytes } from "../fs/files.ts";
 import { membersOf, type Predictor } from "../model/mapped.ts";
 import { encodeTokens, predictWordIds } from "../predict/predict.ts";
@@ -176,8 +176,14 @@ async function readCache(out: string, expected: TeacherTargetsMeta): Promise<Flo
     meta.rowsDigest === expected.rowsDigest && meta.tokens === expected.tokens &&
     JSON.stringify(meta.tags) === JSON.stringify(expected.tags);
   if (!same) return null;
-  const bytes = await Deno.readFile(`${out}/${TEACHER_TARGETS_FILE}`).catch(() => null);
-  if (bytes === null || bytes.length !== expected.tokens * expected.tags.length * 4) return null;
+  const expectedBytes = expected.tokens * expected.tags.length * 4;
+  const bytes = await readRegularFile(
+    `${out}/${TEACHER_TARGETS_FILE}`,
+    "teacher targets",
+    expectedBytes,
+  )
+    .catch(() => null); // missing, refused or unreadable: computed again
+  if (bytes === null || bytes.length !== expectedBytes) return null;
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { readPointer } from "./checkpoint.ts";
-import { exists } from "../fs/files.ts";
+import { exists, readJSONIfAny } from "../fs/files.ts";
 import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ENSEMBLE_FILE } from "../io/ensemble_folder.ts";
@@ -48,7 +48,7 @@ async function modelFolderFile(out: string): Promise<string | null> {
   ];
   for (const [file, format] of formats) {
     try {
-      const value = JSON.parse(await Deno.readTextFile(`${out}/${file}`));
+      const value = await readJSONIfAny(`${out}/${file}`) as { format?: unknown } | undefined;
       if (typeof value === "object" && value !== null && value.format === format) return file;
     } catch {
       // missing or not ours

@@ -21,6 +21,7 @@ import { DEFAULT_TAGGER_OPTIONS } from "../model/config.ts";
 import { DEFAULT_TRAIN_CONFIG } from "./config.ts";
 import { defaultPresetFor, PRESET_NAMES, type PresetName, PRESETS } from "./presets.ts";
 import { readJSONIfAny } from "../fs/files.ts";
+import { resolveInsideFolder } from "../fs/inside.ts";
 import { runsRoot } from "../fs/paths.ts";
 import { asRecord, finiteOrNull } from "../io/json_values.ts";
 import { readRunEvaluations } from "../io/run_evaluations.ts";
@@ -292,7 +293,7 @@ export async function summarizeRun(path: string): Promise<RunSummary> {
   const kept: { best: { epoch: number; valF1: number | null } | null } = { best: null };
   await attempt(async () => {
     const file = `${path}/${POINTER_FILE}`;
-    const pointer = asRecord(await readJSONIfAny(file));
+    const pointer = asRecord(await readJSONIfAny(file, "checkpoint pointer"));
     if (!pointer || typeof pointer.latest !== "string") {
       throw new Error(`${file}: no "latest" checkpoint`);
     }
@@ -301,8 +302,9 @@ export async function summarizeRun(path: string): Promise<RunSummary> {
     const bestEpoch = finiteOrNull(best?.epoch);
     if (bestEpoch !== null) kept.best = { epoch: bestEpoch, valF1: finiteOrNull(best?.valF1) };
     summary.checkpointEpoch = bestEpoch ?? summary.epochs;
-    const configFile = `${path}/${pointer.latest}/config.json`;
-    const config = await readJSONIfAny(configFile);
+    const latest = await resolveInsideFolder(path, pointer.latest, file, 'checkpoint "latest"');
+    const configFile = `${latest}/config.json`;
+    const config = await readJSONIfAny(configFile, "model config");
     if (config === undefined) throw new Error(`${configFile}: not found`);
     try {
       summary.settings = settingsDiff(config);
@@ -311,7 +313,7 @@ export async function summarizeRun(path: string): Promise<RunSummary> {
     }
   });
   await attempt(async () => {
-    summary.history = runCurves(await readJSONIfAny(`${path}/history.json`));
+    summary.history = runCurves(await readJSONIfAny(`${path}/history.json`, "training history"));
   });
   const fromHistory = bestOf(summary.history);
   summary.validationF1 = fromHistory?.valF1 ?? kept.best?.valF1 ?? null;
