@@ -16,6 +16,7 @@ import type { TaggerEnsemble } from "../model/mapped.ts";
 import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
 import { replaceFolder } from "../fs/replace_folder.ts";
 import { exists, readRegularFile, writeFileAtomic } from "../fs/files.ts";
+import { ENSEMBLE_FILE } from "./folder_config.ts";
 import {
   type CheckpointChoice,
   type LoadedTagger,
@@ -26,8 +27,7 @@ import {
 } from "./model_folder.ts";
 import type { FileIOOptions } from "./model_io.ts";
 
-/** The file whose presence makes a folder an ensemble. */
-export const ENSEMBLE_FILE = "ensemble.json";
+export { ENSEMBLE_FILE } from "./folder_config.ts";
 
 /** What `ensemble.json` of an ensemble folder holds. */
 export interface EnsembleFolderConfig {

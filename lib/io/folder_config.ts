@@ -29,3 +29,6 @@ export interface ModelFolderConfig {
 
 /** The current format version of `config.json`. */
 export const MODEL_FOLDER_VERSION = 2;
+
+/** The file whose presence makes a folder an ensemble. */
+export const ENSEMBLE_FILE = "ensemble.json";

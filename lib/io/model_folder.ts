@@ -35,11 +35,13 @@ import type { TaggerConfig } from "../model/config.ts";
 import { Tagger } from "../model/tagger.ts";
 import { findFolderLeftovers, type LeftoverKind } from "../fs/replace_folder.ts";
 import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
-import { readJSONIfAny, writeFileAtomic } from "../fs/files.ts";
+import { exists, readJSONIfAny, writeFileAtomic } from "../fs/files.ts";
+import { notAModelError } from "./_folder_kind.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
 import { checkSameTopology } from "./_topology.ts";
 import {
+  ENSEMBLE_FILE,
   MODEL_FOLDER_VERSION,
   type ModelFolderConfig,
   type TrainingRecord,
@@ -293,7 +295,13 @@ export async function resolveModelDirectory(
   }
   if (!info.isDirectory) throw new Error(`${directory}: is a file, not a model folder`);
   const resolved = await readCheckpointPointer(directory, choice);
-  return resolved === null ? directory : resolved.checkpoint;
+  if (resolved !== null) return resolved.checkpoint;
+  if (
+    !(await exists(`${directory}/config.json`)) && !(await exists(`${directory}/${ENSEMBLE_FILE}`))
+  ) {
+    throw await notAModelError(directory);
+  }
+  return directory;
 }
 
 /**
