@@ -13,6 +13,7 @@
  * @module
  */
 export * from "./predict.ts";
+export * from "./predict_text.ts";
 export * from "./inference.ts";
 export * from "./ensemble.ts";
 export * from "../data/tokenize.ts";
