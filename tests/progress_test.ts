@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { createProgress, formatDuration } from "../lib/train/progress.ts";
+import {
+  createProgress,
+  defaultProgressSink,
+  formatDuration,
+  inJupyterKernel,
+  stderrSink,
+  stdoutLineSink,
+} from "../lib/train/progress.ts";
 
 Deno.test("line mode prints a line every 10% with metrics, ms/step and ETA, then a total", () => {
   const lines: string[] = [];
@@ -44,4 +51,23 @@ Deno.test("durations read as seconds, minutes or hours", () => {
   assert.equal(formatDuration(187), "3m07s");
   assert.equal(formatDuration(3720), "1h02m");
   assert.equal(formatDuration(Infinity), "?");
+});
+
+Deno.test("outside a notebook kernel progress goes to stderr, as the commands print it", () => {
+  assert.equal(inJupyterKernel(), false);
+  assert.equal(defaultProgressSink(), stderrSink);
+});
+
+Deno.test("the notebook sink prints whole lines on stdout, a redrawn bar as a line of its own", () => {
+  const printed: unknown[][] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => printed.push(args);
+  try {
+    stdoutLineSink("epoch 1/5 1/2 [>..] ETA 1s\n");
+    stdoutLineSink("\repoch 1/5 2/2 [==] 1s total\x1b[K");
+    stdoutLineSink("\n");
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(printed, [["epoch 1/5 1/2 [>..] ETA 1s"], ["epoch 1/5 2/2 [==] 1s total"]]);
 });

@@ -1,7 +1,9 @@
 /**
  * Progress reporting for long work: a one-line bar redrawn in place on a
  * terminal, or a line every few percent elsewhere (logs, notebook cells).
- * Writes to stderr so that stdout can hold a command's JSON.
+ * Writes to stderr so that stdout can hold a command's JSON; inside Deno's
+ * Jupyter kernel it writes lines to stdout instead, since a notebook shows
+ * stderr as an error (see {@linkcode defaultProgressSink}).
  *
  * @module
  */
@@ -15,9 +17,9 @@ export interface ProgressOptions {
   label: string;
   /** Total number of steps. */
   total: number;
-  /** Where to write; default stderr. */
+  /** Where to write; default {@linkcode defaultProgressSink}: stderr, stdout in a notebook. */
   sink?: ProgressSink;
-  /** Redraw in place with `\r` (default: whether stderr is a terminal). */
+  /** Redraw in place with `\r` (default: whether stderr is a terminal, never in a notebook). */
   inPlace?: boolean;
   /** When not in place, print a line every this many percent. Default 10. */
   everyPercent?: number;
@@ -58,6 +60,40 @@ export const stderrSink: ProgressSink = (text) => {
 };
 
 /**
+ * Writes whole lines to stdout (`console.log`), for progress inside a notebook, where stderr
+ * output reads as an error. A chunk redrawn in place (`\r…\x1b[K`) becomes a line of its own.
+ */
+export const stdoutLineSink: ProgressSink = (text) => {
+  const line = text.replace(/^\r/, "").replaceAll("\x1b[K", "").replace(/\n$/, "");
+  if (line !== "") console.log(line);
+};
+
+/**
+ * Whether this code runs in Deno's Jupyter kernel (`deno jupyter`), where `Deno.jupyter`
+ * exists; elsewhere reading it throws.
+ *
+ * @returns true inside a notebook kernel
+ */
+export function inJupyterKernel(): boolean {
+  try {
+    return typeof Deno.jupyter?.display === "function";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The sink progress goes to unless told otherwise: {@linkcode stdoutLineSink} inside a Jupyter
+ * kernel (a notebook cell shows stdout as plain output), else {@linkcode stderrSink} (a command
+ * keeps its stdout for results).
+ *
+ * @returns the sink for the current process
+ */
+export function defaultProgressSink(): ProgressSink {
+  return inJupyterKernel() ? stdoutLineSink : stderrSink;
+}
+
+/**
  * Formats seconds as `1h02m`, `3m07s` or `12s`.
  *
  * @param seconds a duration
@@ -81,8 +117,9 @@ export function formatDuration(seconds: number): string {
  * @returns the display
  */
 export function createProgress(options: ProgressOptions): Progress {
-  const sink = options.sink ?? stderrSink;
-  const inPlace = options.inPlace ?? Deno.stderr.isTerminal();
+  const sink = options.sink ?? defaultProgressSink();
+  // A kernel's stderr may be the terminal Jupyter was started from: redraws would go there.
+  const inPlace = options.inPlace ?? (!inJupyterKernel() && Deno.stderr.isTerminal());
   const everyPercent = options.everyPercent ?? 10;
   const now = options.now ?? (() => performance.now());
   const started = now();
