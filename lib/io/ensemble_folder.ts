@@ -12,11 +12,11 @@
  *
  * @module
  */
-import type { TaggerEnsemble } from "../model/mapped.ts";
-import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
 import { replaceFolder } from "../fs/replace_folder.ts";
-import { exists, readRegularFile, writeFileAtomic } from "../fs/files.ts";
+import { readRegularFile, writeFileAtomic } from "../fs/files.ts";
 import { ENSEMBLE_FILE } from "./folder_config.ts";
+import { diskSource } from "./_disk_source.ts";
+import { type EnsembleFolderConfig, type LoadedModel, loadModelFrom } from "./ensemble_config.ts";
 import {
   type CheckpointChoice,
   type LoadedTagger,
@@ -28,35 +28,13 @@ import {
 import type { FileIOOptions } from "./model_io.ts";
 
 export { ENSEMBLE_FILE } from "./folder_config.ts";
-
-/** What `ensemble.json` of an ensemble folder holds. */
-export interface EnsembleFolderConfig {
-  /** Always `"bilstm-ner-ensemble"`. */
-  format: "bilstm-ner-ensemble";
-  /** Format version. */
-  version: 1;
-  /** The member model folders, relative to the ensemble folder (e.g. `"member-1"`). */
-  members: string[];
-  /**
-   * Member folders that tag caseless sentences (every letter of one case) in place of
-   * `members` (lib/predict/_route.ts), e.g. taggers trained with case augmentation; optional.
-   */
-  caseless?: string[];
-  /** Free-form notes on how the members were made (e.g. their seeds). */
-  description?: string;
-}
-
-/** A loaded model folder: one tagger, or an ensemble folder's members. */
-export interface LoadedModel extends TaggerEnsemble {
-  /** The folder read (a run folder's latest checkpoint folder for a run). */
-  readonly directory: string;
-  /** The taggers: one for a model folder, every member for an ensemble folder. */
-  readonly members: readonly LoadedTagger[];
-  /** The members that tag caseless sentences (an ensemble folder's `caseless`), often none. */
-  readonly caseless: readonly LoadedTagger[];
-  /** `ensemble.json` of an ensemble folder, else null. */
-  readonly ensemble: EnsembleFolderConfig | null;
-}
+export {
+  checkEnsembleConfig,
+  checkEnsembleMembers,
+  disposeLoadedModel,
+  type EnsembleFolderConfig,
+  type LoadedModel,
+} from "./ensemble_config.ts";
 
 /** What {@linkcode loadModelFolder} loads. */
 export interface LoadModelOptions {
@@ -87,141 +65,12 @@ export async function loadModelFolder(
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
   const resolved = await resolveModelDirectory(directory, options.checkpoint ?? "best");
-  if (await exists(`${resolved}/${ENSEMBLE_FILE}`)) {
-    return await loadEnsembleFolder(resolved, options.caseless ?? true);
-  }
-  const member = await loadTaggerFolder(resolved);
-  return { directory: member.directory, members: [member], caseless: [], ensemble: null };
-}
-
-/** Frees every tagger of a loaded folder. */
-export function disposeLoadedModel(loaded: LoadedModel): void {
-  for (const member of [...loaded.members, ...loaded.caseless]) member.tagger.dispose();
-}
-
-/** Whether a value is a plain JSON object (not null, not an array). */
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * Checks a parsed `ensemble.json`: format, version, a non-empty list of distinct member folders
- * inside the ensemble folder (relative paths without `..`), an optional text description.
- *
- * @param value the parsed file
- * @param file its path, for messages
- * @returns the config
- * @throws {Error} naming the file and the field that is missing or wrong
- */
-export function checkEnsembleConfig(value: unknown, file: string): EnsembleFolderConfig {
-  const notOurs = (problem: string): never => {
-    throw new Error(
-      `${file}: not a bilstm-ner ensemble config (need format "bilstm-ner-ensemble" and a ` +
-        `non-empty list of member folders inside the ensemble folder): ${problem}`,
-    );
-  };
-  if (!isRecord(value)) return notOurs("not a JSON object");
-  if (value.format !== "bilstm-ner-ensemble") {
-    notOurs(`field "format" is ${JSON.stringify(value.format)}`);
-  }
-  if (value.version !== undefined && value.version !== 1) {
-    throw new Error(
-      `${file}: field "version" is ${JSON.stringify(value.version)}, not one this program ` +
-        "reads (1)",
-    );
-  }
-  const members = value.members;
-  if (!Array.isArray(members)) return notOurs(`field "members" is not a list`);
-  if (members.length === 0) notOurs(`field "members" is empty`);
-  const caseless = value.caseless ?? [];
-  if (!Array.isArray(caseless)) return notOurs(`field "caseless" is not a list`);
-  for (const [field, list] of [["members", members], ["caseless", caseless]] as const) {
-    list.forEach((member: unknown, index: number) => {
-      if (
-        typeof member !== "string" || member === "" || member.startsWith("/") ||
-        member.includes("..")
-      ) {
-        notOurs(
-          `field "${field}[${index}]" is ${JSON.stringify(member)}, not a folder name inside ` +
-            "the ensemble folder",
-        );
-      }
-    });
-  }
-  const all = [...members, ...caseless];
-  const repeated = all.find((member, index) => all.indexOf(member) !== index);
-  if (repeated !== undefined) {
-    notOurs(`fields "members" and "caseless" name ${JSON.stringify(repeated)} twice`);
-  }
-  if (value.description !== undefined && typeof value.description !== "string") {
-    throw new Error(`${file}: field "description" must be a string`);
-  }
-  return value as unknown as EnsembleFolderConfig;
-}
-
-/**
- * Reads and checks `ensemble.json` (a regular file inside the folder, links followed, at most
- * 64 MiB, checked before it is read).
- */
-async function readEnsembleConfig(directory: string): Promise<EnsembleFolderConfig> {
-  const file = `${directory}/${ENSEMBLE_FILE}`;
-  return checkEnsembleConfig(
-    await readJSONFileInside<unknown>(directory, file, "ensemble config"),
-    file,
+  // A member may itself be a training run folder: it loads its best checkpoint.
+  return await loadModelFrom(
+    diskSource(resolved),
+    options.caseless ?? true,
+    (member) => loadTaggerFolder(member.directory),
   );
-}
-
-/**
- * Loads an ensemble folder: every member (plain model folders, not ensembles), checked to be
- * averageable: the same tags in the same order, the same `maxLen`, and all CRF heads or all
- * softmax heads. Members may differ otherwise (units, seeds, vocabularies, char maps). Each
- * member must lie inside the ensemble folder once symbolic links are followed. The caseless
- * members are left out when `withCaseless` is false.
- */
-async function loadEnsembleFolder(directory: string, withCaseless: boolean): Promise<LoadedModel> {
-  const ensemble = await readEnsembleConfig(directory);
-  const file = `${directory}/${ENSEMBLE_FILE}`;
-  const members: LoadedTagger[] = [];
-  const caseless: LoadedTagger[] = [];
-  try {
-    for (const name of [...ensemble.members, ...(withCaseless ? ensemble.caseless ?? [] : [])]) {
-      const memberDirectory = await resolveInsideFolder(
-        directory,
-        name,
-        file,
-        `member ${JSON.stringify(name)}`,
-      );
-      if (await exists(`${memberDirectory}/${ENSEMBLE_FILE}`)) {
-        throw new Error(`${memberDirectory}: an ensemble member cannot itself be an ensemble`);
-      }
-      const loaded = await loadTaggerFolder(memberDirectory);
-      (ensemble.members.includes(name) ? members : caseless).push(loaded);
-    }
-    checkEnsembleMembers([...members, ...caseless]);
-  } catch (error) {
-    // nothing half-loaded stays
-    for (const member of [...members, ...caseless]) member.tagger.dispose();
-    throw error;
-  }
-  return { directory, members, caseless, ensemble };
-}
-
-/** Throws, naming the member folder, unless the loaded members can be averaged. */
-export function checkEnsembleMembers(members: readonly LoadedTagger[]): void {
-  const [first] = members;
-  const headOf = (m: LoadedTagger) => m.tagger.hasCrf ? "CRF" : "softmax";
-  for (const member of members.slice(1)) {
-    const maxLen = member.tagger.config.maxLen;
-    const firstMaxLen = first.tagger.config.maxLen;
-    const problem = member.vocab.tags.join("\u0000") !== first.vocab.tags.join("\u0000")
-      ? `its tags [${member.vocab.tags.join(", ")}] differ from ${first.directory}'s`
-      : maxLen !== firstMaxLen
-      ? `its maxLen ${maxLen} differs from ${first.directory}'s ${firstMaxLen}`
-      : headOf(member) !== headOf(first)
-      ? `its ${headOf(member)} head differs from ${first.directory}'s ${headOf(first)} head`
-      : null;
-    if (problem) throw new Error(`${member.directory}: cannot join the ensemble: ${problem}`);
-  }
 }
 
 /** Options of {@linkcode saveEnsembleFolder}: weight storage, a description, a check. */

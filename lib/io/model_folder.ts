@@ -27,19 +27,18 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
-import { type CharVocab, charVocabFromJSON, charVocabToJSON } from "../data/chars.ts";
-import { saveVocab, type Vocab, vocabFromJSON } from "../data/vocab.ts";
+import { charVocabToJSON } from "../data/chars.ts";
+import { saveVocab } from "../data/vocab.ts";
 import type { MappedTagger } from "../model/mapped.ts";
-import type { TaggerConfig } from "../model/config.ts";
-import { Tagger } from "../model/tagger.ts";
+import type { Tagger } from "../model/tagger.ts";
 import { findFolderLeftovers, type LeftoverKind } from "../fs/replace_folder.ts";
-import { readJSONFileInside, resolveInsideFolder } from "../fs/inside.ts";
+import { resolveInsideFolder } from "../fs/inside.ts";
 import { exists, readJSONIfAny, writeFileAtomic } from "../fs/files.ts";
 import { notAModelError } from "./_folder_kind.ts";
 import { fileIOHandler, type FileIOOptions } from "./model_io.ts";
 import { migrateConfig } from "./_migrate.ts";
-import { checkSameTopology } from "./_topology.ts";
+import { checkMapsFitConfig, type LoadedTagger, loadTaggerFrom } from "./_build_tagger.ts";
+import { diskSource } from "./_disk_source.ts";
 import {
   ENSEMBLE_FILE,
   MODEL_FOLDER_VERSION,
@@ -48,19 +47,10 @@ import {
 } from "./folder_config.ts";
 
 export { migrateConfig };
+export { checkMapsFitConfig, type LoadedTagger };
 
 export { MODEL_FOLDER_VERSION } from "./folder_config.ts";
 export type { ModelFolderConfig, TrainingRecord } from "./folder_config.ts";
-
-/** A tagger loaded from a model folder. */
-export interface LoadedTagger extends MappedTagger {
-  /** The folder the files were read from (a run's checkpoint folder for a run). */
-  readonly directory: string;
-  /** Its `config.json` (migrated to the current version). */
-  readonly config: ModelFolderConfig;
-  /** Its character map (char features), else null. */
-  readonly chars: CharVocab | null;
-}
 
 /** The pointer file a training run folder keeps to its latest complete checkpoint. */
 export const CHECKPOINT_POINTER = "checkpoint.json";
@@ -317,97 +307,7 @@ export async function loadTaggerFolder(
   directory: string,
   choice: CheckpointChoice = "best",
 ): Promise<LoadedTagger> {
-  const resolved = await resolveModelDirectory(directory, choice);
-  const configPath = `${resolved}/config.json`;
-  const stored = await readJSONFileInside<unknown>(resolved, configPath, "model config");
-  const vocab = await readVocabInside(resolved);
-  const chars = await readCharsIfAny(resolved, stored);
-  const config = migrateConfig(stored, { vocab, chars, path: configPath });
-  checkMapsFitConfig(config.tagger, vocab, chars, resolved);
-  const tagger = new Tagger(config.tagger, "zeros");
-  try {
-    await assignStoredWeights(tagger, resolved);
-  } catch (error) {
-    tagger.dispose();
-    throw error;
-  }
-  return { tagger, vocab, chars, config, directory: resolved, source: resolved };
-}
-
-/** Reads `chars.json` when the stored config says the tagger has char features. */
-async function readCharsIfAny(directory: string, stored: unknown): Promise<CharVocab | null> {
-  const record = stored as {
-    tagger?: { charFeatures?: unknown };
-    model?: { charFeatures?: unknown };
-  };
-  const charFeatures = record?.tagger?.charFeatures ?? record?.model?.charFeatures;
-  if (charFeatures !== true) return null;
-  const path = `${directory}/chars.json`;
-  return charVocabFromJSON(
-    await readJSONFileInside<unknown>(directory, path, "character map"),
-    path,
-  );
-}
-
-/**
- * Reads a model folder's `vocab.json` with the checks every file of the folder gets
- * ({@linkcode readJSONFileInside}: inside the folder once links are followed, a regular file, at
- * most 64 MiB).
- */
-async function readVocabInside(directory: string): Promise<Vocab> {
-  const path = `${directory}/vocab.json`;
-  return vocabFromJSON(await readJSONFileInside<unknown>(directory, path, "vocabulary"), path);
-}
-
-/** Reads the folder's weights and assigns them to the tagger built from its config. */
-async function assignStoredWeights(tagger: Tagger, directory: string): Promise<void> {
-  const artifacts = await fileIOHandler(directory).load!();
-  checkSameTopology(artifacts.modelTopology, tagger.model.toJSON(null, false), directory);
-  const specs = artifacts.weightSpecs ?? [];
-  let named: tf.NamedTensorMap;
-  try {
-    named = tf.io.decodeWeights(artifacts.weightData!, specs);
-  } catch (error) {
-    throw new Error(`${directory}: cannot decode the weights (${(error as Error).message})`);
-  }
-  try {
-    tagger.setWeights(
-      specs.map((spec) => ({ name: spec.name, tensor: named[spec.name] })),
-      directory,
-    );
-  } finally {
-    tf.dispose(Object.values(named));
-  }
-}
-
-/**
- * Checks that maps fit a tagger config: as many words, tags and characters as it has rows.
- *
- * @throws {Error} naming the folder and the map that does not fit
- */
-export function checkMapsFitConfig(
-  config: TaggerConfig,
-  vocab: Vocab,
-  chars: CharVocab | null | undefined,
-  directory: string,
-): void {
-  const misfit = (what: string, model: number, file: string, maps: number) =>
-    new Error(
-      `${directory}: the tagger has ${model} ${what} but ${file} has ${maps}: maps and ` +
-        "weights do not match",
-    );
-  if (vocab.words.length !== config.vocabSize) {
-    throw misfit("embedding rows", config.vocabSize, "vocab.json", vocab.words.length);
-  }
-  if (vocab.tags.length !== config.numTags) {
-    throw misfit("labels", config.numTags, "vocab.json", vocab.tags.length);
-  }
-  if (config.charFeatures && !chars) {
-    throw new Error(`${directory}: a tagger with char features needs its character map (chars)`);
-  }
-  if (config.charFeatures && chars && chars.chars.length !== config.numChars) {
-    throw misfit("characters", config.numChars, "chars.json", chars.chars.length);
-  }
+  return await loadTaggerFrom(diskSource(await resolveModelDirectory(directory, choice)));
 }
 
 /** Frees a loaded tagger's weights. */
