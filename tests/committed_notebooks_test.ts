@@ -99,15 +99,8 @@ Deno.test("no committed output carries an absolute path of the machine it ran on
   }
 });
 
-/**
- * Notebooks whose committed outputs predate progress on stdout in notebooks: notebook 5's
- * training progress is on stderr until the notebook is run again (a full training).
- */
-const STDERR_NOT_RERUN = new Set(["05_train.ipynb"]);
-
 Deno.test("no committed notebook shows output on stderr", async () => {
   for (const name of await notebookNames()) {
-    if (STDERR_NOT_RERUN.has(name)) continue;
     for (const [index, cell] of (await cellsOf(name)).entries()) {
       for (const output of cell.outputs ?? []) {
         assert.ok(
