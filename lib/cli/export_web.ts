@@ -16,7 +16,7 @@
  * (default 100 MB) is refused with its size; raise the limit to export it anyway.
  *
  * The page script is the committed data/web/bundle.js (rebuilt with lib/cli/_web_bundle.ts;
- * tests/web_bundle_test.ts checks it is current), so exporting needs no bundler.
+ * tests/web_loader_test.ts checks it is current), so exporting needs no bundler.
  *
  * Exit codes: 0 ok, 1 runtime error (missing model, refused `--to`, too large), 2 usage error.
  *
