@@ -76,6 +76,7 @@ import {
   UsageError,
   WORKERS_FLAG,
 } from "./_args.ts";
+import { scopedReadError } from "./_scoped_read.ts";
 
 const FLAGS = {
   model: {
@@ -134,7 +135,8 @@ const USAGE = formatUsage({
  * @param backend the backend options
  * @param defaultDirectory the default model folder, {@linkcode SHIPPED_MODEL}
  * @returns the loaded model and the backend that runs it
- * @throws {Error} with a message fit for the user
+ * @throws {Error} with a message fit for the user (a read refused by the task's scope names the
+ *   path and what may be read)
  */
 export async function loadModelForCli(
   model: string | undefined,
@@ -153,7 +155,12 @@ export async function loadModelForCli(
     }
   }
   const info = await initBackend(backend);
-  return { loaded: await loadModelFolder(directory, load), backend: info };
+  try {
+    return { loaded: await loadModelFolder(directory, load), backend: info };
+  } catch (error) {
+    // A read refused by `deno task`'s scope (lib/cli/_scoped_read.ts) says what may be read.
+    throw scopedReadError(error) ?? error;
+  }
 }
 
 /** Formats one document's prediction as a token table and an entity table. */

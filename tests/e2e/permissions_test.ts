@@ -11,7 +11,13 @@
  *   port this test listens on; only `serve` may reach loopback), a non-loopback address (a
  *   connection, and listening on all interfaces), an environment variable outside the task's
  *   list, a subprocess and a write outside the project is refused where the task does not need
- *   it.
+ *   it;
+ * - `predict` and `serve` start a launcher (lib/cli/_scoped_read.ts) that runs the CLI in a child
+ *   whose reads are limited to the project and the paths given on the command line: the probe
+ *   runs with the child's flags as the launcher computes them, and a file outside the project is
+ *   refused; the launcher itself may run `deno` only, and nothing else the probe tries.
+ *   (tests/e2e/scoped_read_task_test.ts runs the tasks themselves and reads their child's flags
+ *   from the running process.)
  *
  * `deno eval` always runs with every permission (it ignores `--deny-*`), so the children here are
  * `deno run FLAGS -` with the script on stdin.
@@ -19,6 +25,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { scopedChild } from "../../lib/cli/_scoped_read.ts";
 
 /** The project root: tasks run here (`deno task` starts them in the config file's folder). */
 const PROJECT_ROOT = new URL("../..", import.meta.url);
@@ -32,20 +39,57 @@ const TASKS: Record<string, string> = Object.fromEntries(
   ).map(([name, task]) => [name, typeof task === "string" ? task : task.command]),
 );
 
+/** The launcher that runs a CLI with its reads scoped (`deno run … LAUNCHER CHILD_FLAGS SCRIPT`). */
+const LAUNCHER = "lib/cli/_scoped_read.ts";
+
+/** The tasks whose reads are limited to the project and the paths given (through the launcher). */
+const SCOPED_TASKS = ["predict", "serve"];
+
 /** A `deno run` task split into its permission flags and its script. */
 interface RunTask {
   flags: string[];
   script: string;
+  /**
+   * For a task started through {@linkcode LAUNCHER}: the flags it passes on to its child (the
+   * launcher adds the reads) and the child's script.
+   */
+  child?: { flags: string[]; script: string };
 }
 
-/** Splits `deno run FLAGS SCRIPT` (the tasks here use no quoting). */
+/**
+ * Splits `deno run FLAGS SCRIPT`, or `deno run FLAGS LAUNCHER CHILD_FLAGS SCRIPT` (the tasks here
+ * use no quoting).
+ */
 function parseRunTask(name: string): RunTask {
   const words = TASKS[name].trim().split(/\s+/);
   assert.deepEqual(words.slice(0, 2), ["deno", "run"], `task ${name} is a deno run task`);
   const scriptAt = words.findIndex((word, i) => i >= 2 && !word.startsWith("-"));
   assert.ok(scriptAt > 0, `task ${name} names its script`);
+  const flags = words.slice(2, scriptAt);
+  if (words[scriptAt] === LAUNCHER) {
+    const childAt = words.findIndex((word, i) => i > scriptAt && !word.startsWith("-"));
+    assert.equal(childAt, words.length - 1, `task ${name}: the launcher's child script comes last`);
+    const child = { flags: words.slice(scriptAt + 1, childAt), script: words[childAt] };
+    return { flags, script: LAUNCHER, child };
+  }
   assert.equal(scriptAt, words.length - 1, `task ${name}: flags come before the script only`);
-  return { flags: words.slice(2, scriptAt), script: words[scriptAt] };
+  return { flags, script: words[scriptAt] };
+}
+
+/** The words after `deno run FLAGS`: the script, or the launcher, its child's flags and script. */
+function scriptWords({ script, child }: RunTask): string[] {
+  return child ? [script, ...child.flags, child.script] : [script];
+}
+
+/**
+ * The permission flags the task's code runs with: the task's own, or for a launched task its
+ * child's, as the launcher computes them for `args` (the reads: the project and the paths given).
+ */
+async function codeFlags(name: string, args: string[] = []): Promise<string[]> {
+  const task = parseRunTask(name);
+  if (!task.child) return task.flags;
+  const child = await scopedChild([...task.child.flags, task.child.script, ...args]);
+  return child.args.slice(1, child.args.indexOf(child.script));
 }
 
 /**
@@ -95,8 +139,9 @@ async function runTask(
   extraFlags: string[] = [],
   env: Record<string, string> = {},
 ): Promise<ChildOutput> {
-  const { flags, script } = parseRunTask(name);
-  const output = await runDeno(["run", ...flags, ...extraFlags, script, ...args], { env });
+  const task = parseRunTask(name);
+  const words = ["run", ...task.flags, ...extraFlags, ...scriptWords(task), ...args];
+  const output = await runDeno(words, { env });
   assert.equal(output.code, 0, `task ${name} ${args.join(" ")}:\n${output.stderr.slice(-3000)}`);
   assert.doesNotMatch(
     output.stderr,
@@ -114,27 +159,49 @@ Deno.test("no task but test runs with every permission or reaches the network", 
   assert.doesNotMatch(TASKS["test:unit"], /\s(-A|--allow-all)(\s|$)/);
   assert.match(TASKS["test:unit"], /--ignore=tests\/e2e\//);
   for (const name of RUN_TASKS) {
-    const { flags } = parseRunTask(name);
-    for (const flag of flags) {
-      assert.ok(!/^-A$|^--allow-all\b|^-[a-zA-Z]+$/.test(flag), `task ${name} uses ${flag}`);
+    const task = parseRunTask(name);
+    // A launched task: the launcher's flags and its child's, each checked.
+    for (const flags of task.child ? [task.flags, task.child.flags] : [task.flags]) {
+      checkNetFlags(name, flags);
     }
-    const allowNet = flags.filter((flag) => flag.startsWith("--allow-net") || flag === "-N");
-    if (allowNet.length === 0) {
-      assert.ok(flags.includes("--deny-net"), `task ${name} denies the network outright`);
-      continue;
+  }
+});
+
+/** Checks one `deno run`'s flags: no `-A` or short flags, no network but loopback where allowed. */
+function checkNetFlags(name: string, flags: readonly string[]): void {
+  for (const flag of flags) {
+    assert.ok(!/^-A$|^--allow-all\b|^-[a-zA-Z]+$/.test(flag), `task ${name} uses ${flag}`);
+  }
+  const allowNet = flags.filter((flag) => flag.startsWith("--allow-net") || flag === "-N");
+  if (allowNet.length === 0) {
+    assert.ok(flags.includes("--deny-net"), `task ${name} denies the network outright`);
+    return;
+  }
+  // The server's port is chosen at run time (`--port`, 0 for a free one): its task (and the
+  // load benchmark that drives it) may name loopback hosts without ports. Every other task
+  // names host:port pairs.
+  const entryPattern = LOOPBACK_TASKS.has(name)
+    ? /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
+    : /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/;
+  for (const flag of allowNet) {
+    const [, list] = flag.split("=", 2);
+    assert.ok(list, `task ${name}: ${flag} names the hosts and ports it may use`);
+    for (const entry of list.split(",")) {
+      assert.match(entry, entryPattern, `task ${name}: ${entry} is a loopback host:port`);
     }
-    // The server's port is chosen at run time (`--port`, 0 for a free one): its task (and the
-    // load benchmark that drives it) may name loopback hosts without ports. Every other task
-    // names host:port pairs.
-    const entryPattern = LOOPBACK_TASKS.has(name)
-      ? /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/
-      : /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/;
-    for (const flag of allowNet) {
-      const [, list] = flag.split("=", 2);
-      assert.ok(list, `task ${name}: ${flag} names the hosts and ports it may use`);
-      for (const entry of list.split(",")) {
-        assert.match(entry, entryPattern, `task ${name}: ${entry} is a loopback host:port`);
-      }
+  }
+}
+
+Deno.test("predict and serve read only the project and the paths given: their tasks start the launcher", () => {
+  assert.deepEqual(RUN_TASKS.filter((name) => parseRunTask(name).child), SCOPED_TASKS);
+  for (const name of SCOPED_TASKS) {
+    const { flags, child } = parseRunTask(name);
+    // The launcher resolves paths (any path given: a bare --allow-read) and runs deno, nothing
+    // else; the child's reads are the launcher's to set.
+    assert.deepEqual(flags, ["--deny-net", "--allow-read", "--allow-run=deno"], `task ${name}`);
+    assert.equal(child?.script, `lib/cli/${name}.ts`);
+    for (const flag of child?.flags ?? []) {
+      assert.doesNotMatch(flag, /^(-A|-R|--allow-all|--allow-read|--deny-read)/, `task ${name}`);
     }
   }
 });
@@ -210,9 +277,10 @@ type ProbeReport = Record<string, string>;
 
 /**
  * A script that tries the network (TCP and HTTP to `port` on loopback), the environment, a
- * subprocess and a write to `outside`, and prints what each gave.
+ * subprocess, a write to `outside`, reading `unrelated` (a file outside the project) and the
+ * project's `deno.json`, and prints what each gave.
  */
-function probeSource(port: number, outside: string): string {
+function probeSource(port: number, outside: string, unrelated: string): string {
   return `
     const report = {};
     async function attempt(name, action) {
@@ -236,6 +304,10 @@ function probeSource(port: number, outside: string): string {
     await attempt("env", () => Deno.env.get("HOME"));
     await attempt("run", async () => await new Deno.Command("true").output());
     await attempt("write", () => Deno.writeTextFileSync(${JSON.stringify(outside)}, "x"));
+    await attempt("readOutside", () => Deno.readTextFileSync(${JSON.stringify(unrelated)}));
+    await attempt("readProject", () => Deno.readTextFileSync(${
+    JSON.stringify(decodeURIComponent(new URL("deno.json", PROJECT_ROOT).pathname))
+  }));
     console.log(JSON.stringify(report));
   `;
 }
@@ -251,16 +323,25 @@ Deno.test("with each task's permissions, the network and what it does not need a
   // Tasks whose job is writing where they are told (`--out`, `--to`, notebooks in place); `distill`
   // is `train` with a teacher (tests/distill_test.ts runs it with its task's permissions).
   const writers = new Set(["train", "distill", "export", "notebooks"]);
+  const unrelated = `${tmp}/unrelated.txt`;
+  await Deno.writeTextFile(unrelated, "not the task's to read");
+  /** Runs the probe with `flags`. */
+  const probe = async (flags: string[], outside: string): Promise<ProbeReport> => {
+    const { code, stdout, stderr } = await runDeno(["run", ...flags, "-"], {
+      stdin: probeSource(port, outside, unrelated),
+    });
+    assert.equal(code, 0, stderr.slice(-2000));
+    return JSON.parse(stdout) as ProbeReport;
+  };
   try {
     for (const name of RUN_TASKS) {
       await t.step(name, async () => {
-        const { flags } = parseRunTask(name);
-        const outside = `${tmp}/${name}-wrote-here`;
-        const { code, stdout, stderr } = await runDeno(["run", ...flags, "-"], {
-          stdin: probeSource(port, outside),
-        });
-        assert.equal(code, 0, stderr.slice(-2000));
-        const report = JSON.parse(stdout) as ProbeReport;
+        // What the task's code runs with: for predict and serve, the launcher's child.
+        const report = await probe(await codeFlags(name), `${tmp}/${name}-wrote-here`);
+        assert.equal(report.readProject, "ok", `${name}: reading the project's deno.json`);
+        if (SCOPED_TASKS.includes(name)) {
+          assert.equal(report.readOutside, "NotCapable", `${name}: reading ${unrelated}`);
+        }
         // The server (and its load benchmark) may reach loopback; nothing reaches beyond it.
         // (The listener here closes every connection, so a permitted fetch fails otherwise.)
         const reach = (what: string) =>
@@ -278,6 +359,15 @@ Deno.test("with each task's permissions, the network and what it does not need a
           writers.has(name) ? "ok" : "NotCapable",
           `${name}: writing outside the project`,
         );
+      });
+    }
+    for (const name of SCOPED_TASKS) {
+      await t.step(`${name}'s launcher`, async () => {
+        // It resolves the paths given and starts deno: nothing else the probe tries.
+        const report = await probe(parseRunTask(name).flags, `${tmp}/${name}-launcher-wrote-here`);
+        const refused = ["connect", "fetch", "remote", "listenAll", "env", "run", "write"];
+        for (const what of refused) assert.equal(report[what], "NotCapable", `${name}: ${what}`);
+        assert.equal(report.readOutside, "ok");
       });
     }
   } finally {
