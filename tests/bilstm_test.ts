@@ -7,7 +7,9 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import { FastBiLSTM, gatherRows } from "../lib/model/bilstm/mod.ts";
+import { FastBiLSTM, fastBiLstm, gatherRows, referenceBiLstm } from "../lib/model/bilstm/mod.ts";
+import { drawDropoutValues } from "../lib/model/bilstm/dropout.ts";
+import { seededRandom } from "../lib/data/random.ts";
 import type { RecurrentActivation } from "../lib/model/bilstm/mod.ts";
 
 const BATCH = 3;
@@ -103,6 +105,69 @@ for (const activation of ["hardSigmoid", "sigmoid"] as const) {
       tf.dispose([a.y, b.y, ...a.grads, ...b.grads]);
       assert.equal(tf.memory().numTensors, before, "tensors leaked");
       tf.dispose([x, probe, ...(mask ? [mask] : [])]);
+    });
+  }
+}
+
+for (const activation of ["hardSigmoid", "sigmoid"] as const) {
+  for (const masked of [false, true]) {
+    Deno.test(`fastBiLstm's WebAssembly sweeps equal the tf-ops reference with recurrent dropout (${activation}, mask: ${masked})`, async () => {
+      await initBackend();
+      // 9 rows (not a multiple of the GEMM's 4), 5 units (a padded panel), rows of mixed lengths.
+      const [batch, time, features, units] = [9, 7, 5, 5];
+      const x = tf.variable(tf.randomNormal([batch, time, features], 0, 1, "float32", 21));
+      const weights = [features, units, 0, features, units, 0].map((rows, i) =>
+        tf.variable(
+          rows === 0
+            ? tf.randomNormal([4 * units], 0, 0.5, "float32", 30 + i)
+            : tf.randomNormal([rows, 4 * units], 0, 0.5, "float32", 30 + i),
+        )
+      );
+      const probe = tf.randomNormal([batch, time, 2 * units], 0, 1, "float32", 22);
+      const lengths = [7, 3, 1, 0, 5, 7, 2, 6, 4];
+      const mask = masked
+        ? tf.tensor2d(
+          lengths.flatMap((n) => Array.from({ length: time }, (_, t) => t < n ? 1 : 0)),
+          [
+            batch,
+            time,
+          ],
+        )
+        : null;
+      const random = seededRandom(5);
+      const dropout = [0, 1].map(() => drawDropoutValues(random, batch, units, 0.3)) as [
+        Float32Array,
+        Float32Array,
+      ];
+      const options = { units, recurrentActivation: activation, mask, dropout };
+      const run = (f: typeof fastBiLstm) => {
+        const vars = [x, ...weights];
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(f(x as tf.Tensor3D, weights, options), probe)) as tf.Scalar,
+          vars,
+        );
+        const y = f(x as tf.Tensor3D, weights, options);
+        return { value, y, grads: vars.map((v) => grads[v.name]) };
+      };
+      const before = tf.memory().numTensors;
+      const fast = run(fastBiLstm);
+      const reference = run(referenceBiLstm);
+      assert.ok(maxAbsDiff(fast.y, reference.y) < TOLERANCE, `outputs differ`);
+      fast.grads.forEach((g, i) => {
+        const diff = maxAbsDiff(g, reference.grads[i]);
+        assert.ok(diff < TOLERANCE, `gradient ${i} differs by ${diff}`);
+        assert.ok(tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 0, `gradient ${i} is zero`);
+      });
+      tf.dispose([
+        fast.value,
+        fast.y,
+        ...fast.grads,
+        reference.value,
+        reference.y,
+        ...reference.grads,
+      ]);
+      assert.equal(tf.memory().numTensors, before, "tensors leaked");
+      tf.dispose([x, ...weights, probe, ...(mask ? [mask] : [])]);
     });
   }
 }

@@ -286,21 +286,23 @@ Deno.test("the per-token projection table gives each token's own rows, also past
       (_, i) => 1 + (i * 7 + round * 11) % 50,
     );
     const tokens = { wordIds, charIds: null, maxChars: 0, casingIds: null };
-    const { zxF, zxB } = cache.project(embedding, weights, tokens, [batch, time], () => null);
+    const zxF = new Float32Array(time * batch * 16);
+    const zxB = new Float32Array(time * batch * 16);
+    cache.projectInto(embedding, weights, tokens, [batch, time], () => null, zxF, zxB);
     // Expected: E[id]·W_word + b, both directions side by side, candidate block doubled.
     const expected = tf.tidy(() =>
       tf.add(tf.matMul(tf.gather(embedding, wordIds), weights.wordKernel), weights.bias)
     ).arraySync() as number[][];
     for (let t = 0; t < time; t++) {
-      const forward = zxF[t].arraySync() as number[][];
-      const backward = zxB[t].arraySync() as number[][];
       for (let b = 0; b < batch; b++) {
         const want = expected[b * time + t];
-        assert.ok(maxDifference(forward[b], want.slice(0, 16)) < 1e-5, `round ${round}, forward`);
-        assert.ok(maxDifference(backward[b], want.slice(16)) < 1e-5, `round ${round}, backward`);
+        const at = (t * batch + b) * 16;
+        const forward = zxF.subarray(at, at + 16);
+        const backward = zxB.subarray(at, at + 16);
+        assert.ok(maxDifference(forward, want.slice(0, 16)) < 1e-5, `round ${round}, forward`);
+        assert.ok(maxDifference(backward, want.slice(16)) < 1e-5, `round ${round}, backward`);
       }
     }
-    tf.dispose([...zxF, ...zxB]);
     assert.ok(cache.size <= Math.max(24, batch * time), `size ${cache.size} within the cap`);
   }
   disposeInferenceWeights(weights);

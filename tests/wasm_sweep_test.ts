@@ -1,19 +1,16 @@
 /**
- * The WebAssembly BiLSTM sweep (lib/model/bilstm/wasm_sweep.ts, issue 17): it must compute what
- * the tfjs inference sweeps compute (lib/model/bilstm/inference.ts), for odd unit counts (a
- * zero-padded last weight panel), batches that are not a multiple of the GEMM's 4 rows, with and
- * without a padding mask, plain and with doubled candidate blocks; its dense head what a matMul
- * gives; and the embedded binary (lib/model/wasm/) must be what build.sh makes from the C source.
+ * The WebAssembly BiLSTM sweep (lib/model/bilstm/wasm_sweep.ts, issues 17 and 29): its inference
+ * pass must compute what the tf-ops reference computes (lib/model/bilstm/reference.ts), for both
+ * gate activations, odd unit counts (a zero-padded last weight panel), batches that are not a
+ * multiple of the GEMM's 4 rows, with and without a padding mask, plain and with doubled candidate
+ * blocks; its dense head what a matMul gives; and the embedded binary (lib/model/wasm/) must be
+ * what build.sh makes from the C source. (Its training sweeps: tests/bilstm_test.ts.)
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../lib/backend/backend.ts";
-import {
-  biLstmInference,
-  biLstmInferenceDoubled,
-  biLstmInferenceWasm,
-  doubleCandidateBlock,
-} from "../lib/model/bilstm/inference.ts";
+import { biLstmInferenceWasm, doubleCandidateBlock } from "../lib/model/bilstm/inference.ts";
+import { referenceBiLstm } from "../lib/model/bilstm/reference.ts";
 import { WasmSweep } from "../lib/model/bilstm/wasm_sweep.ts";
 import { KERNELS_SOURCE_SHA256 } from "../lib/model/wasm/_binary.ts";
 
@@ -53,62 +50,87 @@ const SHAPES = [
 
 for (const shape of SHAPES) {
   for (const masked of [false, true]) {
-    const name = `${shape.batch}×${shape.time}, ${shape.units} units${masked ? ", masked" : ""}`;
-    Deno.test(`the WebAssembly sweep equals the tfjs sweep: ${name}`, () => {
-      const { batch, time, units } = shape;
-      const width = 4 * units;
-      const zxF = tf.tensor2d(values(time * batch * width, 3, 2), [time * batch, width]);
-      const zxB = tf.tensor2d(values(time * batch * width, 5, 2), [time * batch, width]);
-      const uF = tf.tensor2d(values(units * width, 7, 0.6), [units, width]);
-      const uB = tf.tensor2d(values(units * width, 11, 0.6), [units, width]);
-      const mask = masked ? paddingMask(batch, time) : null;
-      const options = { batch, time, units, mask };
-      const sweep = new WasmSweep();
-      const fill = (from: tf.Tensor[]) => (toF: Float32Array, toB: Float32Array) => {
-        toF.set(from[0].dataSync() as Float32Array);
-        toB.set(from[1].dataSync() as Float32Array);
-      };
-      const before = tf.memory().numTensors;
-      const want = biLstmInference(zxF, zxB, uF, uB, options);
-      const got = biLstmInferenceWasm(sweep, fill([zxF, zxB]), uF, uB, {
-        ...options,
-        candidateScale: 1,
-      });
-      assert.deepEqual(got.shape, [batch, time, 2 * units]);
-      assert.ok(maxDifference(got.dataSync(), want.dataSync()) < 1e-5, "plain");
-      assert.equal(tf.memory().numTensors, before + 2, "only the two results remain");
-      const largest = (want.dataSync() as Float32Array).reduce(
-        (m, v) => Math.max(m, Math.abs(v)),
-        0,
-      );
-      assert.ok(largest > 0.1, "the outputs are not trivially small");
-
-      // Doubled candidate blocks, as the projection table gives them.
-      const [zF2, zB2, uF2, uB2] = [zxF, zxB, uF, uB].map((x) => doubleCandidateBlock(x));
-      const steps = (z: tf.Tensor) => tf.split(z, time, 0);
-      const doubled = biLstmInferenceDoubled(steps(zF2), steps(zB2), uF2, uB2, options);
-      const gotDoubled = biLstmInferenceWasm(sweep, fill([zF2, zB2]), uF2, uB2, {
-        ...options,
-        candidateScale: 0.5,
-      });
-      assert.ok(maxDifference(gotDoubled.dataSync(), doubled.dataSync()) < 1e-5, "doubled");
-      assert.ok(maxDifference(gotDoubled.dataSync(), want.dataSync()) < 1e-5, "doubled = plain");
-      if (mask !== null) {
-        // A row without tokens keeps the zero state everywhere.
-        const emptyRow = Array.from({ length: batch }, (_, b) => b).find((b) =>
-          b > 0 && (b * 3) % (time + 1) === 0
-        );
-        if (emptyRow !== undefined) {
-          const row = got.dataSync().subarray(
-            emptyRow * time * 2 * units,
-            (emptyRow + 1) * time * 2 * units,
+    for (const activation of ["sigmoid", "hardSigmoid"] as const) {
+      const name = `${shape.batch}×${shape.time}, ${shape.units} units, ${activation}${
+        masked ? ", masked" : ""
+      }`;
+      Deno.test(`the WebAssembly inference sweep equals the tf-ops reference: ${name}`, () => {
+        const { batch, time, units } = shape;
+        const features = 3;
+        const width = 4 * units;
+        const x = tf.tensor3d(values(batch * time * features, 3, 2), [batch, time, features]);
+        const weights = [
+          tf.tensor2d(values(features * width, 5, 0.6), [features, width]),
+          tf.tensor2d(values(units * width, 7, 0.6), [units, width]),
+          tf.tensor1d(values(width, 9, 0.5)),
+          tf.tensor2d(values(features * width, 11, 0.6), [features, width]),
+          tf.tensor2d(values(units * width, 13, 0.6), [units, width]),
+          tf.tensor1d(values(width, 15, 0.5)),
+        ];
+        const mask = masked ? paddingMask(batch, time) : null;
+        const options = { batch, time, units, mask, recurrentActivation: activation };
+        const sweep = new WasmSweep();
+        /** Time-major projections of x through a kernel and bias. */
+        const project = (kernel: tf.Tensor, bias: tf.Tensor) =>
+          tf.tidy(() =>
+            tf.add(
+              tf.matMul(
+                tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batch, features]),
+                kernel as tf.Tensor2D,
+              ),
+              bias,
+            ).dataSync() as Float32Array
           );
-          assert.ok(row.every((v) => v === 0), "an all-padding row outputs zeros");
+        const fill = (k: tf.Tensor[]) => (toF: Float32Array, toB: Float32Array) => {
+          toF.set(project(k[0], k[2]));
+          toB.set(project(k[3], k[5]));
+        };
+        const want = referenceBiLstm(x, weights, {
+          units,
+          recurrentActivation: activation,
+          mask,
+          dropout: null,
+        });
+        const before = tf.memory().numTensors;
+        const [, uF, , , uB] = weights as tf.Tensor2D[];
+        const got = biLstmInferenceWasm(sweep, fill(weights), uF, uB, {
+          ...options,
+          candidateScale: 1,
+        });
+        assert.deepEqual(got.shape, [batch, time, 2 * units]);
+        assert.ok(maxDifference(got.dataSync(), want.dataSync()) < 1e-5, "plain");
+        assert.equal(tf.memory().numTensors, before + 1, "only the result remains");
+        const largest = (want.dataSync() as Float32Array).reduce(
+          (m, v) => Math.max(m, Math.abs(v)),
+          0,
+        );
+        assert.ok(largest > 0.1, "the outputs are not trivially small");
+
+        // Doubled candidate blocks, as the projection table gives them.
+        const doubled = weights.map((w, i) => i === 1 || i === 4 ? w : doubleCandidateBlock(w));
+        const [uF2, uB2] = [uF, uB].map((u) => doubleCandidateBlock(u));
+        const gotDoubled = biLstmInferenceWasm(sweep, fill(doubled), uF2, uB2, {
+          ...options,
+          candidateScale: 0.5,
+        });
+        assert.ok(maxDifference(gotDoubled.dataSync(), want.dataSync()) < 1e-5, "doubled");
+        if (mask !== null) {
+          // A row without tokens keeps the zero state everywhere.
+          const emptyRow = Array.from({ length: batch }, (_, b) => b).find((b) =>
+            b > 0 && (b * 3) % (time + 1) === 0
+          );
+          if (emptyRow !== undefined) {
+            const row = got.dataSync().subarray(
+              emptyRow * time * 2 * units,
+              (emptyRow + 1) * time * 2 * units,
+            );
+            assert.ok(row.every((v) => v === 0), "an all-padding row outputs zeros");
+          }
         }
-      }
-      tf.dispose([zxF, zxB, uF, uB, want, got, zF2, zB2, uF2, uB2, doubled, gotDoubled]);
-      mask?.dispose();
-    });
+        tf.dispose([x, ...weights, want, got, ...doubled, uF2, uB2, gotDoubled]);
+        mask?.dispose();
+      });
+    }
   }
 }
 

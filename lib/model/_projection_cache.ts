@@ -7,7 +7,7 @@
  * per batch (more than half of a small model's arithmetic), each distinct token's projection
  * rows (both directions, `8U` floats) are computed once, the first time a batch holds it, and
  * kept in a host table keyed by the token's ids. A batch's projections are then row copies (one
- * custom kernel, written per time step as the sweep reads them). The table grows as tokens are
+ * copy per time step, written as the sweep reads them). The table grows as tokens are
  * seen, up to {@linkcode MAX_TABLE_BYTES} (a thread that holds many tables, such as a prediction
  * pool's worker or a streaming command, sets a smaller cap with {@linkcode setMaxTableBytes}).
  * When full, the table is thinned: the half of it that batches used most since the last
@@ -21,11 +21,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { allocFloat32, float32View, gatherRows } from "./bilstm/mod.ts";
+import { gatherRows } from "./bilstm/mod.ts";
 import { doubleCandidateBlock } from "./bilstm/inference.ts";
-
-/** Kernel name: each time step's projection rows of both directions, from the host table. */
-const GATHER_PROJECTION_KERNEL = "FastGatherProjection";
 
 /** The most memory the table of one tagger takes by default (then it starts afresh). */
 export const MAX_TABLE_BYTES = 64 * 2 ** 20;
@@ -49,8 +46,8 @@ export function setMaxTableBytes(bytes: number): number {
   return previous;
 }
 
-/** Attributes of the gather kernel (the table travels as an attribute: it is host memory). */
-interface GatherProjectionAttrs {
+/** Where a batch's tokens are in the table. */
+interface TableRows {
   table: Float32Array;
   /** `[batch·time]` batch-major: each token's row in `table`. */
   rows: Int32Array;
@@ -65,7 +62,7 @@ interface GatherProjectionAttrs {
  * `toF` (forward halves) and `toB` (backward halves), `[batch, width]` each from `at`.
  */
 function copyStepRows(
-  { table, rows, batch, time, width }: GatherProjectionAttrs,
+  { table, rows, batch, time, width }: TableRows,
   t: number,
   toF: Float32Array,
   toB: Float32Array,
@@ -80,32 +77,8 @@ function copyStepRows(
 }
 
 /**
- * Per time step `t`, outputs `2t` (forward) and `2t + 1` (backward), each `[batch, 4U]`: the
- * table's rows of the batch's tokens at step `t`.
- */
-const gatherProjectionKernel: tf.KernelFunc = ({ attrs, backend }) => {
-  const gather = attrs as unknown as GatherProjectionAttrs;
-  const { batch, time, width } = gather;
-  const outInfos: tf.TensorInfo[] = [];
-  for (let k = 0; k < 2 * time; k++) outInfos.push(allocFloat32(backend, [batch, width]));
-  const outs = outInfos.map((info) => float32View(backend, info));
-  for (let t = 0; t < time; t++) copyStepRows(gather, t, outs[2 * t], outs[2 * t + 1], 0);
-  return outInfos;
-};
-
-for (const backendName of ["wasm", "cpu"]) {
-  if (tf.getKernel(GATHER_PROJECTION_KERNEL, backendName) === undefined) {
-    tf.registerKernel({
-      kernelName: GATHER_PROJECTION_KERNEL,
-      backendName,
-      kernelFunc: gatherProjectionKernel,
-    });
-  }
-}
-
-/**
  * The first BiLSTM's weights as an inference pass uses them, each gate matrix with its
- * cell-candidate block doubled (see `biLstmInferenceDoubled`). Made for one forward pass and
+ * cell-candidate block doubled (see `doubleCandidateBlock`). Made for one forward pass and
  * freed after it ({@linkcode disposeInferenceWeights}), so a tagger holds no extra tensors
  * between calls.
  */
@@ -347,54 +320,17 @@ export class ProjectionCache {
   }
 
   /**
-   * Both directions' input projections of a batch, per time step, with the cell-candidate block
-   * doubled (for `biLstmInferenceDoubled` with `weights.recurrentKernels`).
+   * Both directions' input projections of a batch, with the cell-candidate block doubled, written
+   * time-major into host arrays (`[time, batch, 4U]` each), for the WebAssembly sweep
+   * (lib/model/bilstm/inference.ts, with `weights.recurrentKernels` and candidate scale 0.5).
    *
    * @param embedding the word embedding `[vocabSize, E]`
    * @param weights the first BiLSTM's inference weights (the same values for every call: the
    *   table keeps rows computed from them)
-   * @param tokens the batch's word ids (and char and casing ids), `[batch, time]` batch-major
+   * @param tokens the batch's tokens, `[batch, time]` batch-major
    * @param shape `[batch, time]`
    * @param otherFeatures for the given token indices, their `[count, F − E]` char and casing
    *   features (the layer's input after the word embedding), or null without them
-   * @returns per time step, `[batch, 4U]` forward and backward projections (the caller disposes
-   *   them)
-   */
-  project(
-    embedding: tf.Tensor2D,
-    weights: InferenceWeights,
-    tokens: BatchTokens,
-    [batch, time]: [number, number],
-    otherFeatures: (tokenIndices: Int32Array) => tf.Tensor2D | null,
-  ): { zxF: tf.Tensor[]; zxB: tf.Tensor[] } {
-    const rows = this.#rowsOf(embedding, weights, tokens, otherFeatures);
-    const attrs: GatherProjectionAttrs = {
-      table: this.#table,
-      rows,
-      batch,
-      time,
-      width: this.#width,
-    };
-    const outs = tf.engine().runKernel(
-      GATHER_PROJECTION_KERNEL,
-      {},
-      attrs as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor[];
-    return {
-      zxF: outs.filter((_, k) => k % 2 === 0),
-      zxB: outs.filter((_, k) => k % 2 === 1),
-    };
-  }
-
-  /**
-   * The same projections written time-major into host arrays (`[time, batch, 4U]` each), for
-   * the WebAssembly sweep (lib/model/bilstm/wasm_sweep.ts).
-   *
-   * @param embedding the word embedding `[vocabSize, E]`
-   * @param weights the first BiLSTM's inference weights, as for {@linkcode project}
-   * @param tokens the batch's tokens, `[batch, time]` batch-major
-   * @param shape `[batch, time]`
-   * @param otherFeatures the char and casing features of given tokens, as for `project`
    * @param zxF receives the forward projections
    * @param zxB receives the backward projections
    */

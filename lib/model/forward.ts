@@ -13,26 +13,22 @@
  * trim batches to their longest row (see `trimmedLength` in lib/train/batches.ts).
  *
  * An inference pass (no {@linkcode TrainingPass}, no gradient tape recording) computes the same
- * function more cheaply: fast BiLSTMs with sigmoid gates run lib/model/bilstm/inference.ts, which
- * keeps nothing for a backward pass, and the first BiLSTM's input projection is looked up per token
- * in the tagger's table (lib/model/_projection_cache.ts) instead of computing the char CNN and the
- * projection matMul for every token. Where the runtime has WebAssembly SIMD (and the batch fits its
- * memory), the recurrence and then the output layer run in the WebAssembly kernels
- * (lib/model/bilstm/wasm_sweep.ts), which return the scores directly; otherwise the tfjs sweep
- * does. The equality is tested for every variant.
+ * function more cheaply: the fast BiLSTMs run the WebAssembly sweep of training's forward pass
+ * (lib/model/bilstm/inference.ts) keeping nothing for a backward pass, the first BiLSTM's input
+ * projection is looked up per token in the tagger's table (lib/model/_projection_cache.ts)
+ * instead of computing the char CNN and the projection matMul for every token, and the output
+ * layer runs in the module too, which returns the scores directly. Where that cannot run (no
+ * WebAssembly SIMD, a batch too large for its memory), the layers' forward pass does. The
+ * equality is tested for every variant.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Random } from "../data/random.ts";
 import { drawDropoutMask, type FastBiLSTM, gatherRows } from "./bilstm/mod.ts";
-import {
-  biLstmInference,
-  biLstmInferenceDoubled,
-  biLstmInferenceWasm,
-  canRunInference,
-} from "./bilstm/inference.ts";
+import { biLstmInferenceWasm } from "./bilstm/inference.ts";
 import { wasmSweep } from "./bilstm/wasm_sweep.ts";
+import { copyTensorInto } from "./bilstm/bilstm_function.ts";
 import {
   disposeInferenceWeights,
   inferenceWeights,
@@ -133,59 +129,55 @@ function wordRepresentation(
 }
 
 /**
- * The BiLSTM stack of an inference pass (no dropout, no gradient) through
- * {@linkcode biLstmInference}, the first layer's input projections looked up per token in
- * `cache` when there is one; null when this tagger's layers cannot run it (stock layers,
- * hard-sigmoid gates).
+ * The BiLSTM stack of an inference pass (no dropout, no gradient) through the WebAssembly sweep
+ * ({@linkcode biLstmInferenceWasm}), the first layer's input projections looked up per token in
+ * `cache` when there is one, the last layer followed by the output layer in the module; null
+ * when it cannot run here (stock layers, no WebAssembly SIMD, a batch too large for its memory):
+ * then the layers' own forward pass runs.
  */
 function inferenceStack(
   config: TaggerConfig,
   parts: TaggerParts,
   batch: TaggerBatch,
   cache: (() => ProjectionCache | null) | undefined,
-): { sequence: tf.Tensor3D } | { scores: tf.Tensor2D } | null {
+): { scores: tf.Tensor2D } | null {
   const biLstms = parts.biLstms as FastBiLSTM[];
+  if (config.layer !== "fast" || biLstms.length === 0) return null;
+  const { batchSize, time } = batch;
+  const masked = config.maskPadding;
+  const headWidth = config.numTags;
+  const sweep = wasmSweep();
   if (
-    config.layer !== "fast" || biLstms.length === 0 ||
-    !biLstms.every((layer) => canRunInference(layer.recurrentActivation))
+    sweep === null ||
+    !biLstms.every((layer) =>
+      sweep.fits({ batch: batchSize, time, units: layer.units, masked, headWidth })
+    )
   ) {
     return null;
   }
-  const { batchSize, time } = batch;
-  const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : null;
-  const headWidth = config.numTags;
-  const sweepShape = (units: number) => ({
-    batch: batchSize,
-    time,
-    units,
-    masked: mask !== null,
-    headWidth,
-  });
-  const threadSweep = wasmSweep();
-  const sweep = threadSweep !== null &&
-      biLstms.every((layer) => threadSweep.fits(sweepShape(layer.units)))
-    ? threadSweep
-    : null;
-  // With the WebAssembly sweep the last layer's output goes through the output layer there too.
+  const mask = masked ? tf.notEqual(batch.wordIds, 0) : null;
   const head = {
     kernel: parts.headKernel as tf.Tensor2D,
     bias: parts.headBias as tf.Tensor1D,
   };
   let sequence: tf.Tensor3D | null = null;
   let scores: tf.Tensor2D | null = null;
-  const keep = (result: tf.Tensor3D | tf.Tensor2D) => {
-    if (result.rank === 2) scores = result as tf.Tensor2D;
-    else sequence = result as tf.Tensor3D;
-  };
   biLstms.forEach((layer, index) => {
     const [kF, uF, bF, kB, uB, bB] = layer.weights.map((w) => w.read()) as tf.Tensor2D[];
     const last = index === biLstms.length - 1;
-    const options = { batch: batchSize, time, units: layer.units, mask };
-    const wasmOptions = (candidateScale: number) => ({
-      ...options,
+    const options = (candidateScale: number) => ({
+      batch: batchSize,
+      time,
+      units: layer.units,
+      mask,
+      recurrentActivation: layer.recurrentActivation,
       candidateScale,
       ...(last ? { head } : {}),
     });
+    const keep = (result: tf.Tensor3D | tf.Tensor2D) => {
+      if (last) scores = result as tf.Tensor2D;
+      else sequence = result as tf.Tensor3D;
+    };
     const projections = index === 0 && !batch.wordRows ? cache?.() ?? null : null;
     if (projections !== null) {
       const weights = inferenceWeights(config.embeddingDim, [kF, uF, bF, kB, uB, bB]);
@@ -206,19 +198,13 @@ function inferenceStack(
         });
       };
       const shape: [number, number] = [batchSize, time];
-      if (sweep !== null) {
-        keep(biLstmInferenceWasm(
-          sweep,
-          (zxF, zxB) =>
-            projections.projectInto(embedding, weights, tokens, shape, featuresOf, zxF, zxB),
-          ...weights.recurrentKernels,
-          wasmOptions(0.5),
-        ));
-      } else {
-        const { zxF, zxB } = projections.project(embedding, weights, tokens, shape, featuresOf);
-        sequence = biLstmInferenceDoubled(zxF, zxB, ...weights.recurrentKernels, options);
-        tf.dispose([...zxF, ...zxB]);
-      }
+      keep(biLstmInferenceWasm(
+        sweep,
+        (zxF, zxB) =>
+          projections.projectInto(embedding, weights, tokens, shape, featuresOf, zxF, zxB),
+        ...weights.recurrentKernels,
+        options(0.5),
+      ));
       disposeInferenceWeights(weights);
       return;
     }
@@ -226,21 +212,18 @@ function inferenceStack(
     const x2d = tf.reshape(tf.transpose(x, [1, 0, 2]), [time * batchSize, x.shape[2]]);
     const zxF = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kF, bias: bF });
     const zxB = tf.fused.matMul({ a: x2d as tf.Tensor2D, b: kB, bias: bB });
-    keep(
-      sweep === null ? biLstmInference(zxF, zxB, uF, uB, options) : biLstmInferenceWasm(
-        sweep,
-        (toF, toB) => {
-          toF.set(zxF.dataSync() as Float32Array);
-          toB.set(zxB.dataSync() as Float32Array);
-        },
-        uF,
-        uB,
-        wasmOptions(1),
-      ),
-    );
+    keep(biLstmInferenceWasm(
+      sweep,
+      (toF, toB) => {
+        copyTensorInto(zxF, toF);
+        copyTensorInto(zxB, toB);
+      },
+      uF,
+      uB,
+      options(1),
+    ));
   });
-  if (scores !== null) return { scores };
-  return sequence === null ? null : { sequence };
+  return { scores: scores! };
 }
 
 /**
@@ -265,13 +248,13 @@ export function taggerForward(
   const inference = !training && tf.engine().state.gradientDepth === 0
     ? inferenceStack(config, parts, batch, cache)
     : null;
-  if (inference !== null && "scores" in inference) return inference.scores;
-  let sequence = inference?.sequence ?? wordRepresentation(config, parts, batch);
+  if (inference !== null) return inference.scores;
+  let sequence = wordRepresentation(config, parts, batch);
   if (training && config.dropout > 0) {
     sequence = dropUnits(sequence, config.dropout, training.random);
   }
   const mask = config.maskPadding ? tf.notEqual(batch.wordIds, 0) : undefined;
-  for (const biLstm of inference ? [] : parts.biLstms) {
+  for (const biLstm of parts.biLstms) {
     sequence = biLstm.apply(sequence, { mask, training: training !== undefined }) as tf.Tensor3D;
   }
   if (training && config.outputDropout > 0) {

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { seededRandom } from "../../data/random.ts";
 import type { SeededRandom } from "../../data/random.ts";
 import { fastBiLstm, type RecurrentActivation } from "./bilstm_function.ts";
-import { drawDropoutMask } from "./dropout.ts";
+import { drawDropoutValues } from "./dropout.ts";
 
 /** Constructor arguments of {@link FastBiLSTM}. */
 export interface FastBiLSTMArgs {
@@ -151,22 +151,18 @@ export class FastBiLSTM extends tf.layers.Layer {
     const training = kwargs?.training === true;
     const useDropout = training && this.recurrentDropout > 0;
     const [batch] = x.shape;
-    const dropout: [tf.Tensor2D, tf.Tensor2D] | null = useDropout
+    const dropout: [Float32Array, Float32Array] | null = useDropout
       ? [
-        drawDropoutMask(this.dropoutRandom, batch, this.units, this.recurrentDropout),
-        drawDropoutMask(this.dropoutRandom, batch, this.units, this.recurrentDropout),
+        drawDropoutValues(this.dropoutRandom, batch, this.units, this.recurrentDropout),
+        drawDropoutValues(this.dropoutRandom, batch, this.units, this.recurrentDropout),
       ]
       : null;
-    try {
-      return fastBiLstm(x, this.weightList.map((w) => w.read()), {
-        units: this.units,
-        recurrentActivation: this.recurrentActivation,
-        mask,
-        dropout,
-      });
-    } finally {
-      if (dropout !== null) tf.dispose(dropout);
-    }
+    return fastBiLstm(x, this.weightList.map((w) => w.read()), {
+      units: this.units,
+      recurrentActivation: this.recurrentActivation,
+      mask,
+      dropout,
+    });
   }
 
   /** Serialisable configuration. */

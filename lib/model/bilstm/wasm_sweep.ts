@@ -1,20 +1,28 @@
 /**
- * The BiLSTM inference sweep as one WebAssembly SIMD call per direction (lib/model/wasm/kernels.c),
- * instead of four tfjs dispatches per time step: the recurrent GEMM, the gates and the cell
- * update of every step run inside one module, on memory it owns.
+ * The BiLSTM's one fast implementation: its sweeps over time as WebAssembly SIMD calls
+ * (lib/model/wasm/kernels.c), one call per direction for a whole batch, for training and
+ * inference alike. The recurrent GEMM, the gates, the cell update, the padding mask and the
+ * recurrent dropout of every step run inside one module, on memory it owns; the input projections
+ * and the weight gradients (large matMuls) stay with the tfjs backend (./bilstm_function.ts).
  *
- * A {@linkcode WasmSweep} holds that module's memory: callers ask it for the input views of a
- * batch ({@linkcode WasmSweep.inputs}), write the input projections (and the padding mask) there,
- * then {@linkcode WasmSweep.run} sweeps both directions and returns a view of the layer output
- * ({@linkcode WasmSweep.head} then applies the tagger's output layer to it, in the module).
- * Views stay valid until the next `inputs` call. Each thread (a pool worker, the calling thread)
- * gets its own instance from {@linkcode wasmSweep}; nothing is shared. The memory grows to the
- * largest batch seen and is kept (WebAssembly memory cannot shrink): for 256 rows of 50 steps and
- * 200 units, about 100 MB per thread.
+ * A {@linkcode WasmSweep} holds that module's memory:
+ * - inference: callers ask it for the input views of a batch ({@linkcode WasmSweep.inputs}),
+ *   write the input projections (and the padding mask) there, then {@linkcode WasmSweep.run}
+ *   sweeps both directions and returns a view of the layer output ({@linkcode WasmSweep.head}
+ *   then applies the tagger's output layer to it, in the module). Views stay valid until the
+ *   next call;
+ * - training: {@linkcode WasmSweep.trainForward} sweeps forward and returns the output and what
+ *   the backward pass needs (copies), {@linkcode WasmSweep.trainBackward} the gradients of the
+ *   gate pre-activations.
  *
- * The arithmetic is that of lib/model/bilstm/inference.ts (sigmoid gates, the cell's tanh as
- * Eigen's rational function; sigmoid here is `0.5 + 0.5·tanh(x/2)` through the same function),
- * so results agree with the tfjs sweeps to 1e-5 and with the layers' forward pass to 1e-4 (tested).
+ * Each thread (a pool worker, the calling thread) gets its own instance from
+ * {@linkcode wasmSweep}; nothing is shared. The memory grows to the largest batch seen and is
+ * kept (WebAssembly memory cannot shrink): for 256 rows of 50 steps and 200 units, about 100 MB
+ * per thread.
+ *
+ * The arithmetic: sigmoid or hard-sigmoid gates, tanh as Eigen's float rational function (max
+ * abs error 2.6e-7; sigmoid is `0.5 + 0.5·tanh(x/2)` through it), so outputs and gradients agree
+ * with tfjs-layers' LSTM to 1e-4 (tested).
  *
  * @example
  * ```ts
@@ -57,7 +65,7 @@ export interface SweepInputs {
   zxF: Float32Array;
   /** Backward input projections, the same layout. */
   zxB: Float32Array;
-  /** `[time, batch]` padding mask (non-zero = real token), when `masked`. */
+  /** `[batch, time]` padding mask (non-zero = real token), when `masked`. */
   mask: Float32Array | null;
 }
 
@@ -72,10 +80,43 @@ export interface SweepWeights {
    * blocks of the projections and kernels were doubled (lib/model/_projection_cache.ts).
    */
   candidateScale: number;
+  /** Hard-sigmoid gates (tfjs-layers' default) instead of sigmoid; default false. */
+  hard?: boolean;
+}
+
+/** A training batch: sizes, gate activation, padding mask and recurrent-dropout masks. */
+export interface TrainingBatch {
+  batch: number;
+  time: number;
+  units: number;
+  /** Hard-sigmoid gates instead of sigmoid. */
+  hard: boolean;
+  /** `[batch, time]` padding mask (1 = real token), or null. */
+  mask: Float32Array | null;
+  /** Recurrent-dropout masks `[batch, U]` (forward, backward), or null. */
+  dropout: readonly [Float32Array, Float32Array] | null;
+}
+
+/** The regions a training forward pass keeps for its backward pass, per direction. */
+const SAVED_REGIONS = ["gatesF", "gatesB", "cellsF", "cellsB", "hdPrevF", "hdPrevB"] as const;
+
+/**
+ * What {@link WasmSweep.trainForward} keeps for the backward pass: per direction the gate
+ * activations `[batch, time, 4U]`, the cell states `[batch, time, U]` and each step's recurrent
+ * input (the previous step's dropped-out h) `[batch, time, U]`. They stay in the module's memory
+ * while nothing else needs it (the usual case: the backward pass follows), and are copied out
+ * (`values`, in {@link SAVED_REGIONS} order) only when another call would overwrite them.
+ */
+export interface SavedSweep {
+  /** The batch they belong to. */
+  readonly batch: TrainingBatch;
+  /** Copies, once spilled out of the module's memory; null while they are there. */
+  values: Float32Array[] | null;
 }
 
 interface SweepExports {
   pack_panels(depth: number, width: number, w: number, packed: number): void;
+  pack_panels_transposed(rows: number, cols: number, w: number, packed: number): void;
   dense(
     rows: number,
     depth: number,
@@ -86,88 +127,162 @@ interface SweepExports {
     g: number,
     out: number,
   ): void;
-  lstm_direction(
+  lstm_forward(
     batch: number,
     time: number,
     units: number,
     zx: number,
+    zxT: number,
+    zxB: number,
     packed: number,
     mask: number,
     reverse: number,
     candidateScale: number,
+    hard: number,
+    drop: number,
     h: number,
     c: number,
+    hd: number,
     g: number,
     y: number,
     yOffset: number,
+    gates: number,
+    cells: number,
+    hdPrev: number,
+    rows: number,
+    live: number,
+    slot: number,
+  ): void;
+  lstm_backward(
+    batch: number,
+    time: number,
+    units: number,
+    dy: number,
+    yOffset: number,
+    gates: number,
+    cells: number,
+    mask: number,
+    reverse: number,
+    hard: number,
+    drop: number,
+    packedT: number,
+    dz: number,
+    dh: number,
+    dc: number,
+    rec: number,
+    dbias: number,
+    rows: number,
+    live: number,
+    slot: number,
   ): void;
 }
 
-/** Byte offsets of one batch's regions in the module's memory. */
-interface Layout {
-  shape: SweepShape;
-  uF: number;
-  uB: number;
-  packedF: number;
-  packedB: number;
-  zxF: number;
-  zxB: number;
-  mask: number;
-  h: number;
-  c: number;
-  g: number;
-  y: number;
-  headKernel: number;
-  packedHead: number;
-  headBias: number;
-  headScratch: number;
-  scores: number;
-  end: number;
-}
-
-/** The most memory a sweep module takes (larger batches take the tfjs sweep instead). */
+/** The most memory a sweep module takes (larger batches take the tfjs reference instead). */
 export const MAX_SWEEP_BYTES = 2 ** 31;
 
-/** The memory layout of a batch, from `base` on. */
-function layoutOf(base: number, shape: SweepShape): Layout {
+/** Byte offsets of named regions (sizes in floats), 16-byte aligned, from `base` on. */
+function layout<K extends string>(
+  base: number,
+  sizes: Record<K, number>,
+): Record<K, number> & { end: number } {
+  let at = align16(base);
+  const offsets: Record<string, number> = {};
+  for (const [name, floats] of Object.entries(sizes) as [K, number][]) {
+    offsets[name] = at;
+    at += align16(floats * 4);
+  }
+  offsets.end = at;
+  return offsets as Record<K, number> & { end: number };
+}
+
+/** Floats of a packed `[depth, width]` matrix. */
+function packedFloats(depth: number, width: number): number {
+  return depth * Math.ceil(width / 8) * 8;
+}
+
+/** The inference layout of a batch. */
+function inferenceLayout(base: number, shape: SweepShape) {
   const { batch, time, units } = shape;
   const width = 4 * units;
-  const panelWidth = Math.ceil(width / 8) * 8;
   const headWidth = shape.headWidth ?? 0;
-  const headPanelWidth = Math.ceil(headWidth / 8) * 8;
-  const sizes = {
+  return layout(base, {
     uF: units * width,
     uB: units * width,
-    packedF: units * panelWidth,
-    packedB: units * panelWidth,
+    packedF: packedFloats(units, width),
+    packedB: packedFloats(units, width),
     zxF: time * batch * width,
     zxB: time * batch * width,
     mask: shape.masked ? time * batch : 0,
     h: batch * units,
     c: batch * units,
-    g: batch * panelWidth,
+    hd: batch * units,
+    g: batch * Math.ceil(width / 8) * 8,
+    rows: batch * units,
+    live: batch,
+    slot: batch,
     y: batch * time * 2 * units,
     headKernel: 2 * units * headWidth,
-    packedHead: 2 * units * headPanelWidth,
+    packedHead: packedFloats(2 * units, headWidth),
     headBias: headWidth,
-    headScratch: batch * time * headPanelWidth,
+    headScratch: batch * time * Math.ceil(headWidth / 8) * 8,
     scores: batch * time * headWidth,
-  };
-  let at = align16(base);
-  const offsets = {} as Record<keyof typeof sizes, number>;
-  for (const [name, floats] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
-    offsets[name] = at;
-    at += align16(floats * 4);
-  }
-  return { shape, ...offsets, end: at };
+  });
 }
+
+/** The training layout of a batch: the forward and the backward pass share it. */
+function trainingLayout(base: number, s: Omit<TrainingBatch, "hard">) {
+  const { batch, time, units } = s;
+  const width = 4 * units;
+  const rows = batch * time;
+  return layout(base, {
+    uF: units * width,
+    uB: units * width,
+    packedF: Math.max(packedFloats(units, width), packedFloats(width, units)),
+    packedB: Math.max(packedFloats(units, width), packedFloats(width, units)),
+    // The input projections, then (backward) the pre-activations' gradients.
+    zxF: rows * width,
+    zxB: rows * width,
+    mask: s.mask === null ? 0 : rows,
+    dropF: s.dropout === null ? 0 : batch * units,
+    dropB: s.dropout === null ? 0 : batch * units,
+    h: batch * units,
+    c: batch * units,
+    hd: batch * units,
+    g: batch * Math.ceil(width / 8) * 8,
+    rows: batch * width,
+    live: batch,
+    slot: batch,
+    // The layer output, then (backward) its gradient.
+    y: rows * 2 * units,
+    gatesF: rows * width,
+    gatesB: rows * width,
+    cellsF: rows * units,
+    cellsB: rows * units,
+    hdPrevF: rows * units,
+    hdPrevB: rows * units,
+    dh: batch * units,
+    dc: batch * units,
+    rec: batch * Math.ceil(units / 8) * 8,
+    dbiasF: width,
+    dbiasB: width,
+  });
+}
+
+/** Floats of each saved region of a batch. */
+function savedFloats(s: TrainingBatch, name: typeof SAVED_REGIONS[number]): number {
+  return s.batch * s.time * (name.startsWith("gates") ? 4 * s.units : s.units);
+}
+
+type InferenceLayout = ReturnType<typeof inferenceLayout> & { shape: SweepShape };
 
 /** One thread's instance of the sweep module and its memory. */
 export class WasmSweep {
   readonly #memory: WebAssembly.Memory;
   readonly #exports: SweepExports;
   readonly #base: number;
-  #layout: Layout | null = null;
+  #layout: InferenceLayout | null = null;
+  /** The training forward pass whose saved regions are in memory now, if any. */
+  #resident: SavedSweep | null = null;
 
   /**
    * Instantiates the kernels with a memory of its own.
@@ -183,12 +298,15 @@ export class WasmSweep {
   }
 
   /**
-   * Whether a batch fits in {@linkcode MAX_SWEEP_BYTES} of this module's memory.
+   * Whether a batch fits in {@linkcode MAX_SWEEP_BYTES} of this module's memory, for inference
+   * and for training.
    *
    * @param shape the batch's sizes
    */
   fits(shape: SweepShape): boolean {
-    return layoutOf(this.#base, shape).end <= MAX_SWEEP_BYTES;
+    const training = { ...shape, mask: null, dropout: null };
+    return inferenceLayout(this.#base, shape).end <= MAX_SWEEP_BYTES &&
+      trainingLayout(this.#base, training).end <= MAX_SWEEP_BYTES;
   }
 
   /**
@@ -198,61 +316,70 @@ export class WasmSweep {
    * @returns views of the projections and mask, valid until the next call
    */
   inputs(shape: SweepShape): SweepInputs {
-    const layout = layoutOf(this.#base, shape);
-    if (layout.end > MAX_SWEEP_BYTES) {
-      throw new RangeError(
-        `WasmSweep: a batch of ${shape.batch} rows × ${shape.time} steps × ${shape.units} units ` +
-          `needs ${Math.ceil(layout.end / 2 ** 20)} MB, over ${MAX_SWEEP_BYTES / 2 ** 20} MB`,
-      );
-    }
-    growMemory(this.#memory, layout.end);
-    this.#layout = layout;
+    const at = inferenceLayout(this.#base, shape);
+    this.#spill();
+    this.#reserve(at.end, shape);
+    this.#layout = { ...at, shape };
     const { batch, time, units } = shape;
     const zxFloats = time * batch * 4 * units;
     return {
-      zxF: this.#view(layout.zxF, zxFloats),
-      zxB: this.#view(layout.zxB, zxFloats),
-      mask: shape.masked ? this.#view(layout.mask, time * batch) : null,
+      zxF: this.#view(at.zxF, zxFloats),
+      zxB: this.#view(at.zxB, zxFloats),
+      mask: shape.masked ? this.#view(at.mask, time * batch) : null,
     };
   }
 
   /**
    * Sweeps both directions over the batch laid out by the last {@link inputs} call.
    *
-   * @param weights the recurrent kernels and the candidate scale
+   * @param weights the recurrent kernels, the candidate scale and the gate activation
    * @returns the layer output `[batch, time, 2U]` (forward then backward units), a view valid
    *   until the next {@link inputs} call
    */
   run(weights: SweepWeights): Float32Array {
-    const layout = this.#layout;
-    if (layout === null) throw new Error("WasmSweep.run: call inputs() first");
-    const { batch, time, units, masked } = layout.shape;
-    const kernelFloats = units * 4 * units;
-    for (const [w, at] of [[weights.uF, layout.uF], [weights.uB, layout.uB]] as const) {
-      if (w.length !== kernelFloats) {
-        throw new RangeError(
-          `WasmSweep.run: a recurrent kernel has ${w.length} values, not ${kernelFloats} ([${units}, ${
-            4 * units
-          }])`,
-        );
-      }
-      this.#view(at, kernelFloats).set(w);
-    }
+    const at = this.#layout;
+    if (at === null) throw new Error("WasmSweep.run: call inputs() first");
+    const { batch, time, units, masked } = at.shape;
+    this.#setKernels(weights.uF, weights.uB, at.uF, at.uB, units, "WasmSweep.run");
     const e = this.#exports;
-    e.pack_panels(units, 4 * units, layout.uF, layout.packedF);
-    e.pack_panels(units, 4 * units, layout.uB, layout.packedB);
-    const mask = masked ? layout.mask : 0;
-    const { h, c, g, y } = layout;
-    const scale = weights.candidateScale;
+    e.pack_panels(units, 4 * units, at.uF, at.packedF);
+    e.pack_panels(units, 4 * units, at.uB, at.packedB);
+    const mask = masked ? at.mask : 0;
+    const hard = weights.hard ? 1 : 0;
+    const { h, c, hd, g, y } = at;
     const directions = [
-      { zx: layout.zxF, packed: layout.packedF, reverse: 0 }, // steps in order, columns 0..U
-      { zx: layout.zxB, packed: layout.packedB, reverse: 1 }, // reversed, columns U..2U
+      { zx: at.zxF, packed: at.packedF, reverse: 0 }, // steps in order, columns 0..U
+      { zx: at.zxB, packed: at.packedB, reverse: 1 }, // reversed, columns U..2U
     ];
     for (const { zx, packed, reverse } of directions) {
-      const yOffset = reverse * units;
-      e.lstm_direction(batch, time, units, zx, packed, mask, reverse, scale, h, c, g, y, yOffset);
+      e.lstm_forward(
+        batch,
+        time,
+        units,
+        zx,
+        batch,
+        1,
+        packed,
+        mask,
+        reverse,
+        weights.candidateScale,
+        hard,
+        0,
+        h,
+        c,
+        hd,
+        g,
+        y,
+        reverse * units,
+        0,
+        0,
+        0,
+        at.rows,
+        at.live,
+        at.slot,
+      );
     }
-    return this.#view(layout.y, batch * time * 2 * units);
+    return this.#view(at.y, batch * time * 2 * units);
   }
 
   /**
@@ -264,12 +391,12 @@ export class WasmSweep {
    * @returns `[batch·time, headWidth]`, a view valid until the next {@link inputs} call
    */
   head(kernel: Float32Array, bias: Float32Array): Float32Array {
-    const layout = this.#layout;
-    const width = layout?.shape.headWidth ?? 0;
-    if (layout === null || width === 0) {
+    const at = this.#layout;
+    const width = at?.shape.headWidth ?? 0;
+    if (at === null || width === 0) {
       throw new Error("WasmSweep.head: call inputs() with a headWidth first");
     }
-    const { batch, time, units } = layout.shape;
+    const { batch, time, units } = at.shape;
     if (kernel.length !== 2 * units * width || bias.length !== width) {
       throw new RangeError(
         `WasmSweep.head: kernel has ${kernel.length} values and bias ${bias.length}, not ${
@@ -277,22 +404,225 @@ export class WasmSweep {
         } ([${2 * units}, ${width}]) and ${width}`,
       );
     }
-    this.#view(layout.headKernel, kernel.length).set(kernel);
-    this.#view(layout.headBias, width).set(bias);
+    this.#view(at.headKernel, kernel.length).set(kernel);
+    this.#view(at.headBias, width).set(bias);
     const e = this.#exports;
-    e.pack_panels(2 * units, width, layout.headKernel, layout.packedHead);
+    e.pack_panels(2 * units, width, at.headKernel, at.packedHead);
     const rows = batch * time;
-    e.dense(
-      rows,
-      2 * units,
-      width,
-      layout.y,
-      layout.packedHead,
-      layout.headBias,
-      layout.headScratch,
-      layout.scores,
+    e.dense(rows, 2 * units, width, at.y, at.packedHead, at.headBias, at.headScratch, at.scores);
+    return this.#view(at.scores, rows * width);
+  }
+
+  /**
+   * The forward sweep of a training pass: both directions over batch-major input projections.
+   *
+   * @param s the batch's sizes, gates, mask and dropout masks
+   * @param fill writes the input projections `x·W + b`, batch-major `[batch, time, 4U]`, into
+   *   the two views it is given (forward, backward)
+   * @param uF forward recurrent kernel `[U, 4U]`
+   * @param uB backward recurrent kernel
+   * @returns the layer output `[batch, time, 2U]` (a view, valid until the next call) and what
+   *   {@link trainBackward} needs
+   */
+  trainForward(
+    s: TrainingBatch,
+    fill: (zxF: Float32Array, zxB: Float32Array) => void,
+    uF: Float32Array,
+    uB: Float32Array,
+  ): { y: Float32Array; saved: SavedSweep } {
+    const { batch, time, units } = s;
+    const rows = batch * time;
+    const at = trainingLayout(this.#base, s);
+    this.#spill();
+    this.#reserve(at.end, { ...s, masked: s.mask !== null });
+    this.#layout = null;
+    this.#setKernels(uF, uB, at.uF, at.uB, units, "WasmSweep.trainForward");
+    fill(this.#view(at.zxF, rows * 4 * units), this.#view(at.zxB, rows * 4 * units));
+    this.#setMaskAndDropout(s, at);
+    const e = this.#exports;
+    e.pack_panels(units, 4 * units, at.uF, at.packedF);
+    e.pack_panels(units, 4 * units, at.uB, at.packedB);
+    const directions = [
+      { zx: at.zxF, packed: at.packedF, drop: at.dropF, gates: at.gatesF, cells: at.cellsF },
+      { zx: at.zxB, packed: at.packedB, drop: at.dropB, gates: at.gatesB, cells: at.cellsB },
+    ];
+    const hdPrev = [at.hdPrevF, at.hdPrevB];
+    directions.forEach(({ zx, packed, drop, gates, cells }, reverse) => {
+      e.lstm_forward(
+        batch,
+        time,
+        units,
+        zx,
+        1,
+        time,
+        packed,
+        s.mask === null ? 0 : at.mask,
+        reverse,
+        1,
+        s.hard ? 1 : 0,
+        s.dropout === null ? 0 : drop,
+        at.h,
+        at.c,
+        at.hd,
+        at.g,
+        at.y,
+        reverse * units,
+        gates,
+        cells,
+        hdPrev[reverse],
+        at.rows,
+        at.live,
+        at.slot,
+      );
+    });
+    const saved: SavedSweep = { batch: s, values: null };
+    this.#resident = saved;
+    return { y: this.#view(at.y, rows * 2 * units), saved };
+  }
+
+  /**
+   * The backward sweep of a training pass: the gradients of both directions' gate
+   * pre-activations, batch-major `[batch·time, 4U]`, and their sums over rows (the biases'
+   * gradients, `[4U]`).
+   *
+   * @param saved what {@link trainForward} returned for the batch
+   * @param fillDy writes the gradient of the layer output `[batch, time, 2U]` into its view
+   * @param uF forward recurrent kernel `[U, 4U]`
+   * @param uB backward recurrent kernel
+   * @returns views (valid until the next call) of the forward and backward directions'
+   *   gradients and bias gradients, and of the recurrent inputs saved by the forward pass
+   *   (`[batch·time, U]` per direction)
+   */
+  trainBackward(
+    saved: SavedSweep,
+    fillDy: (dy: Float32Array) => void,
+    uF: Float32Array,
+    uB: Float32Array,
+  ): {
+    dzF: Float32Array;
+    dzB: Float32Array;
+    dbF: Float32Array;
+    dbB: Float32Array;
+    hdPrevF: Float32Array;
+    hdPrevB: Float32Array;
+  } {
+    const s = saved.batch;
+    const { batch, time, units } = s;
+    const rows = batch * time;
+    const width = 4 * units;
+    const at = trainingLayout(this.#base, s);
+    if (this.#resident !== saved) {
+      this.#spill();
+      this.#reserve(at.end, { ...s, masked: s.mask !== null });
+      if (saved.values === null) throw new Error("WasmSweep.trainBackward: lost its forward pass");
+      SAVED_REGIONS.forEach((name, i) =>
+        this.#view(at[name], savedFloats(s, name)).set(saved.values![i])
+      );
+      saved.values = null;
+      this.#resident = saved;
+    }
+    this.#layout = null;
+    this.#setKernels(uF, uB, at.uF, at.uB, units, "WasmSweep.trainBackward");
+    fillDy(this.#view(at.y, rows * 2 * units));
+    this.#setMaskAndDropout(s, at);
+    const e = this.#exports;
+    e.pack_panels_transposed(units, width, at.uF, at.packedF);
+    e.pack_panels_transposed(units, width, at.uB, at.packedB);
+    const directions = [
+      { gates: at.gatesF, cells: at.cellsF, drop: at.dropF, packed: at.packedF, dz: at.zxF },
+      { gates: at.gatesB, cells: at.cellsB, drop: at.dropB, packed: at.packedB, dz: at.zxB },
+    ];
+    const dbias = [at.dbiasF, at.dbiasB];
+    directions.forEach(({ gates, cells, drop, packed, dz }, reverse) => {
+      e.lstm_backward(
+        batch,
+        time,
+        units,
+        at.y,
+        reverse * units,
+        gates,
+        cells,
+        s.mask === null ? 0 : at.mask,
+        reverse,
+        s.hard ? 1 : 0,
+        s.dropout === null ? 0 : drop,
+        packed,
+        dz,
+        at.dh,
+        at.dc,
+        at.rec,
+        dbias[reverse],
+        at.rows,
+        at.live,
+        at.slot,
+      );
+    });
+    // Consumed: nothing needs these regions kept any more.
+    this.#resident = null;
+    return {
+      dzF: this.#view(at.zxF, rows * width),
+      dzB: this.#view(at.zxB, rows * width),
+      dbF: this.#view(at.dbiasF, width),
+      dbB: this.#view(at.dbiasB, width),
+      hdPrevF: this.#view(at.hdPrevF, rows * units),
+      hdPrevB: this.#view(at.hdPrevB, rows * units),
+    };
+  }
+
+  /** Copies the resident forward pass's saved regions out, before other work overwrites them. */
+  #spill(): void {
+    const resident = this.#resident;
+    if (resident === null) return;
+    const at = trainingLayout(this.#base, resident.batch);
+    resident.values = SAVED_REGIONS.map((name) =>
+      this.#view(at[name], savedFloats(resident.batch, name)).slice()
     );
-    return this.#view(layout.scores, rows * width);
+    this.#resident = null;
+  }
+
+  /** Grows the memory to `end` bytes, refusing a batch over {@linkcode MAX_SWEEP_BYTES}. */
+  #reserve(end: number, shape: SweepShape): void {
+    if (end > MAX_SWEEP_BYTES) {
+      throw new RangeError(
+        `WasmSweep: a batch of ${shape.batch} rows × ${shape.time} steps × ${shape.units} units ` +
+          `needs ${Math.ceil(end / 2 ** 20)} MB, over ${MAX_SWEEP_BYTES / 2 ** 20} MB`,
+      );
+    }
+    growMemory(this.#memory, end);
+  }
+
+  /** Copies both recurrent kernels in, checking their size. */
+  #setKernels(
+    uF: Float32Array,
+    uB: Float32Array,
+    atF: number,
+    atB: number,
+    units: number,
+    caller: string,
+  ): void {
+    const kernelFloats = units * 4 * units;
+    for (const [w, at] of [[uF, atF], [uB, atB]] as const) {
+      if (w.length !== kernelFloats) {
+        throw new RangeError(
+          `${caller}: a recurrent kernel has ${w.length} values, not ${kernelFloats} ([${units}, ${
+            4 * units
+          }])`,
+        );
+      }
+      this.#view(at, kernelFloats).set(w);
+    }
+  }
+
+  /** Copies a training batch's padding and dropout masks in. */
+  #setMaskAndDropout(
+    s: TrainingBatch,
+    at: { mask: number; dropF: number; dropB: number },
+  ): void {
+    if (s.mask !== null) this.#view(at.mask, s.batch * s.time).set(s.mask);
+    if (s.dropout !== null) {
+      this.#view(at.dropF, s.batch * s.units).set(s.dropout[0]);
+      this.#view(at.dropB, s.batch * s.units).set(s.dropout[1]);
+    }
   }
 
   #view(byteOffset: number, floats: number): Float32Array {
@@ -304,7 +634,7 @@ let threadSweep: WasmSweep | null = null;
 
 /**
  * This thread's {@linkcode WasmSweep}, made on first use; null where WebAssembly SIMD is not
- * available (then callers keep the tfjs path).
+ * available (then callers take the tfjs reference).
  */
 export function wasmSweep(): WasmSweep | null {
   if (threadSweep === null && kernelsModule() !== null) threadSweep = new WasmSweep();

@@ -1,16 +1,19 @@
 /*
- * The inference kernels in WebAssembly SIMD, for prediction: the BiLSTM sweep (one call runs one
- * direction of one layer over every time step of a batch), a dense layer (the tagger's output
- * layer) and the CRF's per-token marginals. Built by build.sh into _binary.ts (embedded base64);
- * loaded by module.ts; driven by lib/model/bilstm/wasm_sweep.ts and lib/model/crf/wasm_marginals.ts,
- * which own the memory layout.
+ * The project's WebAssembly SIMD kernels: the BiLSTM's sweeps over time for training and
+ * inference (lstm_forward: one call runs one direction of one layer over every time step of a
+ * batch; lstm_backward: its gradient), a dense layer (the tagger's output layer in prediction) and
+ * the CRF's per-token marginals. Built by build.sh into _binary.ts (embedded base64); loaded by
+ * module.ts; driven by lib/model/bilstm/wasm_sweep.ts and lib/model/crf/wasm_marginals.ts, which
+ * own the memory layout.
  *
- * The sweep, per step: G = h·W (a register-tiled GEMM over W packed in panels of 8 gate columns),
- * then per row and unit: pre = G + zx[t]; i, f, o = sigmoid(pre); g = tanh(scale·pre) of the
- * candidate block; c = f·c + i·g; h = o·tanh(c); y[b, t] = h. A row whose mask is 0 at this step
- * keeps its h and c and writes its previous h, as the JavaScript kernels do. sigmoid(x) is
- * 0.5 + 0.5·tanh(x/2), and tanh is Eigen's float rational function (max abs error 2.6e-7), as
- * lib/model/bilstm/_lstm_cell.ts's tanhRational.
+ * The forward sweep, per step: G = hd·U over the rows live at this step (a register-tiled GEMM over
+ * U packed in panels of 8 gate columns; hd is h times the recurrent-dropout mask), then per live
+ * row and unit: pre = G + zx[t]; i, f, o = gate(pre) (sigmoid, or hard sigmoid); g = tanh(scale ·
+ * pre) of the candidate block; c = f·c + i·g; h = o·tanh(c); y[b, t] = h. A row whose mask is 0 at
+ * this step keeps its h and c and writes its previous h. sigmoid(x) is 0.5 + 0.5·tanh(x/2), and
+ * tanh is Eigen's float rational function (max abs error 2.6e-7). The backward sweep runs the
+ * steps in reverse with the saved gates and cells; its recurrent term dz·Uᵀ is the same GEMM
+ * against the transposed kernel.
  */
 #include <wasm_simd128.h>
 
@@ -86,17 +89,37 @@ void pack_panels(int depth, int width, const float* w, float* packed) {
 }
 
 /**
- * G[rows, panels·8] = h[rows, depth] · W (packed in `panels` panels), 4 rows at a time, then the
- * remaining rows.
+ * Packs the transpose of a `[rows, cols]` row-major matrix (a `[cols, rows]` matrix) into panels
+ * as pack_panels does: `panel_count(rows) · cols · 8` floats. The backward sweep multiplies by
+ * the recurrent kernel's transpose.
  */
-static void gemm(int rows, int depth, int panels, const float* h, const float* packed, float* g) {
+__attribute__((export_name("pack_panels_transposed")))
+void pack_panels_transposed(int rows, int cols, const float* w, float* packed) {
+  const int panels = panel_count(rows);
+  for (int p = 0; p < panels; p++) {
+    for (int k = 0; k < cols; k++) {
+      float* out = packed + ((long)p * cols + k) * 8;
+      for (int j = 0; j < 8; j++) {
+        const int row = p * 8 + j;
+        out[j] = row < rows ? w[(long)row * cols + k] : 0.0f;
+      }
+    }
+  }
+}
+
+/**
+ * G[rows, panels·8] = A[rows, depth] · W (packed in `panels` panels), 4 rows at a time, then the
+ * remaining rows; A's rows are `lda` floats apart.
+ */
+static void gemm(int rows, int depth, int lda, int panels, const float* a, const float* packed,
+                 float* g) {
   const int stride = panels * 8;
   int r = 0;
   for (; r + 4 <= rows; r += 4) {
-    const float* h0 = h + (long)r * depth;
-    const float* h1 = h0 + depth;
-    const float* h2 = h1 + depth;
-    const float* h3 = h2 + depth;
+    const float* h0 = a + (long)r * lda;
+    const float* h1 = h0 + lda;
+    const float* h2 = h1 + lda;
+    const float* h3 = h2 + lda;
     for (int p = 0; p < panels; p++) {
       const float* w = packed + (long)p * depth * 8;
       v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00;
@@ -129,7 +152,7 @@ static void gemm(int rows, int depth, int panels, const float* h, const float* p
     }
   }
   for (; r < rows; r++) {
-    const float* h0 = h + (long)r * depth;
+    const float* h0 = a + (long)r * lda;
     for (int p = 0; p < panels; p++) {
       const float* w = packed + (long)p * depth * 8;
       v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
@@ -145,9 +168,40 @@ static void gemm(int rows, int depth, int panels, const float* h, const float* p
   }
 }
 
-/** One row's cell update from its gate pre-activations: writes h, c and y's row. */
-static void cell_row(int units, const float* g, const float* zx, float candidate_scale,
-                     float* h, float* c, float* y) {
+/** A gate: sigmoid, or with `hard` tfjs's hard sigmoid clip(0.2·x + 0.5, 0, 1). */
+static inline v128_t gate4(v128_t x, int hard) {
+  if (!hard) return sigmoid4(x);
+  const v128_t y = MADD(wasm_f32x4_splat(0.2f), x, wasm_f32x4_splat(0.5f));
+  return wasm_f32x4_pmin(wasm_f32x4_splat(1.0f), wasm_f32x4_pmax(wasm_f32x4_splat(0.0f), y));
+}
+
+static inline float gate1(float x, int hard) {
+  if (!hard) return sigmoid1(x);
+  const float y = 0.2f * x + 0.5f;
+  return y < 0.0f ? 0.0f : y > 1.0f ? 1.0f : y;
+}
+
+/** The derivative of a gate from its value a: a·(1 − a), or 0.2 inside the hard sigmoid's ramp. */
+static inline v128_t gate_derivative4(v128_t a, int hard) {
+  if (!hard) return wasm_f32x4_mul(a, wasm_f32x4_sub(wasm_f32x4_splat(1.0f), a));
+  const v128_t ramp = wasm_v128_and(wasm_f32x4_gt(a, wasm_f32x4_splat(0.0f)),
+                                    wasm_f32x4_lt(a, wasm_f32x4_splat(1.0f)));
+  return wasm_v128_and(ramp, wasm_f32x4_splat(0.2f));
+}
+
+static inline float gate_derivative1(float a, int hard) {
+  if (!hard) return a * (1.0f - a);
+  return a > 0.0f && a < 1.0f ? 0.2f : 0.0f;
+}
+
+/**
+ * One row's cell update from its gate pre-activations (g + zx): writes h, c and y's row; with
+ * `drop` the dropped-out h the next step multiplies (`hd`); with `gates` and `cells` (training)
+ * the gate activations i, f, g, o and the new c, for the backward sweep.
+ */
+static void cell_row(int units, const float* g, const float* zx, float candidate_scale, int hard,
+                     const float* drop, float* h, float* c, float* hd, float* y, float* gates,
+                     float* cells) {
   const float* gi = g;
   const float* gf = g + units;
   const float* gg = g + 2 * units;
@@ -159,77 +213,289 @@ static void cell_row(int units, const float* g, const float* zx, float candidate
   const v128_t scale = wasm_f32x4_splat(candidate_scale);
   int u = 0;
   for (; u + 4 <= units; u += 4) {
-    const v128_t i = sigmoid4(wasm_f32x4_add(wasm_v128_load(gi + u), wasm_v128_load(zi + u)));
-    const v128_t f = sigmoid4(wasm_f32x4_add(wasm_v128_load(gf + u), wasm_v128_load(zf + u)));
+    const v128_t i = gate4(wasm_f32x4_add(wasm_v128_load(gi + u), wasm_v128_load(zi + u)), hard);
+    const v128_t f = gate4(wasm_f32x4_add(wasm_v128_load(gf + u), wasm_v128_load(zf + u)), hard);
     const v128_t pre_g = wasm_f32x4_add(wasm_v128_load(gg + u), wasm_v128_load(zg + u));
     const v128_t cand = tanh4(wasm_f32x4_mul(scale, pre_g));
-    const v128_t o = sigmoid4(wasm_f32x4_add(wasm_v128_load(go + u), wasm_v128_load(zo + u)));
+    const v128_t o = gate4(wasm_f32x4_add(wasm_v128_load(go + u), wasm_v128_load(zo + u)), hard);
     const v128_t cell = wasm_f32x4_add(wasm_f32x4_mul(f, wasm_v128_load(c + u)),
                                        wasm_f32x4_mul(i, cand));
     const v128_t out = wasm_f32x4_mul(o, tanh4(cell));
     wasm_v128_store(c + u, cell);
     wasm_v128_store(h + u, out);
     wasm_v128_store(y + u, out);
+    if (drop != 0) wasm_v128_store(hd + u, wasm_f32x4_mul(out, wasm_v128_load(drop + u)));
+    if (gates != 0) {
+      wasm_v128_store(gates + u, i);
+      wasm_v128_store(gates + units + u, f);
+      wasm_v128_store(gates + 2 * units + u, cand);
+      wasm_v128_store(gates + 3 * units + u, o);
+      wasm_v128_store(cells + u, cell);
+    }
   }
   for (; u < units; u++) {
-    const float i = sigmoid1(gi[u] + zi[u]);
-    const float f = sigmoid1(gf[u] + zf[u]);
+    const float i = gate1(gi[u] + zi[u], hard);
+    const float f = gate1(gf[u] + zf[u], hard);
     const float cand = tanh1(candidate_scale * (gg[u] + zg[u]));
-    const float o = sigmoid1(go[u] + zo[u]);
+    const float o = gate1(go[u] + zo[u], hard);
     const float cell = f * c[u] + i * cand;
     const float out = o * tanh1(cell);
     c[u] = cell;
     h[u] = out;
     y[u] = out;
+    if (drop != 0) hd[u] = out * drop[u];
+    if (gates != 0) {
+      gates[u] = i;
+      gates[units + u] = f;
+      gates[2 * units + u] = cand;
+      gates[3 * units + u] = o;
+      cells[u] = cell;
+    }
   }
 }
 
 /**
- * One direction of one BiLSTM layer over all `time` steps of `batch` rows, from zero state.
+ * The rows live at step t (mask non-zero; all without a mask) into `live`, and each row's slot
+ * among them into `slot` (-1 for a masked row); returns how many. When they are the first rows
+ * (prediction sorts rows by length; no padding), `*prefix` is 1: then the GEMM reads its input in
+ * place, else from the live rows packed together.
+ */
+static int live_rows(int batch, int time, int t, const float* mask, int* live, int* slot,
+                     int* prefix) {
+  int count = 0;
+  *prefix = 1;
+  for (int b = 0; b < batch; b++) {
+    if (mask == 0 || mask[(long)b * time + t] != 0.0f) {
+      if (b != count) *prefix = 0;
+      slot[b] = count;
+      live[count++] = b;
+    } else {
+      slot[b] = -1;
+    }
+  }
+  return count;
+}
+
+/**
+ * GEMM over the live rows only (masked rows' products are never read): in place when they are
+ * the first rows, else over a packed copy (`packed_rows`, `[count][depth]`). Row i of `g` is live
+ * row i.
+ */
+static void live_gemm(int count, int prefix, const int* live, int depth, int lda, int panels,
+                      const float* a, const float* packed, float* packed_rows, float* g) {
+  if (count == 0) return;
+  if (prefix) {
+    gemm(count, depth, lda, panels, a, packed, g);
+    return;
+  }
+  for (int i = 0; i < count; i++) {
+    const float* from = a + (long)live[i] * lda;
+    float* to = packed_rows + (long)i * depth;
+    for (int k = 0; k < depth; k++) to[k] = from[k];
+  }
+  gemm(count, depth, depth, panels, packed_rows, packed, g);
+}
+
+/**
+ * One direction of one BiLSTM layer over all `time` steps of `batch` rows, from zero state: the
+ * forward pass of training and inference alike.
  *
- * @param zx input projections `x·W + b`, time-major `[time][batch][4U]`
+ * @param zx input projections `x·W + b`: the `4U` floats of row b at step t start at
+ *   `(t · zx_t + b · zx_b) · 4U` (time-major: zx_t = batch, zx_b = 1; batch-major: 1, time)
  * @param packed the recurrent kernel `[U, 4U]` as pack_panels leaves it
- * @param mask `[time][batch]` (non-zero = real token), or 0 for none
+ * @param mask `[batch][time]` (non-zero = real token), or 0 for none
  * @param reverse 1 for the backward direction (steps from last to first)
  * @param candidate_scale the candidate gate is tanh(scale · pre-activation): 1, or 0.5 when the
  *   candidate block of zx and the kernel were doubled
- * @param h, c `[batch][U]` scratch state (zeroed here)
- * @param g `[batch][panels·8]` scratch gate pre-activations
+ * @param hard 1 for hard-sigmoid gates, 0 for sigmoid
+ * @param drop `[batch][U]` recurrent-dropout mask multiplying h before the recurrent product, or 0
+ * @param h, c, hd `[batch][U]` scratch state (zeroed here); g `[batch][panels·8]` scratch;
+ *   rows `[batch][U]` scratch; live, slot `[batch]` int scratch
  * @param y the layer output `[batch][time][2U]`; this direction writes columns
- *   `y_offset..y_offset+U`
+ *   `y_offset..y_offset+U`. A masked step keeps h and c and writes the previous h.
+ * @param gates, cells, hd_prev for training (else 0): per row and step, batch-major, the gate
+ *   activations `[batch][time][4U]` (zero at masked steps), the cell state `[batch][time][U]`,
+ *   and the recurrent product's input (the previous step's dropped-out h, zero at the first
+ *   step) `[batch][time][U]`
  */
-__attribute__((export_name("lstm_direction")))
-void lstm_direction(int batch, int time, int units, const float* zx, const float* packed,
-                    const float* mask, int reverse, float candidate_scale, float* h, float* c,
-                    float* g, float* y, int y_offset) {
+__attribute__((export_name("lstm_forward")))
+void lstm_forward(int batch, int time, int units, const float* zx, int zx_t, int zx_b,
+                  const float* packed, const float* mask, int reverse, float candidate_scale,
+                  int hard, const float* drop, float* h, float* c, float* hd, float* g, float* y,
+                  int y_offset, float* gates, float* cells, float* hd_prev, float* rows_scratch,
+                  int* live, int* slot) {
   const int panels = panel_count(4 * units);
   const int stride = panels * 8;
   const int width = 4 * units;
   for (long n = 0; n < (long)batch * units; n++) {
     h[n] = 0.0f;
     c[n] = 0.0f;
+    hd[n] = 0.0f;
   }
   for (long n = 0; n < (long)batch * stride; n++) g[n] = 0.0f;
+  const float* recurrent_input = drop != 0 ? hd : h;
   for (int k = 0; k < time; k++) {
     const int t = reverse ? time - 1 - k : k;
-    // Rows past the last real token of this step are all masked: their gates are never read.
-    // (Prediction sorts a batch's rows by length, so padding costs no GEMM.)
-    int active = batch;
-    if (mask != 0) {
-      while (active > 0 && mask[(long)t * batch + active - 1] == 0.0f) active--;
+    // Only the rows live at this step go through the GEMM: padding costs no arithmetic.
+    int prefix;
+    const int count = live_rows(batch, time, t, mask, live, slot, &prefix);
+    if (k > 0) {
+      live_gemm(count, prefix, live, units, units, panels, recurrent_input, packed, rows_scratch,
+                g);
     }
-    if (k > 0) gemm(active, units, panels, h, packed, g);
-    const float* zx_t = zx + (long)t * batch * width;
+    if (hd_prev != 0) {
+      for (int b = 0; b < batch; b++) {
+        const float* from = recurrent_input + (long)b * units;
+        float* to = hd_prev + ((long)b * time + t) * units;
+        for (int u = 0; u < units; u++) to[u] = from[u];
+      }
+    }
     for (int b = 0; b < batch; b++) {
-      float* y_row = y + ((long)b * time + t) * 2 * units + y_offset;
+      const long row = (long)b * time + t;
+      float* y_row = y + row * 2 * units + y_offset;
       float* h_row = h + (long)b * units;
-      if (mask != 0 && mask[(long)t * batch + b] == 0.0f) {
+      if (mask != 0 && mask[row] == 0.0f) {
         for (int u = 0; u < units; u++) y_row[u] = h_row[u];
+        if (gates != 0) {
+          for (int j = 0; j < width; j++) gates[row * width + j] = 0.0f;
+          for (int u = 0; u < units; u++) cells[row * units + u] = c[(long)b * units + u];
+        }
         continue;
       }
-      cell_row(units, g + (long)b * stride, zx_t + (long)b * width, candidate_scale, h_row,
-               c + (long)b * units, y_row);
+      const float* zx_row = zx + ((long)t * zx_t + (long)b * zx_b) * width;
+      cell_row(units, g + (long)slot[b] * stride, zx_row, candidate_scale, hard,
+               drop == 0 ? 0 : drop + (long)b * units, h_row, c + (long)b * units,
+               hd + (long)b * units, y_row, gates == 0 ? 0 : gates + row * width,
+               gates == 0 ? 0 : cells + row * units);
     }
+  }
+}
+
+/**
+ * The backward sweep of one direction (training): from the gradient of the layer output, the
+ * gradients of the gate pre-activations of every row and step, through the recurrence (the
+ * transpose of lstm_forward).
+ *
+ * @param dy the gradient of the layer output `[batch][time][2U]`; this direction reads columns
+ *   `y_offset..y_offset+U`
+ * @param gates, cells what lstm_forward saved (batch-major)
+ * @param mask, reverse, hard, drop as for lstm_forward
+ * @param packed_t the recurrent kernel's transpose as pack_panels_transposed leaves it
+ * @param dz out: `[batch][time][4U]` gradients of the pre-activations (zero at masked steps)
+ * @param dh, dc `[batch][U]` scratch; rec `[batch][panel_count(U)·8]` scratch; rows
+ *   `[batch][4U]` scratch; live, slot `[batch]` int scratch
+ * @param dbias out: `[4U]`, the sum of dz over rows and steps (the bias's gradient)
+ */
+__attribute__((export_name("lstm_backward")))
+void lstm_backward(int batch, int time, int units, const float* dy, int y_offset,
+                   const float* gates, const float* cells, const float* mask, int reverse,
+                   int hard, const float* drop, const float* packed_t, float* dz, float* dh,
+                   float* dc, float* rec, float* dbias, float* rows_scratch, int* live,
+                   int* slot) {
+  const int panels = panel_count(units);
+  const int stride = panels * 8;
+  const int width = 4 * units;
+  for (long n = 0; n < (long)batch * units; n++) {
+    dh[n] = 0.0f;
+    dc[n] = 0.0f;
+  }
+  for (long n = 0; n < (long)batch * stride; n++) rec[n] = 0.0f;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int k = 0; k < time; k++) {
+    // The forward direction's steps last to first; the backward direction's first to last.
+    const int t = reverse ? k : time - 1 - k;
+    const int previous = reverse ? t + 1 : t - 1;  // the step before t in the sweep's order
+    const int has_previous = previous >= 0 && previous < time;
+    const int next = reverse ? t - 1 : t + 1;      // the step after t, done just before
+    // rec = dz[next] · Uᵀ: the gradient of the dropped-out h that step `next` multiplied.
+    // Only the rows live at `next` have a non-zero dz there: the GEMM takes those (row i of rec
+    // is the i-th of them), the others' rec is zero.
+    int prefix;
+    const int count = k > 0 ? live_rows(batch, time, next, mask, live, slot, &prefix) : 0;
+    if (k > 0) {
+      live_gemm(count, prefix, live, width, time * width, panels, dz + (long)next * width,
+                packed_t, rows_scratch, rec);
+    }
+    for (int b = 0; b < batch; b++) {
+      const long row = (long)b * time + t;
+      const float* dy_row = dy + row * 2 * units + y_offset;
+      float* dh_row = dh + (long)b * units;
+      float* dc_row = dc + (long)b * units;
+      const int has_rec = k > 0 && slot[b] >= 0;
+      const float* rec_row = has_rec ? rec + (long)slot[b] * stride : 0;
+      const float* drop_row = drop == 0 ? 0 : drop + (long)b * units;
+      float* dz_row = dz + row * width;
+      const int live = mask == 0 || mask[row] != 0.0f;
+      if (!live) {
+        // The state passed through: so does its gradient.
+        for (int u = 0; u < units; u++) {
+          const float r = has_rec ? (drop_row != 0 ? rec_row[u] * drop_row[u] : rec_row[u]) : 0.0f;
+          dh_row[u] = dy_row[u] + dh_row[u] + r;
+        }
+        for (int j = 0; j < width; j++) dz_row[j] = 0.0f;
+        continue;
+      }
+      const float* g_row = gates + row * width;
+      const float* c_row = cells + row * units;
+      const float* c_prev = has_previous ? cells + ((long)b * time + previous) * units : 0;
+      int u = 0;
+      for (; u + 4 <= units; u += 4) {
+        v128_t r = wasm_f32x4_splat(0.0f);
+        if (has_rec) {
+          r = wasm_v128_load(rec_row + u);
+          if (drop_row != 0) r = wasm_f32x4_mul(r, wasm_v128_load(drop_row + u));
+        }
+        const v128_t d_h = wasm_f32x4_add(
+            wasm_f32x4_add(wasm_v128_load(dy_row + u), wasm_v128_load(dh_row + u)), r);
+        const v128_t gi = wasm_v128_load(g_row + u);
+        const v128_t gf = wasm_v128_load(g_row + units + u);
+        const v128_t gg = wasm_v128_load(g_row + 2 * units + u);
+        const v128_t go = wasm_v128_load(g_row + 3 * units + u);
+        const v128_t tc = tanh4(wasm_v128_load(c_row + u));
+        const v128_t cp = has_previous ? wasm_v128_load(c_prev + u) : wasm_f32x4_splat(0.0f);
+        const v128_t d_c = wasm_f32x4_add(
+            wasm_v128_load(dc_row + u),
+            wasm_f32x4_mul(wasm_f32x4_mul(d_h, go), wasm_f32x4_sub(one, wasm_f32x4_mul(tc, tc))));
+        wasm_v128_store(dz_row + u, wasm_f32x4_mul(wasm_f32x4_mul(d_c, gg),
+                                                   gate_derivative4(gi, hard)));
+        wasm_v128_store(dz_row + units + u, wasm_f32x4_mul(wasm_f32x4_mul(d_c, cp),
+                                                           gate_derivative4(gf, hard)));
+        wasm_v128_store(dz_row + 2 * units + u,
+                        wasm_f32x4_mul(wasm_f32x4_mul(d_c, gi),
+                                       wasm_f32x4_sub(one, wasm_f32x4_mul(gg, gg))));
+        wasm_v128_store(dz_row + 3 * units + u, wasm_f32x4_mul(wasm_f32x4_mul(d_h, tc),
+                                                               gate_derivative4(go, hard)));
+        wasm_v128_store(dh_row + u, wasm_f32x4_splat(0.0f));
+        wasm_v128_store(dc_row + u, wasm_f32x4_mul(d_c, gf));
+      }
+      for (; u < units; u++) {
+        float r = 0.0f;
+        if (has_rec) r = drop_row != 0 ? rec_row[u] * drop_row[u] : rec_row[u];
+        const float d_h = dy_row[u] + dh_row[u] + r;
+        const float gi = g_row[u];
+        const float gf = g_row[units + u];
+        const float gg = g_row[2 * units + u];
+        const float go = g_row[3 * units + u];
+        const float tc = tanh1(c_row[u]);
+        const float cp = has_previous ? c_prev[u] : 0.0f;
+        const float d_c = dc_row[u] + d_h * go * (1.0f - tc * tc);
+        dz_row[u] = d_c * gg * gate_derivative1(gi, hard);
+        dz_row[units + u] = d_c * cp * gate_derivative1(gf, hard);
+        dz_row[2 * units + u] = d_c * gi * (1.0f - gg * gg);
+        dz_row[3 * units + u] = d_h * tc * gate_derivative1(go, hard);
+        dh_row[u] = 0.0f;
+        dc_row[u] = d_c * gf;
+      }
+    }
+  }
+  for (int j = 0; j < width; j++) dbias[j] = 0.0f;
+  for (long row = 0; row < (long)batch * time; row++) {
+    const float* dz_row = dz + row * width;
+    int j = 0;
+    for (; j + 4 <= width; j += 4) {
+      wasm_v128_store(dbias + j, wasm_f32x4_add(wasm_v128_load(dbias + j), wasm_v128_load(dz_row + j)));
+    }
+    for (; j < width; j++) dbias[j] += dz_row[j];
   }
 }
 
@@ -242,7 +508,7 @@ void dense(int rows, int depth, int width, const float* x, const float* packed, 
            float* g, float* out) {
   const int panels = panel_count(width);
   const int stride = panels * 8;
-  gemm(rows, depth, panels, x, packed, g);
+  gemm(rows, depth, depth, panels, x, packed, g);
   for (long r = 0; r < rows; r++) {
     for (int j = 0; j < width; j++) out[r * width + j] = g[r * stride + j] + bias[j];
   }
