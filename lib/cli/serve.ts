@@ -11,10 +11,10 @@
  * - `GET /` a page to try it, `GET /health`, `GET /v1/model`, `GET /metrics` (Prometheus).
  * - Limits: `--max-body` (413), `--max-texts` and `--max-text-chars` per request (413),
  *   `--timeout-ms` per request (504), `--body-timeout-ms` for a request body to arrive (408, for
- *   a client that stalls mid-upload); malformed JSON or a wrong shape gets 400 naming the field.
- *   There is no header timeout: `Deno.serve` offers none, so a client that never completes its
- *   request headers keeps its connection open; put a reverse proxy with one (e.g. nginx's
- *   `client_header_timeout`) in front of a server open to untrusted clients.
+ *   a client that stalls mid-upload), `--header-timeout-ms` for a request's head (request line
+ *   and headers) to arrive from the connection's opening (408, then the connection is closed; a
+ *   head over 64 KiB gets 431); malformed JSON or a wrong shape gets 400 naming the field. Every
+ *   response closes its connection (`Connection: close`), so each request's head is timed.
  *
  * Texts are tagged on a prediction pool, one worker per core (`--workers N|auto`, default auto;
  * `--workers 1` tags on the server's own thread), so every core tags and the event loop stays free
@@ -28,8 +28,9 @@
  * signal a second or more later exits at once (1).
  *
  * The task may listen on loopback only (`--allow-net=127.0.0.1,[::1],localhost`). To listen on
- * another address run the script with that permission, e.g.
- * `deno run --allow-net=0.0.0.0 --allow-read lib/cli/serve.ts --host 0.0.0.0`.
+ * another address run the script with that permission and 127.0.0.1 (the header guard passes
+ * each request to the HTTP server on a loopback port), e.g.
+ * `deno run --allow-net=0.0.0.0,127.0.0.1 --allow-read lib/cli/serve.ts --host 0.0.0.0`.
  *
  * Exit codes: 0 stopped by a signal, 1 runtime error (no model, port in use), 2 usage error.
  *
@@ -45,6 +46,7 @@ import { predictTexts } from "../predict/predict_text.ts";
 import { describeModel } from "../serve/model_info.ts";
 import {
   DEFAULT_SERVE_OPTIONS,
+  MAX_TIMER_MS,
   type NerServer,
   type ServedModel,
   type ServeOptions,
@@ -71,6 +73,9 @@ import { loadModelForCli } from "./predict.ts";
 import { SHIPPED_MODEL } from "../io/runs.ts";
 
 const D = DEFAULT_SERVE_OPTIONS;
+
+/** Where the HTTP server behind the header guard listens (lib/serve/_header_guard.ts). */
+const INNER_HOST = "127.0.0.1";
 
 const FLAGS = {
   model: {
@@ -132,6 +137,12 @@ const FLAGS = {
     value: "N",
     help: `time a request body may take to arrive before it gets 408 (default ${D.bodyTimeoutMs})`,
   },
+  "header-timeout-ms": {
+    type: "string",
+    default: String(D.headerTimeoutMs),
+    value: "N",
+    help: `time to send the request line and headers before 408 (default ${D.headerTimeoutMs})`,
+  },
   ...CHECKPOINT_FLAG,
   ...BACKEND_FLAG,
   ...THREADS_FLAG,
@@ -173,6 +184,17 @@ function parseByteSize(flag: string, value: string): number {
   return bytes;
 }
 
+/** Parses a timeout: a positive integer of milliseconds a timer can wait (about 24.8 days). */
+function parseMilliseconds(flag: string, value: string): number {
+  const ms = parsePositiveInteger(flag, value);
+  if (ms > MAX_TIMER_MS) {
+    throw new UsageError(
+      `${flag} must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${JSON.stringify(value)}`,
+    );
+  }
+  return ms;
+}
+
 /** Parses the command line; undefined for `--help`. */
 function parseServeCommand(args: string[]): ServeCommand | undefined {
   const { values } = parseFlags(args, FLAGS);
@@ -197,18 +219,23 @@ function parseServeCommand(args: string[]): ServeCommand | undefined {
       maxBodyBytes: parseByteSize("--max-body", values["max-body"]),
       maxTexts: parsePositiveInteger("--max-texts", values["max-texts"]),
       maxTextChars: parsePositiveInteger("--max-text-chars", values["max-text-chars"]),
-      timeoutMs: parsePositiveInteger("--timeout-ms", values["timeout-ms"]),
-      bodyTimeoutMs: parsePositiveInteger("--body-timeout-ms", values["body-timeout-ms"]),
+      timeoutMs: parseMilliseconds("--timeout-ms", values["timeout-ms"]),
+      bodyTimeoutMs: parseMilliseconds("--body-timeout-ms", values["body-timeout-ms"]),
+      headerTimeoutMs: parseMilliseconds("--header-timeout-ms", values["header-timeout-ms"]),
     },
   };
 }
 
-/** The error for an address the permissions do not allow, saying how to allow it. */
+/**
+ * The error for an address the permissions do not allow, saying how to allow it (and 127.0.0.1,
+ * where the HTTP server behind the header guard listens).
+ */
 function noPermission(hostname: string): Error {
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const hosts = host === INNER_HOST ? host : `${host},${INNER_HOST}`;
   return new Error(
     `no permission to listen on ${hostname}: deno task serve may listen on loopback only; ` +
-      `run deno run --allow-net=${host} --allow-read lib/cli/serve.ts --host ${hostname}`,
+      `run deno run --allow-net=${hosts} --allow-read lib/cli/serve.ts --host ${hostname}`,
   );
 }
 
@@ -281,8 +308,10 @@ async function servingPool(
 async function serve(command: ServeCommand): Promise<number> {
   const { hostname = D.hostname } = command.options;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname; // IPv6 in brackets
-  if ((await Deno.permissions.query({ name: "net", host })).state !== "granted") {
-    throw noPermission(hostname); // before the model loads, not after
+  for (const needed of [host, INNER_HOST]) {
+    if ((await Deno.permissions.query({ name: "net", host: needed })).state !== "granted") {
+      throw noPermission(hostname); // before the model loads, not after
+    }
   }
   const { loaded, backend } = await loadModelForCli(command.model, command.backend, undefined, {
     checkpoint: command.checkpoint,

@@ -267,6 +267,12 @@ export interface ServerMetrics {
   workerRestarts: Counter;
   /** `ner_pool_workers_ready`: prediction workers ready to tag (0 without a pool). */
   workersReady: Gauge;
+  /**
+   * `ner_http_connections_refused_total{status}`: connections answered by the header guard
+   * without reaching a route: 408 (request head not complete within the header timeout), 431
+   * (request head over its size limit).
+   */
+  refused: Counter;
 }
 
 /** Bucket bounds of the latency histograms, in seconds. */
@@ -325,5 +331,11 @@ export function createServerMetrics(): ServerMetrics {
       "Prediction workers started to replace ones that died.",
     ),
     workersReady: registry.gauge("ner_pool_workers_ready", "Prediction workers ready to tag."),
+    refused: registry.counter(
+      "ner_http_connections_refused_total",
+      "Connections refused before their request reached a route: 408 (request head not " +
+        "complete within the header timeout), 431 (request head too large), by status.",
+      ["status"],
+    ),
   };
 }

@@ -1,11 +1,17 @@
 /**
- * The page `GET /` serves: one self-contained HTML document (inline CSS and JS, nothing from a
- * CDN, no build step) to try the tagger in a browser. A text box and a Tag button post to
+ * The page `GET /` serves to try the tagger in a browser: one HTML document with its CSS inline
+ * and its script at `GET /page.js` (nothing from a CDN). A text box and a Tag button post to
  * `POST /v1/ner`; the text comes back with its entities highlighted like displaCy (and like the
  * notebooks' `highlightEntities`): a coloured mark per entity in the shared Okabe–Ito palette,
  * the type as a label, the score on hover; a checkbox per entity type hides or shows its
  * highlights; a table lists each entity with its score and offsets; a `<details>` shows the raw
  * JSON response. Server errors (`{"error": …}`) are shown in the page.
+ *
+ * This module writes the HTML and CSS, with the model's types, their colours and names in a
+ * `<script type="application/json" id="page-model">`. The script is TypeScript under `page/`
+ * (`view.ts` renders results, `server_page.ts` wires it to the API), bundled for the browser by
+ * `page/build.ts` into the committed `page/_bundle.ts`. The Content-Security-Policy lets the page
+ * run only scripts from its own origin (no inline script) and connect only to it.
  *
  * Keyboard and small screens: every control is labelled, Ctrl+Enter (⌘+Enter) in the text box
  * submits, focus is always visible, results land in an `aria-live` region, and the layout fits
@@ -17,35 +23,24 @@
  */
 
 import { ENTITY_COLORS, OTHER_COLOR, OUTLINE_COLOR, readableTextColor } from "../plot/_palette.ts";
+import { PAGE_SCRIPT } from "./page/_bundle.ts";
+import { TYPE_NAMES, typeColors } from "./page/types.ts";
 
-/** What each common entity type stands for (GMB's, CoNLL-2003's), shown by its checkbox. */
-const TYPE_NAMES: Readonly<Record<string, string>> = {
-  geo: "geographical entity",
-  gpe: "geopolitical entity",
-  per: "person",
-  org: "organisation",
-  tim: "time",
-  art: "artefact",
-  eve: "event",
-  nat: "natural phenomenon",
-  PER: "person",
-  LOC: "location",
-  ORG: "organisation",
-  MISC: "miscellaneous",
-};
+export { PAGE_SCRIPT, typeColors };
 
-/** Types of other corpora drawn in the colour of the GMB type they mean. */
-const COLOR_ALIASES: Readonly<Record<string, string>> = {
-  loc: "geo",
-  location: "geo",
-  person: "per",
-  organization: "org",
-  organisation: "org",
-  misc: "gpe",
-  date: "tim",
-  time: "tim",
-  event: "eve",
-};
+/**
+ * The page's Content-Security-Policy (in its `<meta>` and as a header of the page and its script):
+ * scripts from the page's own origin only, inline styles, requests to its own origin only.
+ */
+export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; " +
+  "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+
+/** The security headers of the page and its script. */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-security-policy": PAGE_CSP,
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+});
 
 /** What the page says about the model it tags with. */
 export interface PageModel {
@@ -75,37 +70,13 @@ export function pageModelOf(
 /** The shipped models' page: GMB's eight types. */
 const GMB_PAGE: PageModel = { types: Object.keys(ENTITY_COLORS), trainedOn: "the GMB corpus" };
 
-/**
- * A colour for each type: its palette colour, or the colour of the GMB type it means (`LOC` as
- * `geo`), or the palette's colours not yet taken, in order (grey once they run out).
- *
- * @param types the entity types
- * @returns type → colour
- */
-export function typeColors(types: readonly string[]): Record<string, string> {
-  const colors: Record<string, string> = {};
-  const taken = new Set<string>();
-  const pending: string[] = [];
-  for (const type of types) {
-    const key = type.toLowerCase();
-    const color = ENTITY_COLORS[key] ?? ENTITY_COLORS[COLOR_ALIASES[key] ?? ""];
-    if (color && !taken.has(color)) {
-      colors[type] = color;
-      taken.add(color);
-    } else pending.push(type);
-  }
-  const free = Object.values(ENTITY_COLORS).filter((color) => !taken.has(color));
-  pending.forEach((type, index) => (colors[type] = free[index] ?? OTHER_COLOR));
-  return colors;
-}
-
 /** Escapes text for HTML element content and double-quoted attribute values. */
 function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 }
 
-/** JSON that is safe inside an inline `<script>` (no `</script>`, no line separators). */
+/** JSON that is safe inside a `<script>` element (no `</script>`, no line separators). */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
@@ -116,7 +87,7 @@ function typeRule(type: string, color: string): string {
   return `[data-type="${type}"] { --bg: ${color}; --ink: ${readableTextColor(color)}; }`;
 }
 
-/** The filter checkbox for one type (the client adds the same markup for unknown types). */
+/** The filter checkbox for one type (`page/view.ts` adds the same markup for other types). */
 function filterItem(type: string): string {
   const name = TYPE_NAMES[type] ?? "";
   return `<li><label class="chip" data-type="${escapeHtml(type)}">` +
@@ -207,253 +178,18 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0
 @media (prefers-reduced-motion: no-preference) { .chip { transition: opacity 0.15s; } }
 `;
 
-/** The client script; `TYPE_NAMES` is injected above it as JSON. */
-const SCRIPT = `
-"use strict";
-const form = document.getElementById("tag-form");
-const textBox = document.getElementById("text");
-const button = document.getElementById("tag");
-const statusLine = document.getElementById("status");
-const errorBox = document.getElementById("error");
-const output = document.getElementById("output");
-const filterList = document.getElementById("filter-list");
-const table = document.getElementById("entity-table");
-const tableBody = table.querySelector("tbody");
-const jsonView = document.getElementById("json");
-const hiddenTypes = new Set();
-let busy = false;
-
-function typeKey(type) { return String(type); }
-
-function chipFor(type) {
-  for (const input of filterList.querySelectorAll("input")) {
-    if (input.value === type) return input.closest("label");
-  }
-  return null;
-}
-
-function ensureFilter(type) {
-  const existing = chipFor(type);
-  if (existing !== null) return existing;
-  const item = document.createElement("li");
-  const label = document.createElement("label");
-  label.className = "chip";
-  label.dataset.type = type;
-  const input = document.createElement("input");
-  input.type = "checkbox";
-  input.name = "type";
-  input.value = type;
-  input.checked = !hiddenTypes.has(type);
-  const swatch = document.createElement("span");
-  swatch.className = "swatch";
-  swatch.setAttribute("aria-hidden", "true");
-  swatch.textContent = type;
-  const name = document.createElement("span");
-  name.className = "name";
-  name.textContent = TYPE_NAMES[type] || type;
-  const count = document.createElement("span");
-  count.className = "count";
-  label.append(input, " ", swatch, name, count);
-  item.append(label);
-  filterList.append(item);
-  return label;
-}
-
-function applyFilter() {
-  for (const mark of output.querySelectorAll("mark.entity")) {
-    mark.classList.toggle("off", hiddenTypes.has(mark.dataset.type));
-  }
-}
-
-filterList.addEventListener("change", (event) => {
-  const input = event.target;
-  if (!(input instanceof HTMLInputElement) || input.type !== "checkbox") return;
-  if (input.checked) hiddenTypes.delete(input.value);
-  else hiddenTypes.add(input.value);
-  applyFilter();
-});
-
-function showError(message) {
-  errorBox.textContent = message;
-  errorBox.hidden = false;
-}
-
-function clearError() {
-  errorBox.textContent = "";
-  errorBox.hidden = true;
-}
-
-function errorMessage(body, raw) {
-  const error = body !== null && typeof body === "object" ? body.error : undefined;
-  if (typeof error === "string") return error;
-  if (error !== null && typeof error === "object") {
-    if (typeof error.message === "string") return error.message;
-    return JSON.stringify(error);
-  }
-  return raw.trim().slice(0, 300) || "no details";
-}
-
-function formatScore(score) {
-  return typeof score === "number" && Number.isFinite(score) ? score.toFixed(3) : "n/a";
-}
-
-function renderDocument(source, entities) {
-  const block = document.createElement("div");
-  block.className = "doc";
-  const spans = entities
-    .filter((e) => e !== null && typeof e === "object" && Number.isInteger(e.start) &&
-      Number.isInteger(e.end) && typeof e.type === "string")
-    .sort((a, b) => a.start - b.start || b.end - a.end);
-  const shown = [];
-  let cursor = 0;
-  for (const entity of spans) {
-    if (entity.start < cursor || entity.end > source.length || entity.end <= entity.start) continue;
-    const type = typeKey(entity.type);
-    block.append(source.slice(cursor, entity.start));
-    const mark = document.createElement("mark");
-    mark.className = "entity";
-    mark.dataset.type = type;
-    mark.title = type.toUpperCase() + (TYPE_NAMES[type] ? " (" + TYPE_NAMES[type] + ")" : "") +
-      " · score " + formatScore(entity.score);
-    mark.textContent = source.slice(entity.start, entity.end);
-    block.append(mark);
-    shown.push({ ...entity, type, text: mark.textContent });
-    cursor = entity.end;
-  }
-  block.append(source.slice(cursor));
-  return { block, shown };
-}
-
-function render(texts, response) {
-  output.replaceChildren();
-  tableBody.replaceChildren();
-  const counts = new Map();
-  let tokens = 0;
-  const documents = response.documents;
-  documents.forEach((doc, i) => {
-    const source = typeof texts[i] === "string" ? texts[i] : "";
-    const entities = Array.isArray(doc && doc.entities) ? doc.entities : [];
-    if (Array.isArray(doc && doc.tokens)) tokens += doc.tokens.length;
-    const { block, shown } = renderDocument(source, entities);
-    output.append(block);
-    for (const entity of shown) {
-      counts.set(entity.type, (counts.get(entity.type) || 0) + 1);
-      ensureFilter(entity.type);
-      const row = document.createElement("tr");
-      const cells = [entity.text, entity.type.toUpperCase(), formatScore(entity.score),
-        entity.start + "–" + entity.end];
-      cells.forEach((value, column) => {
-        const cell = document.createElement("td");
-        cell.textContent = value;
-        if (column >= 2) cell.className = "num";
-        if (column === 1) cell.dataset.type = entity.type;
-        row.append(cell);
-      });
-      tableBody.append(row);
-    }
-  });
-  for (const input of filterList.querySelectorAll("input")) {
-    const count = input.closest("label").querySelector(".count");
-    const n = counts.get(input.value) || 0;
-    count.textContent = n > 0 ? String(n) : "";
-  }
-  const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  table.hidden = total === 0;
-  if (total === 0) {
-    const empty = document.createElement("p");
-    empty.className = "empty";
-    empty.textContent = "No entities found.";
-    output.append(empty);
-  }
-  const parts = [...counts].map(([type, n]) => n + " " + type.toUpperCase());
-  statusLine.textContent = total === 0
-    ? "No entities in " + tokens + " tokens."
-    : total + (total === 1 ? " entity" : " entities") + " in " + tokens + " tokens: " +
-      parts.join(", ") + ".";
-  applyFilter();
-}
-
-async function tag() {
-  if (busy) return;
-  const text = textBox.value;
-  if (text.trim() === "") {
-    showError("Type some text to tag.");
-    textBox.focus();
-    return;
-  }
-  busy = true;
-  button.setAttribute("aria-disabled", "true");
-  form.setAttribute("aria-busy", "true");
-  clearError();
-  statusLine.textContent = "Tagging…";
-  try {
-    const response = await fetch("/v1/ner", {
-      method: "POST",
-      headers: { "content-type": "application/json", "accept": "application/json" },
-      body: JSON.stringify({ text }),
-    });
-    const raw = await response.text();
-    let body = null;
-    try { body = JSON.parse(raw); } catch { body = null; }
-    jsonView.textContent = body === null ? raw : JSON.stringify(body, null, 2);
-    if (!response.ok) {
-      statusLine.textContent = "The server answered with an error.";
-      showError("Error " + response.status + (response.statusText ? " " + response.statusText : "") +
-        ": " + errorMessage(body, raw));
-      return;
-    }
-    if (body === null || typeof body !== "object" || !Array.isArray(body.documents)) {
-      statusLine.textContent = "";
-      showError("Unexpected response from the server (no \\"documents\\" list).");
-      return;
-    }
-    render([text], body);
-  } catch (error) {
-    statusLine.textContent = "";
-    showError("Could not reach the server: " + (error && error.message ? error.message : error));
-  } finally {
-    busy = false;
-    button.removeAttribute("aria-disabled");
-    form.removeAttribute("aria-busy");
-  }
-}
-
-form.addEventListener("submit", (event) => {
-  event.preventDefault();
-  tag();
-});
-
-textBox.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.isComposing) {
-    event.preventDefault();
-    tag();
-  }
-});
-
-fetch("/v1/model", { headers: { "accept": "application/json" } })
-  .then((response) => response.ok ? response.json() : null)
-  .then((model) => {
-    const types = model && (Array.isArray(model.types) ? model.types : model.entityTypes);
-    if (Array.isArray(types)) {
-      for (const type of types) if (typeof type === "string") ensureFilter(typeKey(type));
-    }
-  })
-  .catch(() => {});
-`;
-
 /** Builds the page for a model; the palette is read from `lib/plot/_palette.ts`. */
 function buildPage(model: PageModel): string {
   const types = [...model.types];
   const colors = typeColors(types);
   const typeCss = types.map((type) => typeRule(type, colors[type])).join("\n");
-  const csp = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
-    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'";
+  const described = { types, colors, names: TYPE_NAMES };
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}">
 <title>bilstm-ner · tag text</title>
 <style>${CSS}
 ${typeCss}
@@ -509,9 +245,8 @@ ${types.map(filterItem).join("\n")}
 <code>{"texts": ["…"]}</code> · <code>GET /v1/model</code> · <code>GET /health</code></p>
 </footer>
 </main>
-<script>
-const TYPE_NAMES = ${scriptJson(TYPE_NAMES)};
-${SCRIPT}</script>
+<script type="application/json" id="page-model">${scriptJson(described)}</script>
+<script type="module" src="/page.js"></script>
 </body>
 </html>
 `;
@@ -520,7 +255,7 @@ ${SCRIPT}</script>
 const cache = new Map<string, string>();
 
 /**
- * The HTML of the try-it page served at `GET /`: self-contained (inline CSS and JS), saying what
+ * The HTML of the try-it page served at `GET /` (its script at `GET /page.js`), saying what
  * the model was trained on and listing its own entity types, each in its colour (GMB's types in
  * the colours of {@link ENTITY_COLORS}, other corpora's mapped to them or given the palette's
  * free colours). Built once per model, then cached.

@@ -10,6 +10,7 @@
  * | route             | answers                                                           |
  * | ----------------- | ----------------------------------------------------------------- |
  * | `GET /`           | the page to try the tagger (`page.ts`)                            |
+ * | `GET /page.js`    | the page's script (`page/_bundle.ts`, built from `page/*.ts`)     |
  * | `GET /health`     | `{"status": "ok"}`, or 503 `{"status": "unhealthy", "reason"}`    |
  * | `GET /v1/model`   | the model's types, scheme, configs and scores (`model_info.ts`)   |
  * | `GET /metrics`    | Prometheus text format (`metrics.ts`)                             |
@@ -30,6 +31,7 @@ import {
 import { PROMETHEUS_CONTENT_TYPE, type ServerMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model_info.ts";
 import { type NerResponse, parseNerRequest, withOffsets } from "./ner_request.ts";
+import { PAGE_SCRIPT, PAGE_SECURITY_HEADERS } from "./page.ts";
 
 /** The request limits the handler enforces. */
 export interface RequestLimits {
@@ -85,7 +87,19 @@ type Action = (request: Request, context: HandlerContext) => Promise<Response> |
 const ROUTES: Readonly<Record<string, Readonly<Record<string, Action>>>> = {
   "/": {
     GET: (_, { page }) =>
-      new Response(page(), { headers: { "content-type": "text/html; charset=utf-8" } }),
+      new Response(page(), {
+        headers: { ...PAGE_SECURITY_HEADERS, "content-type": "text/html; charset=utf-8" },
+      }),
+  },
+  "/page.js": {
+    GET: () =>
+      new Response(PAGE_SCRIPT, {
+        headers: {
+          ...PAGE_SECURITY_HEADERS,
+          "content-type": "text/javascript; charset=utf-8",
+          "cache-control": "no-cache",
+        },
+      }),
   },
   "/health": {
     GET: (_, { health }) => {

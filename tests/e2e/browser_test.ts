@@ -118,6 +118,9 @@ interface BrowserElement {
 /** What the page shows for one highlighted entity. */
 interface MarkInfo {
   type: string;
+  /** `data-start` and `data-end`: the entity's offsets in UTF-16 code units. */
+  start: number;
+  end: number;
   text: string;
   title: string;
   label: string;
@@ -131,6 +134,8 @@ function marks(page: Page): Promise<MarkInfo[]> {
     const { getComputedStyle } = globalThis as unknown as BrowserWindow;
     return elements.map((mark) => ({
       type: mark.getAttribute("data-type") ?? "",
+      start: Number(mark.getAttribute("data-start")),
+      end: Number(mark.getAttribute("data-end")),
       text: mark.textContent ?? "",
       title: mark.getAttribute("title") ?? "",
       label: getComputedStyle(mark, "::after").display === "none"
@@ -181,6 +186,10 @@ Deno.test("browser: the page tags text, filters types, shows JSON and errors, fi
       page.on("request", (request) => requested.push(request.url()));
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(String(error)));
+      const cspViolations: string[] = [];
+      page.on("console", (message) => {
+        if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+      });
       await page.setViewport({ width: 1000, height: 900 });
       const response = await page.goto(`${server.url}/`, { waitUntil: "networkidle0" });
       assert.equal(response?.status(), 200);
@@ -217,6 +226,7 @@ Deno.test("browser: the page tags text, filters types, shows JSON and errors, fi
         { type: "tim", text: "Monday" },
       ]);
       for (const mark of found) {
+        assert.equal(SENTENCE.slice(mark.start, mark.end), mark.text, "data-start, data-end");
         assert.equal(mark.label, `"${mark.type}"`, "the type label is shown in the highlight");
         assert.equal(mark.background, cssRgb(ENTITY_COLORS[mark.type]));
         assert.match(mark.title, /score 0\.\d{3}/, "the score shows on hover");
@@ -348,6 +358,8 @@ Deno.test("browser: the page tags text, filters types, shows JSON and errors, fi
       const foreign = requested.filter((url) => !url.startsWith(server.url));
       assert.deepEqual(foreign, [], "the page loads nothing from elsewhere");
       assert.deepEqual(pageErrors, [], "no script errors in the page");
+      assert.deepEqual(cspViolations, [], "nothing the page's Content-Security-Policy refuses");
+      assert.ok(requested.includes(`${server.url}/page.js`), "the script comes from /page.js");
     } finally {
       await browser.close();
       await server.close();
