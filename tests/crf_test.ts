@@ -30,7 +30,7 @@ const K = 4;
 const T = 5;
 const LENGTHS = [5, 3, 1];
 const BATCH = LENGTHS.length;
-const IMPLEMENTATIONS: CrfImplementation[] = ["host", "ops"];
+const IMPLEMENTATIONS: CrfImplementation[] = ["fast", "ops"];
 
 /** A tiny random problem: emissions, gold tags (never the padding label on real steps), mask. */
 interface Problem {
@@ -229,7 +229,7 @@ for (const implementation of IMPLEMENTATIONS) {
     for (let b = 0; b < BATCH; b++) {
       const { marginals } = bruteForce(problem, host, b);
       const length = LENGTHS[b];
-      // Same marginals from the host forward–backward.
+      // Same marginals from the WebAssembly forward–backward.
       const fb = crfMarginals(problem.emissions, length, host, K, 0, b * T * K);
       for (let i = 0; i < length * K; i++) assertClose(fb[i], marginals[i], 1e-5, "marginal");
       for (let t = 0; t < T; t++) {
@@ -274,7 +274,7 @@ for (const implementation of IMPLEMENTATIONS) {
 Deno.test("crf: the gradient of the loss matches central finite differences", async () => {
   await initBackend();
   const problem = makeProblem(32);
-  const grads = lossGradients(problem, "host");
+  const grads = lossGradients(problem, "fast");
   const loss = (values: Float32Array) =>
     tf.tidy(() => {
       const emissions = tf.tensor3d(values, [BATCH, T, K]);
@@ -407,7 +407,7 @@ Deno.test("crf: per-sequence weights give the same gradients in both implementat
       const [gEmit, gTrans] = tf.grads(weighted)([emissions, problem.params.transitions]);
       return [gEmit.dataSync(), gTrans.dataSync()];
     });
-  const [host, ops] = [gradsOf("host"), gradsOf("ops")];
+  const [host, ops] = [gradsOf("fast"), gradsOf("ops")];
   for (let part = 0; part < 2; part++) {
     assert.ok(host[part].some((v) => Math.abs(v) > 1e-2));
     host[part].forEach((v, i) => assertClose(v, ops[part][i], 1e-5, `part ${part} index ${i}`));
@@ -416,7 +416,7 @@ Deno.test("crf: per-sequence weights give the same gradients in both implementat
   disposeCrfParameters(problem.params);
 });
 
-Deno.test("crf: host and ops agree on a larger batch with wide score ranges", async () => {
+Deno.test("crf: fast and ops agree on a larger batch with wide score ranges", async () => {
   await initBackend();
   const [batch, time, numTags] = [4, 12, 6];
   const random = seededRandom(81);
@@ -441,10 +441,96 @@ Deno.test("crf: host and ops agree on a larger batch with wide score ranges", as
       const { value, grad } = tf.valueAndGrad((e: tf.Tensor) => tf.sum(lossOf(e)))(emissions);
       return [lossOf(emissions).dataSync(), value.dataSync(), grad.dataSync()];
     });
-  const [host, ops] = [run("host"), run("ops")];
+  const [host, ops] = [run("fast"), run("ops")];
   assert.equal(host[0][3], 0, "a row with no real token has loss 0");
   host[0].forEach((v, b) => assertClose(v, ops[0][b], 1e-3 * Math.max(1, Math.abs(v)), "NLL"));
   host[2].forEach((v, i) => assertClose(v, ops[2][i], 1e-4, `gradient ${i}`));
+  tf.dispose([emissions, tags, mask]);
+  disposeCrfParameters(params);
+});
+
+Deno.test("crf: fast equals the tf-ops reference within 1e-4 for every variant", async () => {
+  await initBackend();
+  const [batch, time] = [5, 9];
+  const lengths = [9, 4, 1, 0, 7];
+  for (const numTags of [3, 4, 9, 18]) {
+    for (const paddingTagId of [0, null]) {
+      for (const softWeight of [0, 0.5]) {
+        const random = seededRandom(100 * numTags + (paddingTagId ?? 7) + 10 * softWeight);
+        const cells = batch * time * numTags;
+        const emissionValues = new Float32Array(cells).map(() => 6 * random() - 3);
+        const tagValues = new Int32Array(batch * time);
+        const maskValues = new Float32Array(batch * time);
+        const soft = new Float32Array(cells);
+        const first = paddingTagId === null ? 0 : 1;
+        lengths.forEach((length, b) => {
+          for (let t = 0; t < length; t++) {
+            maskValues[b * time + t] = 1;
+            tagValues[b * time + t] = first + Math.floor(random() * (numTags - first));
+            const row = Array.from({ length: numTags - first }, () => random() + 0.05);
+            const total = row.reduce((a, v) => a + v, 0);
+            row.forEach((v, k) => soft[(b * time + t) * numTags + first + k] = v / total);
+          }
+        });
+        const params = createCrfParameters(numTags, { seed: numTags, initScale: 1, paddingTagId });
+        const emissions = tf.tensor3d(emissionValues, [batch, time, numTags]);
+        const tags = tf.tensor2d(tagValues, [batch, time], "int32");
+        const mask = tf.tensor2d(maskValues, [batch, time]);
+        const weights = tf.tensor1d([1, -0.5, 2, 3, 0.25]);
+        const run = (implementation: CrfImplementation) =>
+          tf.tidy(() => {
+            const perSequence = (e: tf.Tensor) =>
+              crfSequenceNegLogLikelihoods(
+                e as tf.Tensor3D,
+                tags,
+                mask,
+                params,
+                implementation,
+                softWeight > 0 ? { targets: soft, weight: softWeight } : undefined,
+              );
+            const lossOf = (e: tf.Tensor) => tf.sum(tf.mul(perSequence(e), weights)) as tf.Scalar;
+            const { grad } = tf.valueAndGrad(lossOf)(emissions);
+            const { grads } = tf.variableGrads(() => lossOf(emissions));
+            return [
+              perSequence(emissions).dataSync(),
+              grad.dataSync(),
+              grads[params.transitions.name].dataSync(),
+              grads[params.startTransitions.name].dataSync(),
+              grads[params.endTransitions.name].dataSync(),
+            ];
+          });
+        const [fast, ops] = [run("fast"), run("ops")];
+        const what = `K ${numTags}, padding ${paddingTagId}, soft ${softWeight}`;
+        assert.equal(fast[0][3], 0, `${what}: a row with no real token has loss 0`);
+        ["loss", "emissions", "transitions", "start", "end"].forEach((part, p) => {
+          fast[p].forEach((v, i) => assertClose(v, ops[p][i], 1e-4, `${what}: ${part}[${i}]`));
+        });
+        tf.dispose([emissions, tags, mask, weights]);
+        disposeCrfParameters(params);
+      }
+    }
+  }
+});
+
+Deno.test("crf: a batch that underflows float32 in the kernel gets the tf-ops reference's loss", async () => {
+  await initBackend();
+  // Tag 1 then tag 2 is all the emissions allow, and the transition 1 → 2 scores 200 below the
+  // others: every path of step 2 is below float32's range in the scaled forward–backward.
+  const params = createCrfParameters(3, { initScale: 0, paddingTagId: null });
+  params.transitions.assign(tf.tensor2d([0, 0, 0, 0, 0, -200, 0, 0, 0], [3, 3]));
+  const emissions = tf.tensor3d([-300, 0, -300, -300, -300, 0], [1, 2, 3]);
+  const tags = tf.tensor2d([1, 2], [1, 2], "int32");
+  const mask = tf.tensor2d([1, 1], [1, 2]);
+  const run = (implementation: CrfImplementation) =>
+    tf.tidy(() => {
+      const lossOf = (e: tf.Tensor) =>
+        crfNegLogLikelihood(e as tf.Tensor3D, tags, mask, params, { implementation });
+      const { value, grad } = tf.valueAndGrad(lossOf)(emissions);
+      return [value.dataSync()[0], ...grad.dataSync()];
+    });
+  const [fast, ops] = [run("fast"), run("ops")];
+  assert.ok(fast.every(Number.isFinite), `${fast}`);
+  fast.forEach((v, i) => assertClose(v, ops[i], 1e-4, `value ${i}`));
   tf.dispose([emissions, tags, mask]);
   disposeCrfParameters(params);
 });

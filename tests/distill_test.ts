@@ -60,7 +60,7 @@ Deno.test("CRF loss with soft targets equals logZ minus the mixed gold term, in 
   const scale = tf.tensor1d([1, 2, 3]); // per-sequence weights, as the trainer's reduction applies
   const host = (x: tf.Tensor) =>
     tf.sum(tf.mul(
-      crfSequenceNegLogLikelihoods(x as tf.Tensor3D, tagTensor, maskTensor, params, "host", {
+      crfSequenceNegLogLikelihoods(x as tf.Tensor3D, tagTensor, maskTensor, params, "fast", {
         targets: soft,
         weight,
       }),
@@ -88,7 +88,7 @@ Deno.test("CRF loss with soft targets equals logZ minus the mixed gold term, in 
   // The soft targets moved the gradient: at weight 0.3 it differs from the gold-only one.
   const goldGrad = tf.grad((x: tf.Tensor) =>
     tf.sum(tf.mul(
-      crfSequenceNegLogLikelihoods(x as tf.Tensor3D, tagTensor, maskTensor, params, "host"),
+      crfSequenceNegLogLikelihoods(x as tf.Tensor3D, tagTensor, maskTensor, params, "fast"),
       scale,
     ))
   )(e).dataSync();
@@ -107,16 +107,16 @@ Deno.test("soft targets equal to the gold tags leave the CRF loss as it was", ()
   const e = tf.tensor3d(emissions, [BATCH, TIME, K]);
   const t = tf.tensor2d(tags, [BATCH, TIME], "int32");
   const m = tf.tensor2d(mask, [BATCH, TIME]);
-  const plain = crfSequenceNegLogLikelihoods(e, t, m, params, "host").dataSync();
-  const soft = crfSequenceNegLogLikelihoods(e, t, m, params, "host", {
+  const plain = crfSequenceNegLogLikelihoods(e, t, m, params, "fast").dataSync();
+  const soft = crfSequenceNegLogLikelihoods(e, t, m, params, "fast", {
     targets: oneHot,
     weight: 1,
   }).dataSync();
   plain.forEach((value, b) => assert.ok(Math.abs(value - soft[b]) < 1e-5));
-  assert.throws(
-    () => crfSequenceNegLogLikelihoods(e, t, m, params, "ops", { targets: oneHot, weight: 1 }),
-    /host/,
-  );
+  // The tf-ops reference takes soft targets too, with the same values.
+  const ops = crfSequenceNegLogLikelihoods(e, t, m, params, "ops", { targets: oneHot, weight: 1 })
+    .dataSync();
+  plain.forEach((value, b) => assert.ok(Math.abs(value - ops[b]) < 1e-4, `${value} vs ${ops[b]}`));
   tf.dispose([e, t, m]);
   disposeCrfParameters(params);
 });
@@ -126,6 +126,41 @@ const PAIRS: [string, string][][] = [
   [["Paris", "B-geo"], ["is", "O"], ["big", "O"]],
   [["Anna", "B-per"], ["sleeps", "O"]],
 ];
+
+Deno.test("CRF loss with soft targets: the fast path equals the tf-ops reference within 1e-4", () => {
+  const { emissions, tags, mask, soft } = lossInputs(13);
+  const params = createCrfParameters(K, { seed: 9, paddingTagId: 0, initScale: 1 });
+  const e = tf.tensor3d(emissions, [BATCH, TIME, K]);
+  const t = tf.tensor2d(tags, [BATCH, TIME], "int32");
+  const m = tf.tensor2d(mask, [BATCH, TIME]);
+  const scale = tf.tensor1d([1, -2, 0.5]);
+  const run = (implementation: "fast" | "ops") =>
+    tf.tidy(() => {
+      const lossOf = (x: tf.Tensor) =>
+        tf.sum(tf.mul(
+          crfSequenceNegLogLikelihoods(x as tf.Tensor3D, t, m, params, implementation, {
+            targets: soft,
+            weight: 0.7,
+          }),
+          scale,
+        ));
+      const { value, grad } = tf.valueAndGrad(lossOf)(e);
+      const { grads } = tf.variableGrads(() => lossOf(e) as tf.Scalar);
+      return [
+        value.dataSync(),
+        grad.dataSync(),
+        grads[params.transitions.name].dataSync(),
+        grads[params.startTransitions.name].dataSync(),
+        grads[params.endTransitions.name].dataSync(),
+      ];
+    });
+  const [fast, ops] = [run("fast"), run("ops")];
+  fast.forEach((part, p) =>
+    part.forEach((v, i) => assert.ok(Math.abs(v - ops[p][i]) < 1e-4, `part ${p} [${i}]`))
+  );
+  tf.dispose([e, t, m, scale]);
+  disposeCrfParameters(params);
+});
 
 Deno.test("teacher distributions: one distribution per real token, in the student's tag order", async () => {
   await withTempDir(async (dir) => {

@@ -5,7 +5,9 @@
  * the loader fetches only files the manifest lists, each of the listed size; export-web refuses
  * a folder that is not a previous export and a model over `--max-mb`; the static server serves
  * content types and refuses paths out of its folder; the committed page bundle is current and
- * holds no `Deno.*`; nothing in lib/ outside lib/web/ imports lib/web/.
+ * holds no `Deno.*`; nothing in lib/ outside lib/web/ imports lib/web/; the exported page
+ * (data/web/index.html) carries the serving page's CSS and markup, and the serving page's view
+ * (lib/serve/page/view.ts) mounts on it and shows an in-browser answer with its timing.
  *
  * @module
  */
@@ -18,6 +20,12 @@ import { predictTexts } from "../lib/predict/predict_text.ts";
 import { exportWebSite, main as exportWebMain } from "../lib/cli/export_web.ts";
 import { staticHandler } from "../lib/cli/serve_static.ts";
 import { type FetchLike, fetchSource, loadWebModel } from "../lib/web/load.ts";
+import { parseHTML } from "linkedom";
+import { PAGE_CSS } from "../lib/serve/page.ts";
+import type { DomDocument, DomElement, DomInput } from "../lib/serve/page/_dom.ts";
+import { nerResult } from "../lib/serve/page/server_api.ts";
+import { TYPE_NAMES, typeColors } from "../lib/serve/page/types.ts";
+import { mountView } from "../lib/serve/page/view.ts";
 import { withTempDir } from "./fixtures/temp_dir.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -178,3 +186,49 @@ async function* walk(directory: string): AsyncGenerator<string> {
     else if (entry.name.endsWith(".ts")) yield path;
   }
 }
+
+Deno.test("the exported page has the serving page's CSS and markup; its view shows an in-browser answer", async () => {
+  const html = await Deno.readTextFile(`${ROOT}data/web/index.html`);
+  assert.ok(html.includes(PAGE_CSS), "data/web/index.html holds lib/serve/page.ts's PAGE_CSS");
+  for (const source of ["view.ts", "_dom.ts"]) {
+    await assert.rejects(Deno.stat(`${ROOT}lib/web/${source}`), Deno.errors.NotFound, source);
+  }
+  const { document } = parseHTML(html) as unknown as { document: DomDocument };
+  const types = ["geo", "per"];
+  const text = "Angela Merkel visited Paris.";
+  const answer = {
+    documents: [{
+      tokens: [0, 7, 14, 22, 27].map((start) => ({ start })),
+      entities: [
+        { type: "per", start: 0, end: 13, text: "Angela Merkel", score: 0.99 },
+        { type: "geo", start: 22, end: 27, text: "Paris", score: 0.9 },
+      ],
+    }],
+  };
+  const view = mountView(
+    document,
+    { types, colors: typeColors(types), names: TYPE_NAMES },
+    () => Promise.resolve({ ...nerResult(answer), note: "Tagged in 5 ms." }),
+  );
+  const all = (root: DomElement, selector: string) => [...root.querySelectorAll(selector)];
+  const filters = document.getElementById("filter-list")!;
+  assert.deepEqual(all(filters, "input").map((input) => (input as DomInput).value), types);
+  (document.getElementById("text") as DomInput).value = text;
+  await view.tag();
+  const marks = all(document.getElementById("output")!, "mark.entity").map((mark) => ({
+    type: mark.dataset.type,
+    start: Number(mark.dataset.start),
+    end: Number(mark.dataset.end),
+    text: mark.textContent,
+  }));
+  assert.deepEqual(
+    marks,
+    answer.documents[0].entities.map(({ type, start, end, text }) => ({ type, start, end, text })),
+  );
+  assert.equal(
+    document.getElementById("status")!.textContent,
+    "2 entities in 5 tokens: 1 PER, 1 GEO. Tagged in 5 ms.",
+  );
+  assert.deepEqual(JSON.parse(document.getElementById("json")!.textContent!), answer);
+  assert.equal(all(document.getElementById("entity-table")!, "tbody tr").length, 2);
+});

@@ -4,7 +4,7 @@
  * tokenizer, taggers and decoding, tfjs and its wasm backend) for the browser into the committed
  * data/web/bundle.js, which `deno task export-web` copies (so exporting needs no bundler and
  * nothing downloaded). `--check` bundles into a temporary file and compares it byte for byte
- * instead, exiting 1 when the committed bundle is stale (tests/web_bundle_test.ts runs it).
+ * instead, exiting 1 when the committed bundle is stale (tests/web_loader_test.ts runs it).
  *
  * @module
  */

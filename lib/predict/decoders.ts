@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { CrfMarginalsKernel } from "../model/crf/wasm_marginals.ts";
+import { CrfKernel } from "../model/crf/wasm_forward_backward.ts";
 import { type CrfHostParameters, crfMarginals, viterbiDecode } from "../model/crf/mod.ts";
 
 /** The decoded tags of one sentence (or window): a tag id and its probability per token. */
@@ -62,14 +62,13 @@ export const argmaxDecoder: TagDecoder = (scores, length, numTags) => {
 export function crfDecoder(params: CrfHostParameters, paddingTagId: number | null = 0): TagDecoder {
   // The marginals in WebAssembly SIMD where the runtime has it (null: it does not), made on first
   // use for the CRF's K tags.
-  let kernel: CrfMarginalsKernel | null | undefined;
+  let kernel: CrfKernel | null | undefined;
   return (scores, length, numTags) => {
     const { tags } = viterbiDecode(scores, length, params, numTags, paddingTagId);
     if (kernel === undefined) {
-      kernel = CrfMarginalsKernel.create(params, params.start.length, paddingTagId);
+      kernel = CrfKernel.create(params, params.start.length, paddingTagId);
     }
-    const marginals = kernel?.marginals(scores, length) ??
-      crfMarginals(scores, length, params, numTags, paddingTagId);
+    const marginals = crfMarginals(scores, length, params, numTags, paddingTagId, 0, kernel);
     const tagIds = Int32Array.from(tags);
     const probabilities = new Float32Array(length);
     for (let t = 0; t < length; t++) probabilities[t] = marginals[t * numTags + tags[t]];

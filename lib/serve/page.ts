@@ -97,7 +97,12 @@ function filterItem(type: string): string {
     `<span class="count"></span></label></li>`;
 }
 
-const CSS = `
+/**
+ * The page's CSS (without the types' colour rules). The exported static page
+ * (data/web/index.html) holds it too, so both pages look alike; tests/web_loader_test.ts checks
+ * that it still does.
+ */
+export const PAGE_CSS = `
 :root { color-scheme: light; --accent: #0072B2; --text: #1b1b1b; --muted: #555; }
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
@@ -191,7 +196,7 @@ function buildPage(model: PageModel): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}">
 <title>bilstm-ner · tag text</title>
-<style>${CSS}
+<style>${PAGE_CSS}
 ${typeCss}
 </style>
 </head>

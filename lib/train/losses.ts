@@ -50,7 +50,7 @@ export function stepLoss(
       tf.reshape(batch.tagIds, [batchSize, time]) as tf.Tensor2D,
       tf.reshape(batch.mask, [batchSize, time]) as tf.Tensor2D,
       crf,
-      { reduction: "sum", implementation: "host", soft },
+      { reduction: "sum", implementation: "fast", soft },
     );
     return { loss: tf.div(nll, realTokens) as tf.Scalar, accuracy: null };
   }

@@ -1,7 +1,8 @@
 /**
- * Headless Chromium for the browser tests, as tests/e2e/browser_test.ts launches it: the pinned
- * npm package `@sparticuz/chromium` (no root, no apt, nothing downloaded at run time), or
- * `$CHROMIUM` when set, driven by `puppeteer-core`.
+ * Headless Chromium for the browser tests (tests/e2e/browser_test.ts, the serving page;
+ * tests/e2e/web_export_test.ts, the exported page): the pinned npm package `@sparticuz/chromium`
+ * (no root, no apt, nothing downloaded at run time), or `$CHROMIUM` when set, driven by
+ * `puppeteer-core`.
  *
  * @module
  */

@@ -6,42 +6,24 @@
  * text, visible focus, the phone layout (no horizontal scroll at 375 px) and saves screenshots.
  *
  * The browser is the pinned npm package `@sparticuz/chromium` (no root, no apt), or `$CHROMIUM`
- * when set; the test never skips. `BILSTM_NER_SCREENSHOT=docs/serve.png` also writes the
- * desktop screenshot there (how the picture in docs/serving.md is made).
+ * when set, launched by `_chromium.ts` (as the exported page's test launches it); the test never
+ * skips. `BILSTM_NER_SCREENSHOT=docs/serve.png` also writes the desktop screenshot there (how the
+ * picture in docs/serving.md is made).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
 import { ENTITY_COLORS, hexToRgb } from "../../lib/plot/_palette.ts";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { disposeLoadedModel, loadModelFolder } from "../../lib/io/ensemble_folder.ts";
 import { describeModel, startServer } from "../../lib/serve/mod.ts";
 import { withTempDir } from "../fixtures/temp_dir.ts";
+import { findChromium, launchChromium } from "./_chromium.ts";
 
 const MODEL_DIR = decodeURIComponent(new URL("../../data/model", import.meta.url).pathname);
 const SENTENCE = "Angela Merkel visited Paris on Monday.";
-
-/**
- * The Chromium to drive: `$CHROMIUM` when set (e.g. Debian's `/usr/bin/chromium`), else the one
- * the pinned npm package `@sparticuz/chromium` ships (a brotli-packed headless Chromium that
- * Deno installs like every other dependency; the first call unpacks it into the temp folder).
- * No root, no apt, nothing downloaded at run time.
- */
-async function findChromium(): Promise<string> {
-  const fromEnv = Deno.env.get("CHROMIUM");
-  if (fromEnv) {
-    try {
-      if ((await Deno.stat(fromEnv)).isFile) return fromEnv;
-    } catch {
-      // reported below
-    }
-    throw new Error(`CHROMIUM=${fromEnv} is not a file: unset it to use the pinned npm Chromium`);
-  }
-  const { default: packaged } = await import("@sparticuz/chromium");
-  return await packaged.executablePath();
-}
 
 /** A running server: its base URL (no trailing slash) and how to stop it. */
 interface RunningServer {
@@ -64,24 +46,6 @@ async function startShippedServer(): Promise<RunningServer> {
       disposeLoadedModel(loaded);
     },
   };
-}
-
-/** Launches headless chromium with a fresh profile in `profile`. */
-function launch(executablePath: string, profile: string): Promise<Browser> {
-  return puppeteer.launch({
-    executablePath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--headless=new",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-    ],
-  });
 }
 
 /**
@@ -178,7 +142,7 @@ Deno.test("browser: the page tags text, filters types, shows JSON and errors, fi
   const chromium = await findChromium();
   await withTempDir(async (directory) => {
     const server = await startShippedServer();
-    const browser = await launch(chromium, `${directory}/profile`);
+    const browser = await launchChromium(chromium, `${directory}/profile`);
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(20_000);

@@ -173,6 +173,18 @@ Deno.test({
         assert.deepEqual(await pageMarks(page), spans(single));
         const status = await page.$eval("#status", (element) => element.textContent ?? "");
         assert.match(status, /first result \d+ ms/);
+        // The serving page's view: its summary in the status line, the model's types as
+        // filters, the answer in the shape of POST /v1/ner in the JSON view.
+        const summary = `${single.entities.length} entities in ${single.tokens.length} tokens: `;
+        assert.ok(status.startsWith(summary), `status: ${status}`);
+        assert.match(status, /\. Tagged in \d+ ms \(\d+ tokens\/s\); first result/);
+        const filters = await page.$$eval(
+          "#filter-list input",
+          (inputs) => inputs.map((input) => input.getAttribute("value")),
+        );
+        assert.ok(filters.includes("per") && filters.includes("geo"), `filters: ${filters}`);
+        const json = JSON.parse(await page.$eval("#json", (element) => element.textContent ?? ""));
+        assert.deepEqual(spans(json.documents[0]), spans(single));
         assertSamePrediction((await tagInPage(page, [SENTENCE]))[0], single, SENTENCE);
 
         const screenshot = Deno.env.get("BILSTM_NER_SCREENSHOT");

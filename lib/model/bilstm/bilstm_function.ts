@@ -21,21 +21,9 @@ import * as tf from "@tensorflow/tfjs";
 import { DIRECT_MEMORY_BACKENDS, float32View } from "./_memory.ts";
 import { referenceBiLstm } from "./reference.ts";
 import { type TrainingBatch, wasmSweep } from "./wasm_sweep.ts";
+import type { FastBiLstmOptions } from "./options.ts";
 
-/** Recurrent (gate) activations supported by {@link fastBiLstm} and the `FastBiLSTM` layer. */
-export type RecurrentActivation = "hardSigmoid" | "sigmoid";
-
-/** Options of {@link fastBiLstm}. */
-export interface FastBiLstmOptions {
-  /** Units per direction. */
-  units: number;
-  /** Gate activation. */
-  recurrentActivation: RecurrentActivation;
-  /** Padding mask `[batch, time]` (non-zero = real token), or null. */
-  mask: tf.Tensor | null;
-  /** Recurrent dropout masks `[batch, units]` (forward, backward), or null. */
-  dropout: readonly [Float32Array, Float32Array] | null;
-}
+export type { FastBiLstmOptions, RecurrentActivation } from "./options.ts";
 
 /**
  * Copies a float32 tensor's values into `target`: straight from the backend's memory on wasm

@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { RecurrentActivation } from "./bilstm_function.ts";
+import type { RecurrentActivation } from "./options.ts";
 import type { WasmSweep } from "./wasm_sweep.ts";
 
 /**

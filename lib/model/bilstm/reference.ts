@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FastBiLstmOptions } from "./bilstm_function.ts";
+import type { FastBiLstmOptions } from "./options.ts";
 
 /**
  * The bidirectional LSTM from tf ops (differentiable).

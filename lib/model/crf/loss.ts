@@ -1,34 +1,42 @@
 /**
  * The CRF loss: negative log-likelihood `logZ − score(gold)` per sequence and reduced over the
- * batch, in two implementations with the same values and gradients: `"host"` (./_host_loss.ts,
- * forward–backward in plain JS in one customGrad) and `"ops"` ({@link crfLogPartition} and
- * {@link crfGoldScore}, built from differentiable tf ops).
+ * batch, in two implementations with the same values and gradients: `"fast"` (ONE WebAssembly
+ * SIMD call per batch in a customGrad, ./wasm_forward_backward.ts) and `"ops"`, the reference
+ * ({@link crfLogPartition}, {@link crfGoldScore} and {@link crfSoftTargetShift}, built from
+ * differentiable tf ops; also {@link referenceMarginals}). `"fast"` takes the reference where it
+ * cannot run: a runtime without WebAssembly SIMD, a batch whose forward–backward underflows
+ * float32, or one too large for the module's memory.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { hostSequenceNegLogLikelihoods, type SoftTargets } from "./_host_loss.ts";
-
-export type { SoftTargets } from "./_host_loss.ts";
-import { type CrfParameters, PADDING_TAG_PENALTY } from "./params.ts";
+import { fastSequenceNegLogLikelihoods } from "./wasm_forward_backward.ts";
+import type { SoftTargets } from "./params.ts";
+export type { SoftTargets } from "./params.ts";
+import {
+  type CrfHostParameters,
+  type CrfParameters,
+  type CrfTensors,
+  PADDING_TAG_PENALTY,
+} from "./params.ts";
 
 /** How the loss is computed; both give the same values and gradients. */
-export type CrfImplementation = "host" | "ops";
+export type CrfImplementation = "fast" | "ops";
 
 /** Options for {@link crfNegLogLikelihood} and {@link crfSequenceNegLogLikelihoods}. */
 export interface CrfLossOptions {
   /** `"mean"` over the sequences of the batch, or their `"sum"`. Default `"mean"`. */
   reduction?: "mean" | "sum";
-  /** `"host"` (JS forward–backward in a customGrad) or `"ops"` (tf ops). Default `"host"`. */
+  /** `"fast"` (WebAssembly forward–backward in a customGrad) or `"ops"` (tf ops). Default `"fast"`. */
   implementation?: CrfImplementation;
-  /** A teacher's per-token distributions mixed into the gold term (distillation; host only). */
+  /** A teacher's per-token distributions mixed into the gold term (distillation). */
   soft?: SoftTargets;
 }
 
 /** Default {@link CrfLossOptions}. */
 export const DEFAULT_CRF_LOSS_OPTIONS: Required<Omit<CrfLossOptions, "soft">> = {
   reduction: "mean",
-  implementation: "host",
+  implementation: "fast",
 };
 
 /** `[K]` constant: the padding penalty at the padding label, 0 elsewhere; null without one. */
@@ -62,7 +70,7 @@ function checkShapes(emissions: tf.Tensor3D, mask: tf.Tensor2D, numTags: number)
 export function crfLogPartition(
   emissions: tf.Tensor3D,
   mask: tf.Tensor2D,
-  params: CrfParameters,
+  params: CrfTensors,
 ): tf.Tensor1D {
   checkShapes(emissions, mask, params.numTags);
   return tf.tidy(() => {
@@ -98,7 +106,7 @@ export function crfGoldScore(
   emissions: tf.Tensor3D,
   tags: tf.Tensor2D,
   mask: tf.Tensor2D,
-  params: CrfParameters,
+  params: CrfTensors,
 ): tf.Tensor1D {
   checkShapes(emissions, mask, params.numTags);
   return tf.tidy(() => {
@@ -133,6 +141,81 @@ export function crfGoldScore(
 }
 
 /**
+ * The soft targets' term of each sequence in tf ops (differentiable):
+ * `weight · Σ_t real_t · (emit[t, gold_t] − Σ_k q[t, k]·emit[t, k])` (emissions without the
+ * padding penalty, which soft targets put ~no mass on); see {@linkcode SoftTargets}.
+ *
+ * @param emissions `[batch, T, K]` emission scores.
+ * @param tags `[batch, T]` int32 gold tags.
+ * @param mask `[batch, T]` 1/0 real-token mask.
+ * @param soft the teacher's distributions and their weight.
+ * @returns `[batch]` the loss's shift.
+ */
+export function crfSoftTargetShift(
+  emissions: tf.Tensor3D,
+  tags: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  soft: SoftTargets,
+): tf.Tensor1D {
+  const [batch, time, numTags] = emissions.shape;
+  if (soft.targets.length !== batch * time * numTags) {
+    throw new Error(
+      `crf: ${soft.targets.length} soft-target values for [${batch}, ${time}, ${numTags}]`,
+    );
+  }
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(tf.cast(tags, "int32"), numTags);
+    const q = tf.tensor3d(soft.targets, [batch, time, numTags]);
+    const perStep = tf.sum(tf.mul(tf.sub(oneHot, q), emissions), 2);
+    const real = tf.cast(tf.greater(mask, 0.5), "float32");
+    return tf.mul(tf.sum(tf.mul(perStep, real), 1), soft.weight) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Per-token marginals `P(y_t = j | x)` of one sequence from the tf-ops reference: the gradient of
+ * {@link crfLogPartition} w.r.t. the emissions (log space, so it never underflows). Slow; the
+ * fallback of `crfMarginals` (./marginals.ts) and what tests compare the kernel with.
+ *
+ * @param emissions `[T*K]` row-major emission scores (at least `length*K` values from `offset`).
+ * @param length number of real tokens (at least 1).
+ * @param params the host parameters.
+ * @param numTags `K`.
+ * @param paddingTagId the label whose emission gets the padding penalty; `null` for none.
+ * @param offset where the sequence starts in `emissions`.
+ * @returns `[length*K]` row-major marginals.
+ */
+export function referenceMarginals(
+  emissions: ArrayLike<number>,
+  length: number,
+  params: CrfHostParameters,
+  numTags: number,
+  paddingTagId: number | null,
+  offset = 0,
+): Float32Array {
+  const K = numTags;
+  // One padded step after the sequence (it contributes nothing): tfjs cannot differentiate the
+  // forward algorithm's unstack over a single step.
+  const values = new Float32Array((length + 1) * K);
+  for (let i = 0; i < length * K; i++) values[i] = emissions[offset + i];
+  const real = new Float32Array(length + 1).fill(1, 0, length);
+  return tf.tidy(() => {
+    const tensors: CrfTensors = {
+      transitions: tf.tensor2d(params.transitions, [K, K]),
+      startTransitions: tf.tensor1d(params.start),
+      endTransitions: tf.tensor1d(params.end),
+      numTags: K,
+      paddingTagId,
+    };
+    const mask = tf.tensor2d(real, [1, length + 1]);
+    const marginals = tf.grad((e: tf.Tensor) =>
+      tf.sum(crfLogPartition(e as tf.Tensor3D, mask, tensors))
+    )(tf.tensor3d(values, [1, length + 1, K]));
+    return (marginals.dataSync() as Float32Array).slice(0, length * K);
+  });
+}
+
+/**
  * Negative log-likelihood `logZ − score(gold)` of each sequence (differentiable w.r.t. the
  * emissions and the CRF parameters, with either implementation; per-sequence weights applied to
  * the result are honoured).
@@ -141,8 +224,8 @@ export function crfGoldScore(
  * @param tags `[batch, T]` int32 gold tags (ignored at padded steps).
  * @param mask `[batch, T]` float32 1/0, real tokens a prefix of each row.
  * @param params the CRF parameters.
- * @param implementation `"host"` (default) or `"ops"`.
- * @param soft a teacher's soft targets (distillation; `"host"` only), or none
+ * @param implementation `"fast"` (default) or `"ops"`.
+ * @param soft a teacher's soft targets (distillation), or none
  * @returns `[batch]` per-sequence NLL (0 for rows with no real token).
  */
 export function crfSequenceNegLogLikelihoods(
@@ -157,16 +240,17 @@ export function crfSequenceNegLogLikelihoods(
   if (tags.shape[0] !== mask.shape[0] || tags.shape[1] !== mask.shape[1]) {
     throw new Error(`crf: tags shape [${tags.shape}] does not match mask [${mask.shape}]`);
   }
-  if (implementation === "host") {
-    return hostSequenceNegLogLikelihoods(emissions, tags, mask, params, soft);
+  if (implementation === "fast") {
+    const fast = fastSequenceNegLogLikelihoods(emissions, tags, mask, params, soft);
+    if (fast !== null) return fast;
   }
-  if (soft) throw new Error(`crf: soft targets need the "host" implementation`);
-  return tf.tidy(() =>
-    tf.sub(
+  return tf.tidy(() => {
+    const nll = tf.sub(
       crfLogPartition(emissions, mask, params),
       crfGoldScore(emissions, tags, mask, params),
-    ) as tf.Tensor1D
-  );
+    ) as tf.Tensor1D;
+    return soft ? tf.add(nll, crfSoftTargetShift(emissions, tags, mask, soft)) : nll;
+  });
 }
 
 /**

@@ -21,16 +21,20 @@
  * - **Reduction**: {@link crfNegLogLikelihood} returns the mean over the sequences of the batch by
  *   default (`reduction: "sum"` for the sum); {@link crfSequenceNegLogLikelihoods} returns the
  *   per-sequence values.
- * - **Two implementations** with the same values and gradients: `"host"` (default) runs the
- *   forward–backward recursions in plain JS on the host inside one `tf.customGrad` (the gradient is
- *   marginals − gold counts); `"ops"` builds the forward algorithm from differentiable tf ops, so
- *   autodiff gives the gradient. The host one is ~20x faster on wasm (a few ops in all instead of
- *   ~10 per time step, ~3.5 ms vs ~75 ms for loss + gradients at batch 32, T 50, K 18); it reads
- *   its inputs synchronously (`dataSync`) and computes the gradient tables in the forward pass
- *   (scaled forward–backward, float64).
+ * - **Two implementations** with the same values and gradients (within 1e-4, tested): `"fast"`
+ *   (default) runs the forward–backward recursions of the whole batch in ONE WebAssembly SIMD call
+ *   (lib/model/wasm/kernels.c `crf_loss`: the log-partitions, the gold scores, masking, the padding
+ *   penalty, soft targets, and the gradient tables, marginals − gold counts) inside one
+ *   `tf.customGrad`; `"ops"`, the reference, builds the forward algorithm from differentiable tf
+ *   ops, so autodiff gives the gradient. `"fast"` takes the reference where the kernel cannot run
+ *   (no WebAssembly SIMD, float32 underflow, a batch too large for its memory).
+ * - **Marginals** ({@link crfMarginals}) are the same kernel's forward–backward without the pair
+ *   counts (prediction's confidences, a distillation teacher's targets); their reference is the
+ *   gradient of the tf-ops log-partition ({@link referenceMarginals}).
  *
- * Files: ./params.ts (the parameters), ./loss.ts (the loss, both implementations; the host one in
- * ./_host_loss.ts over ./_forward_backward.ts), ./viterbi.ts (decoding), ./marginals.ts.
+ * Files: ./params.ts (the parameters), ./loss.ts (the loss and the tf-ops reference),
+ * ./wasm_forward_backward.ts (the fast path: the kernel and the loss's customGrad),
+ * ./marginals.ts, ./viterbi.ts (decoding).
  *
  * @module
  */
@@ -41,15 +45,23 @@ export {
   PADDING_TAG_PENALTY,
   readCrfParameters,
 } from "./params.ts";
-export type { CrfHostParameters, CrfParameterOptions, CrfParameters } from "./params.ts";
+export type {
+  CrfHostParameters,
+  CrfParameterOptions,
+  CrfParameters,
+  CrfTensors,
+} from "./params.ts";
 export {
   crfGoldScore,
   crfLogPartition,
   crfNegLogLikelihood,
   crfSequenceNegLogLikelihoods,
+  crfSoftTargetShift,
   DEFAULT_CRF_LOSS_OPTIONS,
+  referenceMarginals,
 } from "./loss.ts";
 export type { CrfImplementation, CrfLossOptions, SoftTargets } from "./loss.ts";
 export { viterbiDecode, viterbiDecodeBatch } from "./viterbi.ts";
 export type { ViterbiResult } from "./viterbi.ts";
 export { crfMarginals } from "./marginals.ts";
+export { CrfKernel } from "./wasm_forward_backward.ts";

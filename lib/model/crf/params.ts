@@ -24,6 +24,23 @@ export interface CrfParameters {
   paddingTagId: number | null;
 }
 
+/**
+ * The CRF's parameters as any tensors (the tf-ops reference takes these, e.g. constants made from
+ * host parameters); {@link CrfParameters} is one.
+ */
+export interface CrfTensors {
+  /** `[K, K]` transition scores. */
+  transitions: tf.Tensor2D;
+  /** `[K]` start scores. */
+  startTransitions: tf.Tensor1D;
+  /** `[K]` end scores. */
+  endTransitions: tf.Tensor1D;
+  /** Number of tags `K`. */
+  numTags: number;
+  /** The padding label; `null` for none. */
+  paddingTagId: number | null;
+}
+
 /** Options for {@link createCrfParameters}. */
 export interface CrfParameterOptions {
   /** Seed for the uniform initialiser; unseeded (Math.random) when absent. */
@@ -123,4 +140,18 @@ export function readCrfParameters(params: CrfParameters): CrfHostParameters {
     start: params.startTransitions.dataSync() as Float32Array,
     end: params.endTransitions.dataSync() as Float32Array,
   };
+}
+
+/**
+ * Soft targets for distillation: a teacher's distribution over the tags at every token. The
+ * gold path's emission score is replaced by `(1 − weight)·emit(gold) + weight·Σ_k q_k·emit(k)`
+ * (transitions, start and end stay the gold path's), so the emission gradient becomes
+ * `marginals − ((1 − weight)·onehot(gold) + weight·q)`: at weight 1 the loss is the cross-entropy
+ * of the student's CRF to the teacher's per-token posteriors (posterior distillation).
+ */
+export interface SoftTargets {
+  /** `[batch, T, K]` per-token distributions (rows of real tokens sum to 1). */
+  targets: Float32Array;
+  /** Weight of the soft targets against the gold tags, in (0, 1]. */
+  weight: number;
 }

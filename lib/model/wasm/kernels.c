@@ -2,9 +2,10 @@
  * The project's WebAssembly SIMD kernels: the BiLSTM's sweeps over time for training and
  * inference (lstm_forward: one call runs one direction of one layer over every time step of a
  * batch; lstm_backward: its gradient), a dense layer (the tagger's output layer in prediction) and
- * the CRF's per-token marginals. Built by build.sh into _binary.ts (embedded base64); loaded by
- * module.ts; driven by lib/model/bilstm/wasm_sweep.ts and lib/model/crf/wasm_marginals.ts, which
- * own the memory layout.
+ * the CRF's forward–backward (crf_loss: the loss and its gradient tables of a whole batch in one
+ * call; crf_marginals: one sequence's per-token marginals, for prediction). Built by build.sh into
+ * _binary.ts (embedded base64); loaded by module.ts; driven by lib/model/bilstm/wasm_sweep.ts and
+ * lib/model/crf/wasm_forward_backward.ts, which own the memory layout.
  *
  * The forward sweep, per step: G = hd·U over the rows live at this step (a register-tiled GEMM over
  * U packed in panels of 8 gate columns; hd is h times the recurrent-dropout mask), then per live
@@ -514,7 +515,8 @@ void dense(int rows, int depth, int width, const float* x, const float* packed, 
   }
 }
 
-/* ---- CRF marginals (forward–backward), for the CRF decoder of prediction ---- */
+/* ---- CRF forward–backward: the loss and its gradient tables in training, marginals in
+ * prediction ---- */
 
 /** exp(x) for x ≤ 0 (Cephes' polynomial on a range-reduced argument), 0 below -87. */
 static inline v128_t exp4(v128_t x) {
@@ -536,15 +538,45 @@ static inline v128_t exp4(v128_t x) {
   return wasm_v128_andnot(wasm_f32x4_mul(p, scale), zero_mask);
 }
 
-/** Divides `count` floats (a multiple of 4) by their sum. */
-static inline void normalise(float* v, int count) {
+/** log(x) for a finite x > 0, in float64: x = m·2^e with m in [√½, √2), log m = 2·atanh(s). */
+static double log64(double x) {
+  union { double d; unsigned long long u; } v = {x};
+  int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+  v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+  double m = v.d;
+  if (m > 1.41421356237309504880) {
+    m *= 0.5;
+    e += 1;
+  }
+  const double s = (m - 1.0) / (m + 1.0);
+  const double s2 = s * s;
+  double p = 1.0 / 21.0;
+  p = p * s2 + 1.0 / 19.0;
+  p = p * s2 + 1.0 / 17.0;
+  p = p * s2 + 1.0 / 15.0;
+  p = p * s2 + 1.0 / 13.0;
+  p = p * s2 + 1.0 / 11.0;
+  p = p * s2 + 1.0 / 9.0;
+  p = p * s2 + 1.0 / 7.0;
+  p = p * s2 + 1.0 / 5.0;
+  p = p * s2 + 1.0 / 3.0;
+  p = p * s2 + 1.0;
+  return 2.0 * s * p + e * 0.69314718055994530942;
+}
+
+/** Divides `count` floats (a multiple of 4) by their sum; returns the sum. */
+static inline float normalise(float* v, int count) {
   v128_t total = wasm_f32x4_splat(0.0f);
   for (int j = 0; j < count; j += 4) total = wasm_f32x4_add(total, wasm_v128_load(v + j));
   const float sum = wasm_f32x4_extract_lane(total, 0) + wasm_f32x4_extract_lane(total, 1) +
                     wasm_f32x4_extract_lane(total, 2) + wasm_f32x4_extract_lane(total, 3);
   const v128_t inverse = wasm_f32x4_splat(1.0f / sum);
   for (int j = 0; j < count; j += 4) wasm_v128_store(v + j, wasm_f32x4_mul(wasm_v128_load(v + j), inverse));
+  return sum;
 }
+
+/** Whether a normaliser is usable: positive and finite (not underflowed, not NaN). */
+static inline int usable(float sum) { return sum > 0.0f && sum < 3.4e38f; }
 
 /** out[0..kp) = Σ_i v[i] · m[i, 0..kp) (m row-major, rows kp floats apart, k rows). */
 static inline void vector_matrix(int k, int kp, const float* v, const float* m, float* out) {
@@ -557,9 +589,13 @@ static inline void vector_matrix(int k, int kp, const float* v, const float* m, 
   }
 }
 
+/** Floats of forward_backward's scratch for sequences of up to `length` tokens. */
+static inline long scratch_floats(int length, int k, int kp) { return (3L * length + k + 2) * kp; }
+
 /**
- * Per-token marginals P(y_t = j) of one CRF sequence, in float32 with each step's forward and
- * backward vectors renormalised (as lib/model/crf/_forward_backward.ts does in float64).
+ * Forward–backward of one CRF sequence in scaled probability space (float32, Rabiner scaling):
+ * exp is taken once per score, shifted by its row's (or table's) maximum, and each step's
+ * forward and backward vectors are renormalised, their log-norms summed in float64.
  *
  * @param length tokens (≥ 1); k tags; kp = k rounded up to 4
  * @param emissions `[length, k]`
@@ -567,18 +603,26 @@ static inline void vector_matrix(int k, int kp, const float* v, const float* m, 
  * @param exp_trans `[k, kp]`: exp(transitions − their max), zero-padded columns
  * @param exp_trans_t the same transposed (`[k, kp]`: row j holds column j)
  * @param exp_start, exp_end `[kp]`: exp(start − max), exp(end − max), zero-padded
- * @param scratch `4 · length · kp` floats
- * @param out `[length, k]` marginals
+ * @param scratch scratch_floats(length, k, kp) floats
+ * @param marginals `[length, k]`: the per-token marginals P(y_t = j)
+ * @param pairs null, or `[k, k]` to which the pair marginals P(y_{t-1} = i, y_t = j) summed over
+ *   t are added
+ * @returns the log-partition less the shifts of the transition, start and end tables (those are
+ *   the caller's to add), or NaN where float32 underflowed (a normaliser was 0)
  */
-__attribute__((export_name("crf_marginals")))
-void crf_marginals(int length, int k, const float* emissions, int pad, float penalty,
-                   const float* exp_trans, const float* exp_trans_t, const float* exp_start,
-                   const float* exp_end, float* scratch, float* out) {
+static double forward_backward(int length, int k, const float* emissions, int pad, float penalty,
+                               const float* exp_trans, const float* exp_trans_t,
+                               const float* exp_start, const float* exp_end, float* scratch,
+                               float* marginals, float* pairs) {
   const int kp = (k + 3) & ~3;
   float* exp_emit = scratch;
   float* alpha = exp_emit + (long)length * kp;
   float* beta = alpha + (long)length * kp;
   float* weighted = beta + (long)length * kp;
+  float* product = weighted + kp;
+  float* pair_sum = product + kp;
+  int ok = 1;
+  double log_z = 0.0;
   for (int t = 0; t < length; t++) {
     float* row = exp_emit + (long)t * kp;
     float max = -3.4e38f;
@@ -586,6 +630,7 @@ void crf_marginals(int length, int k, const float* emissions, int pad, float pen
       row[j] = emissions[(long)t * k + j] + (j == pad ? penalty : 0.0f);
       if (row[j] > max) max = row[j];
     }
+    log_z += max;
     for (int j = k; j < kp; j++) row[j] = -1e30f;
     const v128_t shift = wasm_f32x4_splat(max);
     for (int j = 0; j < kp; j += 4) {
@@ -595,14 +640,23 @@ void crf_marginals(int length, int k, const float* emissions, int pad, float pen
   for (int j = 0; j < kp; j += 4) {
     wasm_v128_store(alpha + j, wasm_f32x4_mul(wasm_v128_load(exp_start + j), wasm_v128_load(exp_emit + j)));
   }
-  normalise(alpha, kp);
+  float sum = normalise(alpha, kp);
+  ok &= usable(sum);
+  log_z += log64(sum);
   for (int t = 1; t < length; t++) {
     float* a = alpha + (long)t * kp;
     vector_matrix(k, kp, alpha + (long)(t - 1) * kp, exp_trans, a);
     const float* e = exp_emit + (long)t * kp;
     for (int j = 0; j < kp; j += 4) wasm_v128_store(a + j, wasm_f32x4_mul(wasm_v128_load(a + j), wasm_v128_load(e + j)));
-    normalise(a, kp);
+    sum = normalise(a, kp);
+    ok &= usable(sum);
+    log_z += log64(sum);
   }
+  const float* a_last = alpha + (long)(length - 1) * kp;
+  float end_sum = 0.0f;
+  for (int j = 0; j < k; j++) end_sum += a_last[j] * exp_end[j];
+  ok &= usable(end_sum);
+  log_z += log64(end_sum);
   float* last = beta + (long)(length - 1) * kp;
   for (int j = 0; j < kp; j += 4) wasm_v128_store(last + j, wasm_v128_load(exp_end + j));
   for (int t = length - 2; t >= 0; t--) {
@@ -613,13 +667,151 @@ void crf_marginals(int length, int k, const float* emissions, int pad, float pen
     }
     float* b = beta + (long)t * kp;
     vector_matrix(k, kp, weighted, exp_trans_t, b);
-    normalise(b, kp);
+    ok &= usable(normalise(b, kp));
+  }
+  if (pairs) {
+    /* P(y_{t-1}=i, y_t=j) ∝ alpha[t-1, i] · exp_trans[i, j] · exp_emit[t, j] · beta[t, j]. */
+    for (long c = 0; c < (long)k * kp; c++) pair_sum[c] = 0.0f;
+    for (int t = 1; t < length; t++) {
+      const float* e = exp_emit + (long)t * kp;
+      const float* b = beta + (long)t * kp;
+      for (int j = 0; j < kp; j += 4) {
+        wasm_v128_store(weighted + j, wasm_f32x4_mul(wasm_v128_load(e + j), wasm_v128_load(b + j)));
+      }
+      const float* a = alpha + (long)(t - 1) * kp;
+      vector_matrix(k, kp, a, exp_trans, product);
+      v128_t total = wasm_f32x4_splat(0.0f);
+      for (int j = 0; j < kp; j += 4) {
+        total = MADD(wasm_v128_load(product + j), wasm_v128_load(weighted + j), total);
+      }
+      const float norm = wasm_f32x4_extract_lane(total, 0) + wasm_f32x4_extract_lane(total, 1) +
+                         wasm_f32x4_extract_lane(total, 2) + wasm_f32x4_extract_lane(total, 3);
+      ok &= usable(norm);
+      const float inverse = 1.0f / norm;
+      for (int i = 0; i < k; i++) {
+        const v128_t ai = wasm_f32x4_splat(a[i] * inverse);
+        const float* m = exp_trans + (long)i * kp;
+        float* out = pair_sum + (long)i * kp;
+        for (int j = 0; j < kp; j += 4) {
+          const v128_t p = wasm_f32x4_mul(wasm_v128_load(m + j), wasm_v128_load(weighted + j));
+          wasm_v128_store(out + j, MADD(ai, p, wasm_v128_load(out + j)));
+        }
+      }
+    }
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) pairs[i * k + j] += pair_sum[(long)i * kp + j];
+    }
   }
   for (int t = 0; t < length; t++) {
     float* a = alpha + (long)t * kp;
     const float* b = beta + (long)t * kp;
     for (int j = 0; j < kp; j += 4) wasm_v128_store(a + j, wasm_f32x4_mul(wasm_v128_load(a + j), wasm_v128_load(b + j)));
-    normalise(a, kp);
-    for (int j = 0; j < k; j++) out[(long)t * k + j] = a[j];
+    ok &= usable(normalise(a, kp));
+    for (int j = 0; j < k; j++) marginals[(long)t * k + j] = a[j];
   }
+  return ok ? log_z : 0.0 / 0.0;
+}
+
+/**
+ * Per-token marginals P(y_t = j) of one CRF sequence (prediction's decoder, a distillation
+ * teacher's targets): forward_backward without the pair marginals.
+ *
+ * @param scratch scratch_floats(length, k, kp) floats; out `[length, k]`; the rest as
+ *   forward_backward
+ * @returns 1, or 0 where float32 underflowed (then `out` is not usable)
+ */
+__attribute__((export_name("crf_marginals")))
+int crf_marginals(int length, int k, const float* emissions, int pad, float penalty,
+                  const float* exp_trans, const float* exp_trans_t, const float* exp_start,
+                  const float* exp_end, float* scratch, float* out) {
+  const double log_z = forward_backward(length, k, emissions, pad, penalty, exp_trans, exp_trans_t,
+                                        exp_start, exp_end, scratch, out, 0);
+  return log_z == log_z;
+}
+
+/**
+ * The CRF loss of a batch and its gradient tables, one call: per sequence b of length L =
+ * lengths[b] (real tokens a prefix of the row; L = 0 gives loss 0 and zero gradients),
+ *
+ *   loss[b] = logZ − gold score (+ the soft targets' shift),
+ *   grad_emit[b, t, j] = P(y_t = j) − [j = gold_t] (− weight·(q_tj − [j = gold_t])), 0 on padding,
+ *   grad_trans[b, i, j] = Σ_t P(y_{t-1} = i, y_t = j) − gold pair counts,
+ *   grad_start[b, j] = P(y_0 = j) − [j = gold_0], grad_end[b, j] = P(y_{L-1} = j) − [j = gold_{L-1}].
+ *
+ * Soft targets q (distillation; `soft` null for none) replace `weight` of each token's gold
+ * emission term by Σ_j q_j · emit_j (the emission without the padding penalty).
+ *
+ * @param batch, time, k the emissions' shape `[batch, time, k]`
+ * @param tags `[batch, time]` gold tags; lengths `[batch]`
+ * @param trans `[k, k]`, start, end `[k]`: the raw scores (for the gold path)
+ * @param exp_trans, exp_trans_t, exp_start, exp_end: as forward_backward
+ * @param shift the tables' shifts: max(start) + max(end); trans_max: max(transitions)
+ * @param scratch scratch_floats(time, k, kp) floats
+ * @param losses `[batch]`; grad_emit `[batch, time, k]`; grad_trans `[batch, k, k]`; grad_start,
+ *   grad_end `[batch, k]`
+ * @returns the number of sequences whose forward–backward underflowed float32 (their values are
+ *   not usable)
+ */
+__attribute__((export_name("crf_loss")))
+int crf_loss(int batch, int time, int k, const float* emissions, const int* tags,
+             const int* lengths, int pad, float penalty, const float* trans, const float* start,
+             const float* end, const float* exp_trans, const float* exp_trans_t,
+             const float* exp_start, const float* exp_end, double shift, double trans_max,
+             const float* soft, float weight, float* scratch, float* losses, float* grad_emit,
+             float* grad_trans, float* grad_start, float* grad_end) {
+  int failed = 0;
+  for (int b = 0; b < batch; b++) {
+    const int length = lengths[b];
+    const float* emit = emissions + (long)b * time * k;
+    const int* gold = tags + (long)b * time;
+    float* g_emit = grad_emit + (long)b * time * k;
+    float* g_trans = grad_trans + (long)b * k * k;
+    float* g_start = grad_start + (long)b * k;
+    float* g_end = grad_end + (long)b * k;
+    for (long c = (long)length * k; c < (long)time * k; c++) g_emit[c] = 0.0f;
+    for (int c = 0; c < k * k; c++) g_trans[c] = 0.0f;
+    if (length <= 0) {
+      for (int j = 0; j < k; j++) g_start[j] = g_end[j] = 0.0f;
+      losses[b] = 0.0f;
+      continue;
+    }
+    double log_z = forward_backward(length, k, emit, pad, penalty, exp_trans, exp_trans_t,
+                                    exp_start, exp_end, scratch, g_emit, g_trans);
+    if (log_z != log_z) failed++;
+    log_z += shift + (length - 1) * trans_max;
+    for (int j = 0; j < k; j++) {
+      g_start[j] = g_emit[j];
+      g_end[j] = g_emit[(long)(length - 1) * k + j];
+    }
+    double score = (double)start[gold[0]] + (double)end[gold[length - 1]];
+    g_start[gold[0]] -= 1.0f;
+    g_end[gold[length - 1]] -= 1.0f;
+    for (int t = 0; t < length; t++) {
+      const int tag = gold[t];
+      score += (double)emit[(long)t * k + tag] + (tag == pad ? (double)penalty : 0.0);
+      g_emit[(long)t * k + tag] -= 1.0f;
+      if (t > 0) {
+        const int pair = gold[t - 1] * k + tag;
+        score += trans[pair];
+        g_trans[pair] -= 1.0f;
+      }
+    }
+    double soft_shift = 0.0;
+    if (soft) {
+      for (int t = 0; t < length; t++) {
+        const float* q = soft + ((long)b * time + t) * k;
+        const float* e = emit + (long)t * k;
+        float* g = g_emit + (long)t * k;
+        double expected = 0.0;
+        for (int j = 0; j < k; j++) {
+          expected += (double)q[j] * (double)e[j];
+          g[j] -= weight * q[j];
+        }
+        g[gold[t]] += weight;
+        soft_shift += (double)weight * ((double)e[gold[t]] - expected);
+      }
+    }
+    losses[b] = (float)(log_z - score + soft_shift);
+  }
+  return failed;
 }

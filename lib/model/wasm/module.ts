@@ -1,8 +1,8 @@
 /**
  * The project's WebAssembly SIMD kernels (kernels.c, embedded in _binary.ts by build.sh: the
- * BiLSTM's training and inference sweeps, a dense layer, the CRF's marginals):
+ * BiLSTM's training and inference sweeps, a dense layer, the CRF's loss and marginals):
  * compiled once per thread, instantiated by each user with its own memory
- * (lib/model/bilstm/wasm_sweep.ts, lib/model/crf/wasm_marginals.ts).
+ * (lib/model/bilstm/wasm_sweep.ts, lib/model/crf/wasm_forward_backward.ts).
  *
  * @module
  */

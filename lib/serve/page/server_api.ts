@@ -1,7 +1,9 @@
 /**
  * The server's try-it page talks to the server's API: tagging a text with `POST /v1/ner` (its
  * answer turned into what the view shows, its errors into messages) and the model's types from
- * `GET /v1/model`. For the browser (bundled by `build.ts`); no DOM here.
+ * `GET /v1/model`. For the browser (bundled by `build.ts`); no DOM here. The exported static page
+ * (lib/web/page.ts) answers in the same shape in the browser and shows it through
+ * {@linkcode nerResult} too.
  *
  * @module
  */
@@ -66,6 +68,20 @@ export async function tagWithServer(text: string, fetcher: Fetch = fetch): Promi
       json,
     );
   }
+  return nerResult(body, json);
+}
+
+/**
+ * What the view shows of a `POST /v1/ner` answer (`{"documents": [{"tokens", "entities"}]}`):
+ * its first document's entities and token count, and the answer for the JSON view. A page that
+ * tags in the browser builds the same answer and shows it through this too.
+ *
+ * @param body the answer, parsed
+ * @param json what the JSON view shows (default the answer)
+ * @returns the result for the view
+ * @throws {TagError} when the answer has no `documents` list
+ */
+export function nerResult(body: unknown, json: unknown = body): TagResult {
   const documents = body !== null && typeof body === "object"
     ? (body as { documents?: unknown }).documents
     : undefined;

@@ -5,13 +5,15 @@
  * label, the score on hover), a checkbox per type that hides or shows its highlights (with a
  * count), a table of each entity's score and offsets, the JSON of the answer, and errors in an
  * alert. Any page with the markup below can use it: the server's page (`server_page.ts`, tagging
- * with `POST /v1/ner`) or a static page that tags in the browser.
+ * with `POST /v1/ner`) and the static page `deno task export-web` writes (lib/web/page.ts, tagging
+ * in the browser, its answers in the same shape).
  *
- * The markup (as `page.ts` writes it), by id: the form `tag-form` with the text box `text` and the
- * button `tag`; the alert `error`; the type filter `filter-list` (a list of checkboxes named
- * `type`, one per type, whose labels have the class `chip` and `data-type`); in an `aria-live`
- * region, the status line `status` and the output `output`; the table `entity-table` (with a
- * `tbody`); the JSON view `json`. The page's CSS colours `[data-type]` and `.entity`; the view
+ * The markup (as lib/serve/page.ts writes it and data/web/index.html holds it), by id: the form
+ * `tag-form` with the text box `text` and the button `tag`; the alert `error`; the type filter
+ * `filter-list` (a list of checkboxes named `type`, one per type, whose labels have the class
+ * `chip` and `data-type`; the view adds those it is given or meets); in an `aria-live` region,
+ * the status line `status` and the output `output`; the table `entity-table` (with a `tbody`);
+ * the JSON view `json`. The page's CSS colours `[data-type]` and `.entity`; the view
  * also sets `--bg` and `--ink` on the marks and chips of the types whose colour it is given.
  *
  * Each entity is a `<mark class="entity">` whose text is exactly the entity's, with `data-type`,
@@ -53,6 +55,11 @@ export interface TagResult {
   tokens: number;
   /** What the JSON view shows (a string as it is, anything else as indented JSON). */
   json?: unknown;
+  /**
+   * A sentence the status line adds after its summary, e.g. how long tagging took (the exported
+   * page's timings); none by default.
+   */
+  note?: string;
 }
 
 /** Tags a text: resolves with the result, or rejects (a {@linkcode TagError} says more). */
@@ -373,7 +380,8 @@ function showResult(
     empty.textContent = "No entities found.";
     output.append(empty);
   }
-  elements.status.textContent = summary(counts, result.tokens);
+  const note = result.note?.trim();
+  elements.status.textContent = summary(counts, result.tokens) + (note ? ` ${note}` : "");
   if (result.json !== undefined) elements.json.textContent = jsonText(result.json);
 }
 
