@@ -3,13 +3,14 @@
  * with a hand-written backward pass (`tf.customGrad`) around the WebAssembly sweeps of
  * ./wasm_sweep.ts.
  *
- * - Forward: the input projections `x·W + b` of all rows and steps are one matMul per direction
- *   (the tfjs backend, batch-major so nothing is transposed); then ONE WebAssembly call per
+ * - Forward: the input projections `x·W + b` of all rows and steps, both directions, are one
+ *   matMul (the tfjs backend, batch-major so nothing is transposed); then ONE WebAssembly call per
  *   direction sweeps every step (recurrent GEMM, gates, cell, mask, recurrent dropout) and keeps
  *   what the backward pass needs.
  * - Backward: ONE WebAssembly call per direction gives the gate pre-activations' gradients of
- *   every step; then the input and weight gradients are one matMul each over them (the tfjs
- *   backend).
+ *   every step (and their transpose, so that the weight gradients are `dzᵀ·x` and `dzᵀ·h`:
+ *   tfjs's XNNPACK repacks a matMul's fresh right operand, and x and h are 4× smaller than dz);
+ *   then the input and weight gradients are one matMul each over them (the tfjs backend).
  *
  * Where the runtime lacks WebAssembly SIMD (or a batch is too large for the module's memory),
  * the same function is computed by {@link referenceBiLstm} (tf ops, autodiff): slow, but the
@@ -96,14 +97,11 @@ export function fastBiLstm(
     const [xIn, wF, uF, bF, wB, uB, bB] = args as tf.Tensor2D[];
     const save = args[7] as tf.GradSaveFunc;
     const x2d = tf.reshape(xIn, [rows, features]) as tf.Tensor2D;
-    const zxF = tf.fused.matMul({ a: x2d, b: wF, bias: bF });
-    const zxB = tf.fused.matMul({ a: x2d, b: wB, bias: bB });
+    // Both directions' projections in one matMul: `[rows, 8U]`, each row forward then backward.
+    const zx = tf.fused.matMul({ a: x2d, b: tf.concat([wF, wB], 1), bias: tf.concat([bF, bB]) });
     const kernels = [valuesOf(uF), valuesOf(uB)] as const;
-    const { y, saved } = sweep.trainForward(s, (toF, toB) => {
-      copyTensorInto(zxF, toF);
-      copyTensorInto(zxB, toB);
-    }, ...kernels);
-    tf.dispose([zxF, zxB]);
+    const { y, saved } = sweep.trainForward(s, (to) => copyTensorInto(zx, to), ...kernels);
+    tf.dispose(zx);
     const value = tensorOf<tf.Rank.R3>(y, [batch, time, 2 * units]);
     save([x2d, wF, wB]);
     const gradFunc = (dy: tf.Tensor, savedTensors: tf.Tensor[]): tf.Tensor[] => {
@@ -112,19 +110,20 @@ export function fastBiLstm(
       const dZF = tensorOf<tf.Rank.R2>(back.dzF, [rows, 4 * units]);
       const dZB = tensorOf<tf.Rank.R2>(back.dzB, [rows, 4 * units]);
       const [dbF, dbB] = [back.dbF, back.dbB].map((values) => tensorOf(values, [4 * units]));
-      const [hdPrevFT, hdPrevBT] = [back.hdPrevF, back.hdPrevB].map((values) =>
-        tf.transpose(tensorOf<tf.Rank.R2>(values, [rows, units]))
+      const dZFT = tensorOf<tf.Rank.R2>(back.dzFT, [4 * units, rows]);
+      const dZBT = tensorOf<tf.Rank.R2>(back.dzBT, [4 * units, rows]);
+      const [hdPrevF, hdPrevB] = [back.hdPrevF, back.hdPrevB].map((values) =>
+        tensorOf<tf.Rank.R2>(values, [rows, units])
       );
       // Transposed operands are transposed explicitly: wasm matMul with transposeA/B is slower.
-      const xT = tf.transpose(sx2d);
       const dx2d = tf.add(tf.matMul(dZF, tf.transpose(swF)), tf.matMul(dZB, tf.transpose(swB)));
       return [
         tf.reshape(dx2d, [batch, time, features]),
-        tf.matMul(xT, dZF),
-        tf.matMul(hdPrevFT, dZF),
+        tf.transpose(tf.matMul(dZFT, sx2d)),
+        tf.transpose(tf.matMul(dZFT, hdPrevF)),
         dbF,
-        tf.matMul(xT, dZB),
-        tf.matMul(hdPrevBT, dZB),
+        tf.transpose(tf.matMul(dZBT, sx2d)),
+        tf.transpose(tf.matMul(dZBT, hdPrevB)),
         dbB,
       ];
     };

@@ -117,6 +117,7 @@ export interface SavedSweep {
 interface SweepExports {
   pack_panels(depth: number, width: number, w: number, packed: number): void;
   pack_panels_transposed(rows: number, cols: number, w: number, packed: number): void;
+  transpose(rows: number, cols: number, src: number, dst: number): void;
   dense(
     rows: number,
     depth: number,
@@ -417,8 +418,9 @@ export class WasmSweep {
    * The forward sweep of a training pass: both directions over batch-major input projections.
    *
    * @param s the batch's sizes, gates, mask and dropout masks
-   * @param fill writes the input projections `x·W + b`, batch-major `[batch, time, 4U]`, into
-   *   the two views it is given (forward, backward)
+   * @param fill writes the input projections `x·W + b` of both directions, batch-major
+   *   `[batch, time, 8U]` (each row's forward then backward projections), into the view it is
+   *   given
    * @param uF forward recurrent kernel `[U, 4U]`
    * @param uB backward recurrent kernel
    * @returns the layer output `[batch, time, 2U]` (a view, valid until the next call) and what
@@ -426,7 +428,7 @@ export class WasmSweep {
    */
   trainForward(
     s: TrainingBatch,
-    fill: (zxF: Float32Array, zxB: Float32Array) => void,
+    fill: (zx: Float32Array) => void,
     uF: Float32Array,
     uB: Float32Array,
   ): { y: Float32Array; saved: SavedSweep } {
@@ -437,14 +439,21 @@ export class WasmSweep {
     this.#reserve(at.end, { ...s, masked: s.mask !== null });
     this.#layout = null;
     this.#setKernels(uF, uB, at.uF, at.uB, units, "WasmSweep.trainForward");
-    fill(this.#view(at.zxF, rows * 4 * units), this.#view(at.zxB, rows * 4 * units));
+    // The zxF and zxB regions are adjacent: together they hold the [rows, 8U] projections.
+    fill(this.#view(at.zxF, rows * 8 * units));
     this.#setMaskAndDropout(s, at);
     const e = this.#exports;
     e.pack_panels(units, 4 * units, at.uF, at.packedF);
     e.pack_panels(units, 4 * units, at.uB, at.packedB);
     const directions = [
       { zx: at.zxF, packed: at.packedF, drop: at.dropF, gates: at.gatesF, cells: at.cellsF },
-      { zx: at.zxB, packed: at.packedB, drop: at.dropB, gates: at.gatesB, cells: at.cellsB },
+      {
+        zx: at.zxF + 16 * units,
+        packed: at.packedB,
+        drop: at.dropB,
+        gates: at.gatesB,
+        cells: at.cellsB,
+      },
     ];
     const hdPrev = [at.hdPrevF, at.hdPrevB];
     directions.forEach(({ zx, packed, drop, gates, cells }, reverse) => {
@@ -453,8 +462,8 @@ export class WasmSweep {
         time,
         units,
         zx,
-        1,
-        time,
+        2, // a step is two rows of 4U (forward, backward) apart
+        2 * time,
         packed,
         s.mask === null ? 0 : at.mask,
         reverse,
@@ -490,7 +499,7 @@ export class WasmSweep {
    * @param uF forward recurrent kernel `[U, 4U]`
    * @param uB backward recurrent kernel
    * @returns views (valid until the next call) of the forward and backward directions'
-   *   gradients and bias gradients, and of the recurrent inputs saved by the forward pass
+   *   gradients (`[batch·time, 4U]`, and transposed: `[4U, batch·time]`) and bias gradients, and of the recurrent inputs saved by the forward pass
    *   (`[batch·time, U]` per direction)
    */
   trainBackward(
@@ -501,6 +510,8 @@ export class WasmSweep {
   ): {
     dzF: Float32Array;
     dzB: Float32Array;
+    dzFT: Float32Array;
+    dzBT: Float32Array;
     dbF: Float32Array;
     dbB: Float32Array;
     hdPrevF: Float32Array;
@@ -557,11 +568,16 @@ export class WasmSweep {
         at.slot,
       );
     });
-    // Consumed: nothing needs these regions kept any more.
+    // Consumed: nothing needs these regions kept any more, so the saved gates' regions take
+    // the transposed gradients.
     this.#resident = null;
+    e.transpose(rows, width, at.zxF, at.gatesF);
+    e.transpose(rows, width, at.zxB, at.gatesB);
     return {
       dzF: this.#view(at.zxF, rows * width),
       dzB: this.#view(at.zxB, rows * width),
+      dzFT: this.#view(at.gatesF, rows * width),
+      dzBT: this.#view(at.gatesB, rows * width),
       dbF: this.#view(at.dbiasF, width),
       dbB: this.#view(at.dbiasB, width),
       hdPrevF: this.#view(at.hdPrevF, rows * units),

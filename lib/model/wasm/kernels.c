@@ -815,3 +815,40 @@ int crf_loss(int batch, int time, int k, const float* emissions, const int* tags
   }
   return failed;
 }
+
+/** One 4×4 block of a transpose: rows r..r+4, columns c..c+4 of src[·, cols] into dst[·, rows]. */
+static inline void transpose4x4(int rows, int cols, const float* src, float* dst, int r, int c) {
+  const float* s0 = src + (long)r * cols + c;
+  const v128_t a = wasm_v128_load(s0);
+  const v128_t b = wasm_v128_load(s0 + cols);
+  const v128_t e = wasm_v128_load(s0 + 2 * cols);
+  const v128_t f = wasm_v128_load(s0 + 3 * cols);
+  const v128_t ab_lo = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5);
+  const v128_t ab_hi = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+  const v128_t ef_lo = wasm_i32x4_shuffle(e, f, 0, 4, 1, 5);
+  const v128_t ef_hi = wasm_i32x4_shuffle(e, f, 2, 6, 3, 7);
+  float* d = dst + (long)c * rows + r;
+  wasm_v128_store(d, wasm_i64x2_shuffle(ab_lo, ef_lo, 0, 2));
+  wasm_v128_store(d + rows, wasm_i64x2_shuffle(ab_lo, ef_lo, 1, 3));
+  wasm_v128_store(d + 2 * rows, wasm_i64x2_shuffle(ab_hi, ef_hi, 0, 2));
+  wasm_v128_store(d + 3 * rows, wasm_i64x2_shuffle(ab_hi, ef_hi, 1, 3));
+}
+
+/**
+ * dst[cols, rows] = the transpose of src[rows, cols] (both row-major), in tiles of 16 rows (so
+ * each column's 16 values are written together) of 4×4 blocks; the weight gradients multiply by
+ * the transposed pre-activation gradients of the backward sweep.
+ */
+__attribute__((export_name("transpose")))
+void transpose(int rows, int cols, const float* src, float* dst) {
+  const int cols4 = cols & ~3;
+  const int rows4 = rows & ~3;
+  for (int c = 0; c < cols4; c += 4) {
+    for (int r = 0; r < rows4; r += 4) transpose4x4(rows, cols, src, dst, r, c);
+  }
+  for (int r = 0; r < rows; r++) {
+    for (int c = r < rows4 ? cols4 : 0; c < cols; c++) {
+      dst[(long)c * rows + r] = src[(long)r * cols + c];
+    }
+  }
+}
