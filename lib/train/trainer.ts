@@ -11,6 +11,11 @@
  * 5. reads loss and accuracy back together: one host read per step (a CRF head's accuracy is
  *    that of the Viterbi path, decoded on the host before the update).
  *
+ * The BiLSTM sweeps of a training step run their two directions at once where the runtime can
+ * make a shared WebAssembly memory: the reverse one on a worker thread
+ * (lib/model/bilstm/_sweep_peer.ts, registered here, where only training imports it, not in the
+ * model code the browser bundle shares), bitwise the same numbers.
+ *
  * Dropout is deterministic by `seed`: word-representation and output dropout draw from one
  * stream, each BiLSTM's recurrent dropout from its own.
  *
@@ -19,6 +24,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom } from "../data/random.ts";
 import { gatherRows } from "../model/bilstm/mod.ts";
+import { startSweepPeer } from "../model/bilstm/_sweep_peer.ts";
+import { setSweepPeerFactory } from "../model/bilstm/wasm_sweep.ts";
 import type { TrainingPass } from "../model/forward.ts";
 import type { Tagger } from "../model/tagger.ts";
 import {
@@ -30,6 +37,8 @@ import {
 } from "./batches.ts";
 import { stepLoss, viterbiAccuracy } from "./losses.ts";
 import { type AdamState, DenseAdam, SparseAdam } from "./sparse_adam.ts";
+
+setSweepPeerFactory(startSweepPeer);
 
 export type { BatchFeatures } from "./batches.ts";
 export { trimmedLength } from "./batches.ts";

@@ -16,7 +16,14 @@
  *   gate pre-activations.
  *
  * Each thread (a pool worker, the calling thread) gets its own instance from
- * {@linkcode wasmSweep}; nothing is shared. The memory grows to the largest batch seen and is
+ * {@linkcode wasmSweep}; nothing is shared, except in training where a peer factory is
+ * registered ({@linkcode setSweepPeerFactory}, by lib/train/trainer.ts) and the runtime can make
+ * a shared WebAssembly memory: then the instance runs on a shared memory, and once the peer (a
+ * worker thread with its own instance on the same memory, its own scratch regions) is ready, a
+ * training batch of at least {@linkcode PARALLEL_MIN_TOKENS} rows × steps sweeps its reverse
+ * direction there while the forward direction runs here: the same kernels on the same values,
+ * so bitwise the same results. This module never imports the worker itself, so a browser bundle
+ * of it has none. The memory grows to the largest batch seen and is
  * kept (WebAssembly memory cannot shrink): for 256 rows of 50 steps and 200 units, about 100 MB
  * per thread.
  *
@@ -41,9 +48,69 @@ import {
   align16,
   growMemory,
   instantiateKernels,
+  instantiateSharedKernels,
   kernelsModule,
   memoryFloats,
+  sharedKernelsModule,
 } from "../wasm/module.ts";
+
+/**
+ * Another thread running the kernels on a {@linkcode WasmSweep}'s shared memory, one job at a
+ * time: a sweep of one direction, with the same arguments as the export it names.
+ */
+export interface SweepPeer {
+  /** Whether it takes jobs yet (it starts in the background; until then the sweep runs alone). */
+  ready(): boolean;
+  /**
+   * Starts `lstm_forward` with these arguments (all integers but `candidateScale`).
+   *
+   * @param args the export's arguments, in order
+   */
+  forward(args: readonly number[]): void;
+  /**
+   * Starts `lstm_backward`, then `transpose`.
+   *
+   * @param args `lstm_backward`'s arguments, in order
+   * @param transpose `transpose`'s arguments, in order
+   */
+  backward(args: readonly number[], transpose: readonly number[]): void;
+  /** Blocks until the started job is done; throws when the peer failed (it never hangs). */
+  wait(): void;
+}
+
+/**
+ * Makes the peer of a sweep: given the shared memory and the byte offset of its control block
+ * ({@linkcode PEER_CONTROL_BYTES} bytes, 16-byte aligned, reserved for it).
+ */
+export type SweepPeerFactory = (memory: WebAssembly.Memory, control: number) => SweepPeer;
+
+/** Bytes a shared sweep reserves at the start of its free memory for its peer's control block. */
+export const PEER_CONTROL_BYTES = 256;
+
+/** The fewest rows × steps of a training batch whose directions run on two threads. */
+export const PARALLEL_MIN_TOKENS = 64;
+
+let peerFactory: SweepPeerFactory | null = null;
+
+/**
+ * Registers how training's sweeps get a peer thread (lib/train/trainer.ts does, with
+ * ./_sweep_peer.ts): {@linkcode wasmSweep}'s instances made from then on run on a shared memory
+ * where the runtime can make one. Null: none (the default).
+ *
+ * @param factory makes a sweep's peer
+ */
+export function setSweepPeerFactory(factory: SweepPeerFactory | null): void {
+  peerFactory = factory;
+}
+
+/** Options of a {@linkcode WasmSweep}. */
+export interface WasmSweepOptions {
+  /**
+   * Run on a shared memory and, in training, sweep the reverse direction on the peer this makes
+   * (started on the first training step). Ignored where no shared memory can be made.
+   */
+  peer?: SweepPeerFactory | null;
+}
 
 /** The sizes of a batch. */
 export interface SweepShape {
@@ -231,8 +298,9 @@ function inferenceLayout(base: number, shape: SweepShape) {
 }
 
 /** The training layout of a batch: the forward and the backward pass share it. */
-function trainingLayout(base: number, s: Omit<TrainingBatch, "hard">) {
+function trainingLayout(base: number, s: Omit<TrainingBatch, "hard">, peer = false) {
   const { batch, time, units } = s;
+  const two = peer ? 1 : 0;
   const width = 4 * units;
   const rows = batch * time;
   return layout(base, {
@@ -266,6 +334,17 @@ function trainingLayout(base: number, s: Omit<TrainingBatch, "hard">) {
     rec: batch * Math.ceil(units / 8) * 8,
     dbiasF: width,
     dbiasB: width,
+    // The peer's scratch (the reverse direction's, when it runs there).
+    h2: two * batch * units,
+    c2: two * batch * units,
+    hd2: two * batch * units,
+    g2: two * batch * Math.ceil(width / 8) * 8,
+    rows2: two * batch * width,
+    live2: two * batch,
+    slot2: two * batch,
+    dh2: two * batch * units,
+    dc2: two * batch * units,
+    rec2: two * batch * Math.ceil(units / 8) * 8,
   });
 }
 
@@ -284,18 +363,56 @@ export class WasmSweep {
   #layout: InferenceLayout | null = null;
   /** The training forward pass whose saved regions are in memory now, if any. */
   #resident: SavedSweep | null = null;
+  /** Makes the peer (shared memory only), and the peer once made. */
+  readonly #peerFactory: SweepPeerFactory | null = null;
+  #peer: SweepPeer | null = null;
+  readonly #control: number = 0;
 
   /**
    * Instantiates the kernels with a memory of its own.
    *
    * @param module the compiled kernels; default this thread's ({@linkcode kernelsModule})
+   * @param options a peer for training's reverse direction (then a shared memory)
    */
-  constructor(module: WebAssembly.Module | null = kernelsModule()) {
+  constructor(
+    module: WebAssembly.Module | null = kernelsModule(),
+    options: WasmSweepOptions = {},
+  ) {
     if (module === null) throw new Error("WasmSweep: this runtime lacks WebAssembly SIMD");
-    const { exports, memory, heapBase } = instantiateKernels(module);
+    const shared = options.peer ? sharedKernelsModule() : null;
+    const { exports, memory, heapBase } = shared === null
+      ? instantiateKernels(module)
+      : instantiateSharedKernels(shared);
     this.#memory = memory;
     this.#exports = exports as unknown as SweepExports;
     this.#base = heapBase;
+    if (shared !== null) {
+      this.#peerFactory = options.peer!;
+      this.#control = align16(heapBase);
+      this.#base = this.#control + PEER_CONTROL_BYTES;
+    }
+  }
+
+  /** Whether this sweep runs on a shared memory with a peer for training. */
+  get shared(): boolean {
+    return this.#peerFactory !== null;
+  }
+
+  /** Whether its peer has started and takes the reverse direction of large training batches. */
+  get peerReady(): boolean {
+    return this.#peer !== null && this.#peer.ready();
+  }
+
+  /** The layout of a training batch (with the peer's scratch on a shared memory). */
+  #trainingLayout(s: Omit<TrainingBatch, "hard">) {
+    return trainingLayout(this.#base, s, this.#peerFactory !== null);
+  }
+
+  /** Whether a training batch runs its reverse direction on the peer (started on first ask). */
+  #parallel(s: TrainingBatch): boolean {
+    if (this.#peerFactory === null) return false;
+    this.#peer ??= this.#peerFactory(this.#memory, this.#control);
+    return s.batch * s.time >= PARALLEL_MIN_TOKENS && this.#peer.ready();
   }
 
   /**
@@ -307,7 +424,7 @@ export class WasmSweep {
   fits(shape: SweepShape): boolean {
     const training = { ...shape, mask: null, dropout: null };
     return inferenceLayout(this.#base, shape).end <= MAX_SWEEP_BYTES &&
-      trainingLayout(this.#base, training).end <= MAX_SWEEP_BYTES;
+      this.#trainingLayout(training).end <= MAX_SWEEP_BYTES;
   }
 
   /**
@@ -434,7 +551,7 @@ export class WasmSweep {
   ): { y: Float32Array; saved: SavedSweep } {
     const { batch, time, units } = s;
     const rows = batch * time;
-    const at = trainingLayout(this.#base, s);
+    const at = this.#trainingLayout(s);
     this.#spill();
     this.#reserve(at.end, { ...s, masked: s.mask !== null });
     this.#layout = null;
@@ -456,8 +573,16 @@ export class WasmSweep {
       },
     ];
     const hdPrev = [at.hdPrevF, at.hdPrevB];
-    directions.forEach(({ zx, packed, drop, gates, cells }, reverse) => {
-      e.lstm_forward(
+    const scratch = [
+      [at.h, at.c, at.hd, at.g],
+      [at.h2, at.c2, at.hd2, at.g2],
+    ];
+    const counts = [[at.rows, at.live, at.slot], [at.rows2, at.live2, at.slot2]];
+    const peer = this.#parallel(s) ? this.#peer : null;
+    const args = ({ zx, packed, drop, gates, cells }: typeof directions[0], reverse: number) => {
+      const [h, c, hd, g] = scratch[peer === null ? 0 : reverse];
+      const [rowsAt, live, slot] = counts[peer === null ? 0 : reverse];
+      return [
         batch,
         time,
         units,
@@ -470,20 +595,29 @@ export class WasmSweep {
         1,
         s.hard ? 1 : 0,
         s.dropout === null ? 0 : drop,
-        at.h,
-        at.c,
-        at.hd,
-        at.g,
+        h,
+        c,
+        hd,
+        g,
         at.y,
         reverse * units,
         gates,
         cells,
         hdPrev[reverse],
-        at.rows,
-        at.live,
-        at.slot,
-      );
-    });
+        rowsAt,
+        live,
+        slot,
+      ] as const;
+    };
+    if (peer === null) {
+      directions.forEach((d, reverse) => e.lstm_forward(...args(d, reverse)));
+    } else {
+      // The reverse direction on the peer, the forward one here: disjoint regions but the
+      // shared inputs (read only) and the output's columns (each its own half).
+      peer.forward(args(directions[1], 1));
+      e.lstm_forward(...args(directions[0], 0));
+      peer.wait();
+    }
     const saved: SavedSweep = { batch: s, values: null };
     this.#resident = saved;
     return { y: this.#view(at.y, rows * 2 * units), saved };
@@ -521,7 +655,7 @@ export class WasmSweep {
     const { batch, time, units } = s;
     const rows = batch * time;
     const width = 4 * units;
-    const at = trainingLayout(this.#base, s);
+    const at = this.#trainingLayout(s);
     if (this.#resident !== saved) {
       this.#spill();
       this.#reserve(at.end, { ...s, masked: s.mask !== null });
@@ -544,8 +678,14 @@ export class WasmSweep {
       { gates: at.gatesB, cells: at.cellsB, drop: at.dropB, packed: at.packedB, dz: at.zxB },
     ];
     const dbias = [at.dbiasF, at.dbiasB];
-    directions.forEach(({ gates, cells, drop, packed, dz }, reverse) => {
-      e.lstm_backward(
+    const scratch = [
+      [at.dh, at.dc, at.rec, at.rows, at.live, at.slot],
+      [at.dh2, at.dc2, at.rec2, at.rows2, at.live2, at.slot2],
+    ];
+    const peer = this.#parallel(s) ? this.#peer : null;
+    const args = ({ gates, cells, drop, packed, dz }: typeof directions[0], reverse: number) => {
+      const [dh, dc, rec, rowsAt, live, slot] = scratch[peer === null ? 0 : reverse];
+      return [
         batch,
         time,
         units,
@@ -559,20 +699,29 @@ export class WasmSweep {
         s.dropout === null ? 0 : drop,
         packed,
         dz,
-        at.dh,
-        at.dc,
-        at.rec,
+        dh,
+        dc,
+        rec,
         dbias[reverse],
-        at.rows,
-        at.live,
-        at.slot,
-      );
-    });
+        rowsAt,
+        live,
+        slot,
+      ] as const;
+    };
     // Consumed: nothing needs these regions kept any more, so the saved gates' regions take
     // the transposed gradients.
     this.#resident = null;
-    e.transpose(rows, width, at.zxF, at.gatesF);
-    e.transpose(rows, width, at.zxB, at.gatesB);
+    if (peer === null) {
+      directions.forEach((d, reverse) => e.lstm_backward(...args(d, reverse)));
+      e.transpose(rows, width, at.zxF, at.gatesF);
+      e.transpose(rows, width, at.zxB, at.gatesB);
+    } else {
+      // The reverse direction and its transpose on the peer, the forward ones here.
+      peer.backward(args(directions[1], 1), [rows, width, at.zxB, at.gatesB]);
+      e.lstm_backward(...args(directions[0], 0));
+      e.transpose(rows, width, at.zxF, at.gatesF);
+      peer.wait();
+    }
     return {
       dzF: this.#view(at.zxF, rows * width),
       dzB: this.#view(at.zxB, rows * width),
@@ -589,7 +738,7 @@ export class WasmSweep {
   #spill(): void {
     const resident = this.#resident;
     if (resident === null) return;
-    const at = trainingLayout(this.#base, resident.batch);
+    const at = this.#trainingLayout(resident.batch);
     resident.values = SAVED_REGIONS.map((name) =>
       this.#view(at[name], savedFloats(resident.batch, name)).slice()
     );
@@ -653,6 +802,8 @@ let threadSweep: WasmSweep | null = null;
  * available (then callers take the tfjs reference).
  */
 export function wasmSweep(): WasmSweep | null {
-  if (threadSweep === null && kernelsModule() !== null) threadSweep = new WasmSweep();
+  if (threadSweep === null && kernelsModule() !== null) {
+    threadSweep = new WasmSweep(kernelsModule(), { peer: peerFactory });
+  }
   return threadSweep;
 }

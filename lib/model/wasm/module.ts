@@ -4,9 +4,14 @@
  * compiled once per thread, instantiated by each user with its own memory
  * (lib/model/bilstm/wasm_sweep.ts, lib/model/crf/wasm_forward_backward.ts).
  *
+ * A second build of the same kernels for a shared memory ({@linkcode sharedKernelsModule}) lets
+ * training run its two BiLSTM directions on two threads over one memory; it is used only where
+ * the runtime can make a shared memory and the caller asks for it, the plain build everywhere
+ * else.
+ *
  * @module
  */
-import { KERNELS_WASM } from "./_binary.ts";
+import { KERNELS_SHARED_WASM, KERNELS_WASM } from "./_binary.ts";
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -22,6 +27,51 @@ export function kernelsModule(): WebAssembly.Module | null {
     compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   }
   return compiled;
+}
+
+let sharedCompiled: WebAssembly.Module | null | undefined;
+
+/** The most pages a shared kernels memory may grow to (2 GiB, the shared build's maximum). */
+export const SHARED_MAX_PAGES = 32768;
+
+/**
+ * The kernels built for a shared memory, or null where this runtime cannot compile them or
+ * cannot make a shared WebAssembly memory (e.g. a page without cross-origin isolation).
+ *
+ * @returns the module, compiled on first use
+ */
+export function sharedKernelsModule(): WebAssembly.Module | null {
+  if (sharedCompiled === undefined) {
+    sharedCompiled = null;
+    try {
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      const bytes = Uint8Array.from(atob(KERNELS_SHARED_WASM), (ch) => ch.charCodeAt(0));
+      if (WebAssembly.validate(bytes)) sharedCompiled = new WebAssembly.Module(bytes);
+    } catch {
+      sharedCompiled = null;
+    }
+  }
+  return sharedCompiled;
+}
+
+/**
+ * A new instance of the shared-memory kernels on `memory` (a new shared memory when absent).
+ *
+ * @param module the compiled shared module ({@linkcode sharedKernelsModule})
+ * @param memory the shared memory to run on; default a new one
+ * @returns the instance's exports, its memory, and where its free memory starts
+ */
+export function instantiateSharedKernels(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory = new WebAssembly.Memory({
+    initial: 4,
+    maximum: SHARED_MAX_PAGES,
+    shared: true,
+  }),
+): { exports: WebAssembly.Exports; memory: WebAssembly.Memory; heapBase: number } {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const heapBase = (instance.exports.__heap_base as WebAssembly.Global).value as number;
+  return { exports: instance.exports, memory, heapBase };
 }
 
 /**
