@@ -12,7 +12,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import type { SweepPeer } from "./wasm_sweep.ts";
+import type { SweepPeer } from "./_sweep_layout.ts";
 
 /** Int32 slots of the control block. */
 export const CONTROL = {
