@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../fs/files.ts";
 import { projectPath } from "../fs/paths.ts";
 
 /** The committed bundle. */
@@ -17,37 +18,38 @@ export const WEB_BUNDLE = projectPath("data/web/bundle.js");
 const ENTRY = projectPath("lib/web/page.ts");
 
 /**
- * Bundles the page script into `out` with `deno bundle --platform browser --minify`.
+ * Bundles the page's entry for the browser with `deno bundle` (minified, deterministic).
  *
- * @param out the file to write
- * @throws {Error} with the bundler's output when it fails
+ * @returns the bundle's bytes
+ * @throws {Error} with `deno bundle`'s message when it fails
  */
-export async function bundlePage(out: string): Promise<void> {
+export async function bundlePage(): Promise<Uint8Array> {
   // The running deno when allowed to run it, else the one on PATH (`--allow-run=deno`).
   const self = Deno.execPath();
   const granted = Deno.permissions.querySync({ name: "run", command: self }).state === "granted";
-  const { code, stderr } = await new Deno.Command(granted ? self : "deno", {
-    args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, ENTRY],
+  const { code, stdout, stderr } = await new Deno.Command(granted ? self : "deno", {
+    args: ["bundle", "--quiet", "--platform", "browser", "--minify", ENTRY],
     cwd: projectPath("."),
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).output();
   if (code !== 0) {
     throw new Error(`deno bundle ${ENTRY} failed: ${new TextDecoder().decode(stderr).trim()}`);
   }
+  return stdout;
 }
 
 /** Writes (or with `--check` compares) the bundle; returns the exit code. */
 async function main(args: string[]): Promise<number> {
   const check = args.includes("--check");
-  const out = check ? await Deno.makeTempFile({ suffix: ".js" }) : WEB_BUNDLE;
   try {
-    await bundlePage(out);
+    const fresh = await bundlePage();
     if (!check) {
-      console.log(`wrote ${WEB_BUNDLE} (${(await Deno.stat(out)).size} bytes)`);
+      await writeFileAtomic(WEB_BUNDLE, fresh);
+      console.log(`wrote ${WEB_BUNDLE} (${fresh.length} bytes)`);
       return 0;
     }
-    const [fresh, committed] = await Promise.all([Deno.readFile(out), Deno.readFile(WEB_BUNDLE)]);
+    const committed = await Deno.readFile(WEB_BUNDLE);
     const same = fresh.length === committed.length && fresh.every((b, i) => b === committed[i]);
     if (!same) {
       console.error(
@@ -60,8 +62,6 @@ async function main(args: string[]): Promise<number> {
   } catch (error) {
     console.error(`error: ${(error as Error).message}`);
     return 1;
-  } finally {
-    if (check) await Deno.remove(out).catch(() => {});
   }
 }
 

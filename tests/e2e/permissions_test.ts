@@ -93,10 +93,10 @@ async function codeFlags(name: string, args: string[] = []): Promise<string[]> {
 }
 
 /**
- * Tasks that reach loopback at a port chosen at run time: the HTTP server (`serve`) and, where
- * there is one, the load benchmark that drives it (`bench-serve`).
+ * Tasks that reach loopback at a port chosen at run time: the HTTP server (`serve`), the static
+ * file server (`serve-static`) and the load benchmark that drives the server (`bench-serve`).
  */
-const LOOPBACK_TASKS = new Set(["serve", "bench-serve"]);
+const LOOPBACK_TASKS = new Set(["serve", "bench-serve", "serve-static"]);
 
 /**
  * Every `deno run` task: not the tests (`test` keeps `--allow-all`: they spawn children and
@@ -322,7 +322,7 @@ Deno.test("with each task's permissions, the network and what it does not need a
   const tmp = await Deno.makeTempDir({ prefix: "permissions-probe-" });
   // Tasks whose job is writing where they are told (`--out`, `--to`, notebooks in place); `distill`
   // is `train` with a teacher (tests/distill_test.ts runs it with its task's permissions).
-  const writers = new Set(["train", "distill", "export", "notebooks"]);
+  const writers = new Set(["train", "distill", "export", "export-web", "notebooks"]);
   const unrelated = `${tmp}/unrelated.txt`;
   await Deno.writeTextFile(unrelated, "not the task's to read");
   /** Runs the probe with `flags`. */
