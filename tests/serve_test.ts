@@ -9,6 +9,7 @@
  * @module
  */
 import { waitFor, within } from "./fixtures/wait.ts";
+import { spawnServe } from "./fixtures/serve_cli.ts";
 import assert from "node:assert/strict";
 import "../lib/model/bilstm/mod.ts";
 import { initBackend } from "../lib/backend/backend.ts";
@@ -488,46 +489,6 @@ Deno.test("a failing batch gets 500 without its stack, logged once; a slow one g
     }
   });
 });
-
-/** Reads a stream to its end into a string, calling `onText` with the text so far. */
-async function collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
-  let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) onText(text += chunk);
-  return text;
-}
-
-/** A `deno task serve` child: its URL and server pid (once printed), its output, the process. */
-interface ServeChild {
-  url: string;
-  pid: number;
-  child: Deno.ChildProcess;
-  stdout: Promise<string>;
-  stderr: Promise<string>;
-}
-
-/** Spawns `deno task serve ARGS` and waits for the URL it prints. */
-async function spawnServe(args: string[]): Promise<ServeChild> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "serve", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const { promise: urlSeen, resolve } = Promise.withResolvers<string>();
-  const stdout = collect(child.stdout, (text) => {
-    const url = /listening on (http:\/\/\S+)\n/.exec(text)?.[1];
-    if (url) resolve(url);
-  });
-  let pid = 0;
-  const stderr = collect(child.stderr, (text) => {
-    pid ||= Number(/ · pid (\d+)\n/.exec(text)?.[1] ?? 0);
-  });
-  const url = await Promise.race([urlSeen, child.status.then(() => "")]);
-  if (url === "") assert.fail(`deno task serve exited early:\n${await stderr}`);
-  assert.ok(pid > 0 && pid !== child.pid, "the server names its process (the task's child)");
-  return { url, pid, child, stdout, stderr };
-}
 
 Deno.test("deno task serve prints its URL, answers, and on SIGTERM finishes in-flight work, exits 0", async () => {
   // A request waits an hour for others to share its batch, and may take an hour: only the

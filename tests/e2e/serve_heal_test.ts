@@ -12,6 +12,7 @@
  * @module
  */
 import { waitFor, within } from "../fixtures/wait.ts";
+import { spawnServe } from "../fixtures/serve_cli.ts";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { disposeLoadedModel, type LoadedModel } from "../../lib/io/ensemble_folder.ts";
@@ -24,8 +25,6 @@ import {
   startServer,
 } from "../../lib/serve/mod.ts";
 import { buildLookupModel, sentencesOf, withTempDir } from "../fixtures/tiny_model/build.ts";
-
-const ROOT = new URL("../..", import.meta.url);
 
 await initBackend({ threads: 1 });
 
@@ -364,39 +363,18 @@ Deno.test("HEAD /health answers GET's headers with the length of its body, and n
   });
 });
 
-/** Reads a stream to its end into a string, calling `onText` with the text so far. */
-async function collect(stream: ReadableStream<Uint8Array>, onText: (text: string) => void) {
-  let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) onText(text += chunk);
-  return text;
-}
-
 Deno.test("deno task serve on SIGTERM during an upload answers it 503 as JSON, logs no stack, exits 0", async () => {
   await withTinyModel(async (_, modelDir) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "serve", "--model", modelDir, "--port", "0", "--workers", "2"],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const { promise: urlSeen, resolve } = Promise.withResolvers<string>();
-    const stdout = collect(child.stdout, (text) => {
-      const url = /listening on (http:\/\/\S+)\n/.exec(text)?.[1];
-      if (url) resolve(url);
-    });
-    let pid = 0;
-    const stderr = collect(child.stderr, (text) => {
-      pid ||= Number(/ · pid (\d+)\n/.exec(text)?.[1] ?? 0);
-    });
+    const { url, pid, child, stdout, stderr } = await spawnServe([
+      "--model",
+      modelDir,
+      "--port",
+      "0",
+      "--workers",
+      "2",
+    ]);
     let conn: Deno.Conn | undefined;
     try {
-      const url = await within(
-        Promise.race([urlSeen, child.status.then(() => "")]),
-        "deno task serve to listen",
-      );
-      if (url === "") assert.fail(`deno task serve exited early:\n${await stderr}`);
-      assert.ok(pid > 0);
       conn = await startUpload(Number(new URL(url).port));
       // In flight: the upload's request, and the /metrics request that reads the gauge.
       await waitFor(

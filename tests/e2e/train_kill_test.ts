@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { within } from "../fixtures/wait.ts";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { loadModelFolder } from "../../lib/io/mod.ts";
 import { train } from "../../lib/train/train.ts";
@@ -15,25 +16,6 @@ async function readEpoch(out: string): Promise<number> {
     return JSON.parse(await Deno.readTextFile(`${out}/checkpoint.json`)).epoch;
   } catch {
     return 0;
-  }
-}
-
-/**
- * Resolves as `promise` does; rejects naming `what` if it has not settled within `ms`. Only a
- * guard against a hang: nothing here waits for time to pass to make something happen.
- */
-async function within<T>(promise: Promise<T>, what: string, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`waited ${ms / 1000} s for ${what}; it did not come`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, hang]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
